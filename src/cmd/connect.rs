@@ -1,0 +1,135 @@
+//! `sockcat connect`: open a TCP or Unix-domain stream connection and relay it to stdin/stdout, or
+//! probe ports with `-z`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::ConnectArgs;
+use crate::exit;
+use crate::net::addr::{
+    Family, HostPort, check_host, display, parse_endpoint, parse_port_list, resolve_local,
+    split_host_port,
+};
+use crate::net::connect::{ConnectOpts, connect};
+use crate::net::probe::{Outcome, probe_all};
+use crate::net::relay::{Input, Output, RelayConfig, relay};
+use crate::net::socket;
+
+/// The probe timeout when `-w` is not given: a filtered port must not hang a CI job for minutes.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn run(args: &ConnectArgs) -> Result<()> {
+    let family = Family::from(args.family);
+    let source = match &args.source {
+        Some(s) => Some(resolve_local(s, 0, family)?.ip()),
+        None => None,
+    };
+    let mut opts = ConnectOpts {
+        family,
+        timeout: args.timeout,
+        source,
+        source_port: args.source_port,
+        nodelay: args.nodelay,
+        keepalive: args.keepalive,
+    };
+    if args.scan {
+        if opts.timeout.is_none() {
+            opts.timeout = Some(DEFAULT_PROBE_TIMEOUT);
+        }
+        return scan(args, &opts);
+    }
+    let cfg = RelayConfig::from(&args.relay);
+    let sock = match &args.unix {
+        Some(path) => socket::unix_connect(path, args.timeout)?,
+        None => {
+            let target = parse_endpoint(&args.target)?;
+            let (sock, addr) = connect(&target, &opts, args.wait_for)?;
+            if args.verbose > 0 {
+                eprintln!("connected to {}", display(&addr));
+            }
+            sock
+        }
+    };
+    let input = if cfg.recv_only { None } else { Input::stdin() };
+    relay(sock, input, Output::stdout()?, &cfg)
+}
+
+/// The probe targets: `HOST PORTLIST`, or one or more `HOST:PORTLIST`.
+fn scan_targets(args: &[String]) -> Result<Vec<HostPort>> {
+    let groups: Vec<(String, Vec<u16>)> = match args {
+        [host, ports] if !ports.contains(':') => vec![(check_host(host)?, parse_port_list(ports)?)],
+        _ => args
+            .iter()
+            .map(|arg| {
+                let (host, ports) = split_host_port(arg)?;
+                Ok((check_host(&host)?, parse_port_list(&ports)?))
+            })
+            .collect::<Result<_>>()?,
+    };
+    Ok(groups
+        .into_iter()
+        .flat_map(|(host, ports)| {
+            ports.into_iter().map(move |port| HostPort {
+                host: host.clone(),
+                port,
+            })
+        })
+        .collect())
+}
+
+fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
+    if args.unix.is_some() {
+        return Err(exit::usage("-z probes TCP ports; it does not take --unix"));
+    }
+    let targets = scan_targets(&args.target)?;
+    let outcomes = probe_all(&targets, opts, args.wait_for);
+    let mut out = std::io::stdout().lock();
+    let (mut closed, mut timed_out) = (0, 0);
+    for (target, outcome) in targets.iter().zip(&outcomes) {
+        let (state, reason) = match outcome {
+            Outcome::Open => ("open", None),
+            Outcome::Closed(why) => {
+                closed += 1;
+                ("closed", Some(why))
+            }
+            Outcome::TimedOut(why) => {
+                timed_out += 1;
+                ("timeout", Some(why))
+            }
+        };
+        let line = if args.json {
+            let mut doc =
+                serde_json::json!({"host": target.host, "port": target.port, "status": state});
+            if let Some(why) = reason {
+                doc["error"] = why.clone().into();
+            }
+            Some(doc.to_string())
+        } else if reason.is_none() || args.verbose > 0 {
+            Some(format!("{target} {state}"))
+        } else {
+            None
+        };
+        if let Some(line) = line {
+            writeln!(out, "{line}").map_err(|e| exit::output_error(e, "stdout"))?;
+        }
+        if args.verbose > 1
+            && let Some(why) = reason
+        {
+            eprintln!("{target}: {why}");
+        }
+    }
+    out.flush().map_err(|e| exit::output_error(e, "stdout"))?;
+    let total = targets.len();
+    match (closed, timed_out) {
+        (0, 0) => Ok(()),
+        (0, t) => Err(exit::timeout(format!(
+            "{t} of {total} probed ports timed out"
+        ))),
+        (c, t) => Err(anyhow::anyhow!(
+            "{} of {total} probed ports not open",
+            c + t
+        )),
+    }
+}

@@ -1,0 +1,368 @@
+//! Endpoints, ports, port lists, durations and name resolution: every piece of user input that names a
+//! place on the network is parsed here, strictly. Out-of-range ports and malformed endpoints are usage
+//! errors (status 2), never wrapped or guessed.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::cli::FamilyOpts;
+use crate::exit::usage;
+use crate::sys;
+
+/// Parses a port: a number 0-65535 or a service name from the services database (`http`, `ssh`).
+pub fn parse_port(text: &str) -> Result<u16> {
+    parse_port_proto(text, "tcp")
+}
+
+/// Like [`parse_port`], looking service names up for `proto` (`tcp` or `udp`).
+pub fn parse_port_proto(text: &str, proto: &str) -> Result<u16> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(usage("empty port"));
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<u32>() {
+            Ok(n) if n <= 65535 => Ok(n as u16),
+            _ => Err(usage(format!("port {text} is out of range (0-65535)"))),
+        };
+    }
+    if text.starts_with('-') || text.starts_with('+') {
+        return Err(usage(format!("port {text} is out of range (0-65535)")));
+    }
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return Err(usage(format!(
+            "invalid port {text:?}: not a number or a service name"
+        )));
+    }
+    sys::netdb::service_port(text, proto).ok_or_else(|| {
+        usage(format!(
+            "unknown service {text:?} (not a port number nor in the services database)"
+        ))
+    })
+}
+
+/// clap value parser for a PORT option.
+pub fn parse_port_arg(text: &str) -> Result<u16, String> {
+    parse_port(text).map_err(|e| e.to_string())
+}
+
+/// Parses a duration: `5`, `2.5` (seconds), `5s`, `250ms`, `1m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+            return Err(usage(format!("invalid duration {text:?}: out of range")));
+        }
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(text).map_err(|e| {
+        usage(format!(
+            "invalid duration {text:?}: {e} (try 5, 2.5, 5s, 250ms, 1m)"
+        ))
+    })
+}
+
+/// clap value parser for a DUR option.
+pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// A host (name or address literal) and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Splits one `HOST:PORT` or `[IPV6]:PORT` argument into host text and port text.
+pub fn split_host_port(text: &str) -> Result<(String, String)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| usage(format!("invalid endpoint {text:?}: missing ']'")))?;
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| usage(format!("invalid endpoint {text:?}: expected [IPV6]:PORT")))?;
+        if host.is_empty() {
+            return Err(usage(format!("invalid endpoint {text:?}: empty address")));
+        }
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(usage(format!(
+                "invalid endpoint {text:?}: {host:?} is not an IPv6 address"
+            )));
+        }
+        return Ok((host.to_string(), port.to_string()));
+    }
+    match text.rsplit_once(':') {
+        Some((host, _)) if host.contains(':') => Err(usage(format!(
+            "invalid endpoint {text:?}: write an IPv6 address with a port as [ADDR]:PORT, or give HOST and PORT as two arguments"
+        ))),
+        Some((host, port)) if !host.is_empty() => Ok((host.to_string(), port.to_string())),
+        _ => Err(usage(format!(
+            "invalid endpoint {text:?}: expected HOST:PORT or HOST PORT"
+        ))),
+    }
+}
+
+/// Checks a host argument: not empty, no stray brackets or spaces; a bracketed IPv6 is unwrapped.
+pub fn check_host(text: &str) -> Result<String> {
+    let host = text
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(text);
+    if host.is_empty() || host.contains(['[', ']', ' ', '/', '\t', '\n']) {
+        return Err(usage(format!("invalid host {text:?}")));
+    }
+    Ok(host.to_string())
+}
+
+/// Parses an endpoint given as `HOST PORT` (two arguments) or `HOST:PORT` / `[IPV6]:PORT` (one).
+pub fn parse_endpoint(args: &[String]) -> Result<HostPort> {
+    match args {
+        [one] => {
+            let (host, port) = split_host_port(one)?;
+            Ok(HostPort {
+                host: check_host(&host)?,
+                port: parse_port(&port)?,
+            })
+        }
+        [host, port] => Ok(HostPort {
+            host: check_host(host)?,
+            port: parse_port(port)?,
+        }),
+        [] => Err(usage("missing endpoint: give HOST PORT or HOST:PORT")),
+        _ => Err(usage(format!(
+            "too many arguments: {}: give HOST PORT or HOST:PORT",
+            args.join(" ")
+        ))),
+    }
+}
+
+/// Parses a port list for probes: `22,80,8000-8100` (numbers, service names, inclusive ranges).
+/// The order of the list is kept; repeated ports are probed once.
+pub fn parse_port_list(text: &str) -> Result<Vec<u16>> {
+    let mut ports = Vec::new();
+    let mut seen = vec![false; 65536];
+    for item in text.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(usage(format!("invalid port list {text:?}: empty item")));
+        }
+        let (lo, hi) = match item.split_once('-') {
+            Some((lo, hi)) if !lo.is_empty() => {
+                let lo = parse_port(lo)?;
+                let hi = parse_port(hi)?;
+                if lo > hi {
+                    return Err(usage(format!(
+                        "invalid port range {item}: {lo} is above {hi}"
+                    )));
+                }
+                (lo, hi)
+            }
+            _ => {
+                let port = parse_port(item)?;
+                (port, port)
+            }
+        };
+        for port in lo..=hi {
+            if !std::mem::replace(&mut seen[port as usize], true) {
+                ports.push(port);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+/// Which address families a command may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl From<FamilyOpts> for Family {
+    fn from(opts: FamilyOpts) -> Self {
+        match (opts.ipv4, opts.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+}
+
+impl Family {
+    pub fn admits(self, ip: &IpAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Family::Any => "any",
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// Resolves `host` to every address (resolver order, duplicates removed) of the admitted family.
+/// Not found is a runtime failure (status 1) naming the host.
+pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        if !family.admits(&ip) {
+            return Err(usage(format!("{host} is not an {} address", family.name())));
+        }
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let found = (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("resolve {host}"))?;
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for addr in found {
+        if family.admits(&addr.ip()) && !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+    if addrs.is_empty() {
+        anyhow::bail!("resolve {host}: no {} address", family.name());
+    }
+    Ok(addrs)
+}
+
+/// Resolves a local address to bind (`-s ADDR`, `listen ADDR`): the first admitted address.
+pub fn resolve_local(host: &str, port: u16, family: Family) -> Result<SocketAddr> {
+    let host = check_host(host)?;
+    Ok(resolve(&host, port, family)?[0])
+}
+
+/// Formats an address the way the contract prints it: `ADDR:PORT`, `[V6]:PORT`, IPv4-mapped shown as IPv4.
+pub fn display(addr: &SocketAddr) -> String {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{USAGE, status_of};
+
+    #[test]
+    fn ports() {
+        assert_eq!(parse_port("0").unwrap(), 0);
+        assert_eq!(parse_port("65535").unwrap(), 65535);
+        assert_eq!(parse_port("http").unwrap(), 80);
+        for bad in [
+            "65536",
+            "99999",
+            "-1",
+            "",
+            "1.5",
+            "99999999999999999999",
+            "no such service",
+        ] {
+            let err = parse_port(bad).unwrap_err();
+            assert_eq!(status_of(&err), USAGE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("2.5").unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        for bad in ["-1", "abc", "", "NaN", "inf", "5 parsecs"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoints() {
+        let ep =
+            |args: &[&str]| parse_endpoint(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            ep(&["localhost", "80"]).unwrap(),
+            HostPort {
+                host: "localhost".into(),
+                port: 80
+            }
+        );
+        assert_eq!(
+            ep(&["127.0.0.1:22"]).unwrap(),
+            HostPort {
+                host: "127.0.0.1".into(),
+                port: 22
+            }
+        );
+        assert_eq!(
+            ep(&["[::1]:8080"]).unwrap(),
+            HostPort {
+                host: "::1".into(),
+                port: 8080
+            }
+        );
+        assert_eq!(
+            ep(&["::1", "8080"]).unwrap(),
+            HostPort {
+                host: "::1".into(),
+                port: 8080
+            }
+        );
+        assert_eq!(
+            ep(&["[::1]", "8080"]).unwrap(),
+            HostPort {
+                host: "::1".into(),
+                port: 8080
+            }
+        );
+        for bad in [
+            &["::1:80"][..],
+            &["[::1]"],
+            &["[::1"],
+            &["host"],
+            &[":80"],
+            &["h", "99999"],
+            &["a", "b", "c"],
+            &["[x]:1"],
+        ] {
+            assert_eq!(status_of(&ep(bad).unwrap_err()), USAGE, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn port_lists() {
+        assert_eq!(
+            parse_port_list("22,80,8000-8002").unwrap(),
+            vec![22, 80, 8000, 8001, 8002]
+        );
+        assert_eq!(parse_port_list("80,80,79-80").unwrap(), vec![80, 79]);
+        assert_eq!(parse_port_list("0-2").unwrap(), vec![0, 1, 2]);
+        for bad in ["", "1,", "10-5", "1-99999", "70000", "a-b", "-5"] {
+            assert_eq!(
+                status_of(&parse_port_list(bad).unwrap_err()),
+                USAGE,
+                "{bad}"
+            );
+        }
+    }
+}

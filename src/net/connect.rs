@@ -1,0 +1,226 @@
+//! Opening TCP connections: a timeout, Happy Eyeballs across every resolved address (RFC 8305: families
+//! interleaved, a new attempt every 250 ms while earlier ones are pending, the first to succeed wins),
+//! a source address and port, and `--wait-for` retries until the service is up.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use socket2::Socket;
+
+use crate::exit::{self, Timeout};
+use crate::net::addr::{Family, HostPort, display, resolve};
+use crate::net::socket::tcp_socket;
+use crate::sys::poll;
+
+/// The delay before the next Happy Eyeballs attempt starts while earlier ones are pending (RFC 8305).
+pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// How to open a connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOpts {
+    pub family: Family,
+    pub timeout: Option<Duration>,
+    pub source: Option<IpAddr>,
+    pub source_port: Option<u16>,
+    pub nodelay: bool,
+    pub keepalive: bool,
+}
+
+/// Orders addresses for Happy Eyeballs: families alternate, starting with the resolver's first choice.
+pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+    let Some(first) = addrs.first() else {
+        return Vec::new();
+    };
+    let (mut a, mut b): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        addrs.iter().partition(|x| x.is_ipv6() == first.is_ipv6());
+    a.reverse();
+    b.reverse();
+    let mut out = Vec::with_capacity(addrs.len());
+    while !a.is_empty() || !b.is_empty() {
+        out.extend(a.pop());
+        out.extend(b.pop());
+    }
+    out
+}
+
+fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> io::Result<(Socket, bool)> {
+    let sock = tcp_socket(addr)?;
+    if opts.source.is_some() || opts.source_port.is_some() {
+        let ip = opts.source.unwrap_or(if addr.is_ipv6() {
+            Ipv6Addr::UNSPECIFIED.into()
+        } else {
+            Ipv4Addr::UNSPECIFIED.into()
+        });
+        if opts.source_port.is_some() {
+            sock.set_reuse_address(true)?;
+        }
+        sock.bind(&SocketAddr::new(ip, opts.source_port.unwrap_or(0)).into())?;
+    }
+    sock.set_nonblocking(true)?;
+    match sock.connect(&(*addr).into()) {
+        Ok(()) => Ok((sock, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn finish(sock: Socket, opts: &ConnectOpts) -> io::Result<Socket> {
+    sock.set_nonblocking(false)?;
+    if opts.nodelay {
+        sock.set_tcp_nodelay(true)?;
+    }
+    if opts.keepalive {
+        sock.set_keepalive(true)?;
+    }
+    Ok(sock)
+}
+
+/// Connects to the first of `addrs` that answers, the Happy Eyeballs way. `name` is how the target is
+/// named in errors (`localhost:80`).
+pub fn happy_eyeballs(
+    name: &str,
+    addrs: &[SocketAddr],
+    opts: &ConnectOpts,
+) -> Result<(Socket, SocketAddr)> {
+    let candidates: Vec<SocketAddr> = interleave(addrs)
+        .into_iter()
+        .filter(|a| opts.source.is_none_or(|s| s.is_ipv6() == a.is_ipv6()))
+        .collect();
+    if candidates.is_empty() {
+        return Err(exit::usage(format!(
+            "connect {name}: no address of the source address's family"
+        )));
+    }
+    let started = Instant::now();
+    let deadline = opts.timeout.map(|t| started + t);
+    let mut pending: Vec<(Socket, SocketAddr)> = Vec::new();
+    let mut next = 0;
+    let mut next_start = started;
+    let mut last_err: Option<(SocketAddr, io::Error)> = None;
+    loop {
+        let now = Instant::now();
+        if next < candidates.len() && (pending.is_empty() || now >= next_start) {
+            let addr = candidates[next];
+            next += 1;
+            next_start = now + ATTEMPT_DELAY;
+            match start_attempt(&addr, opts) {
+                Ok((sock, true)) => {
+                    return Ok((
+                        finish(sock, opts)
+                            .with_context(|| format!("connect {}", display(&addr)))?,
+                        addr,
+                    ));
+                }
+                Ok((sock, false)) => pending.push((sock, addr)),
+                Err(e) => last_err = Some((addr, e)),
+            }
+            continue;
+        }
+        if pending.is_empty() {
+            let (addr, err) =
+                last_err.unwrap_or_else(|| (candidates[0], io::Error::other("no address to try")));
+            let what = if candidates.len() > 1 {
+                format!("connect {name} (last tried {})", display(&addr))
+            } else {
+                format!("connect {}", display(&addr))
+            };
+            return Err(anyhow::Error::new(err).context(what));
+        }
+        if let Some(deadline) = deadline
+            && now >= deadline
+        {
+            let t = opts.timeout.unwrap_or_default();
+            return Err(exit::timeout(format!(
+                "connect {name}: timed out after {}",
+                humantime::format_duration(t)
+            )));
+        }
+        let mut wait = if next < candidates.len() {
+            Some(next_start.saturating_duration_since(now))
+        } else {
+            None
+        };
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(now);
+            wait = Some(wait.map_or(left, |w| w.min(left)));
+        }
+        let fds: Vec<_> = pending
+            .iter()
+            .map(|(s, _)| (s.as_fd(), poll::WRITABLE))
+            .collect();
+        let ready = poll::poll(&fds, wait).context("poll")?;
+        drop(fds);
+        let mut i = 0;
+        let mut idx = 0;
+        while i < pending.len() {
+            let revents = ready[idx];
+            idx += 1;
+            if revents == 0 {
+                i += 1;
+                continue;
+            }
+            let (sock, addr) = pending.remove(i);
+            match sock.take_error() {
+                Ok(None) => match sock.peer_addr() {
+                    Ok(_) => {
+                        return Ok((
+                            finish(sock, opts)
+                                .with_context(|| format!("connect {}", display(&addr)))?,
+                            addr,
+                        ));
+                    }
+                    Err(e) => last_err = Some((addr, e)),
+                },
+                Ok(Some(e)) | Err(e) => last_err = Some((addr, e)),
+            }
+        }
+    }
+}
+
+/// Is this failure worth another try under `--wait-for`? Everything but invalid input: the service
+/// may be down (refused), starting (reset), unreachable or not yet in DNS.
+fn retriable(err: &anyhow::Error) -> bool {
+    !err.chain().any(|c| c.is::<exit::Usage>())
+}
+
+/// Resolves and connects to `target`; with `wait_for`, keeps retrying (resolution failures too) until
+/// connected or the time is up (a [`Timeout`], status 3).
+pub fn connect(
+    target: &HostPort,
+    opts: &ConnectOpts,
+    wait_for: Option<Duration>,
+) -> Result<(Socket, SocketAddr)> {
+    let name = target.to_string();
+    let attempt = |opts: &ConnectOpts| -> Result<(Socket, SocketAddr)> {
+        let addrs = resolve(&target.host, target.port, opts.family)?;
+        happy_eyeballs(&name, &addrs, opts)
+    };
+    let Some(total) = wait_for else {
+        return attempt(opts);
+    };
+    let deadline = Instant::now() + total;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut this = opts.clone();
+        this.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
+        let err = match attempt(&this) {
+            Ok(done) => return Ok(done),
+            Err(err) if retriable(&err) => err,
+            Err(err) => return Err(err),
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let why = exit::render(&err);
+            return Err(anyhow!(Timeout(format!(
+                "{name} not up after {}: {why}",
+                humantime::format_duration(total)
+            ))));
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}

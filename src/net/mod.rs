@@ -1,0 +1,8 @@
+//! The shared socket core: every subcommand's network calls live here, never in `cmd/`.
+
+pub mod addr;
+pub mod connect;
+pub mod hexdump;
+pub mod probe;
+pub mod relay;
+pub mod socket;

@@ -1,0 +1,380 @@
+//! The relay between stdin/stdout (or a file) and a connected stream socket, with the end-of-stream
+//! rules of the contract:
+//!
+//! | event | what the relay does |
+//! | --- | --- |
+//! | stdin ends | shut down the sending side (FIN); keep receiving until the peer closes, then Ok |
+//! | the peer closes its sending side | write out everything received; if stdin is a terminal, Ok now; otherwise keep sending stdin until it ends, then Ok |
+//! | the peer resets, or stops reading before stdin was all sent | an error saying so (status 1) |
+//! | stdout is closed by its reader | [`StdoutClosed`] (quiet status 0) |
+//! | `close_on_eof` | at stdin EOF close both ways and Ok at once |
+//! | `no_shutdown` | at stdin EOF send no FIN |
+//! | `recv_only` / `send_only` | one direction only; the session ends when that direction ends |
+//! | `idle_timeout` | any byte in either direction resets the timer; expiry is a [`Timeout`] (status 3) |
+//!
+//! Each direction is one thread doing large blocking reads and sendall writes (no poll round per chunk);
+//! the calling thread only decides when the session is over. A direction is a [`Pump`], so a zero-copy
+//! path (splice, sendfile) can replace the buffered copy without touching the rules above.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use socket2::Socket;
+
+use crate::exit::{self, StdoutClosed};
+use crate::net::hexdump::{Direction, Hexdump};
+
+/// Bytes per read: large calls, few wake-ups.
+pub const CHUNK: usize = 256 * 1024;
+
+/// The relay's settings, taken from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct RelayConfig {
+    pub recv_only: bool,
+    pub send_only: bool,
+    pub close_on_eof: bool,
+    pub no_shutdown: bool,
+    pub crlf: bool,
+    pub hexdump: bool,
+    pub idle_timeout: Option<Duration>,
+}
+
+impl From<&crate::cli::RelayOpts> for RelayConfig {
+    fn from(o: &crate::cli::RelayOpts) -> Self {
+        RelayConfig {
+            recv_only: o.recv_only,
+            send_only: o.send_only,
+            close_on_eof: o.close_on_eof,
+            no_shutdown: o.no_shutdown,
+            crlf: o.crlf,
+            hexdump: o.hexdump,
+            idle_timeout: o.idle_timeout,
+        }
+    }
+}
+
+/// Where the relay's input comes from.
+pub struct Input {
+    pub file: File,
+    /// A terminal on stdin changes the rule when the peer closes first: exit at once.
+    pub is_terminal: bool,
+}
+
+impl Input {
+    /// Our stdin, or None when it is closed.
+    pub fn stdin() -> Option<Input> {
+        use std::io::IsTerminal;
+        use std::os::fd::AsFd;
+        let stdin = io::stdin();
+        let is_terminal = stdin.is_terminal();
+        let file = stdin.as_fd().try_clone_to_owned().ok()?;
+        Some(Input {
+            file: File::from(file),
+            is_terminal,
+        })
+    }
+}
+
+/// Where received bytes go, and how to name it in errors.
+pub struct Output {
+    pub file: File,
+    pub name: String,
+}
+
+impl Output {
+    /// Our stdout.
+    pub fn stdout() -> Result<Output> {
+        use std::os::fd::AsFd;
+        let fd = io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| anyhow!(e).context("stdout"))?;
+        Ok(Output {
+            file: File::from(fd),
+            name: "stdout".into(),
+        })
+    }
+
+    /// A file, created or truncated.
+    pub fn create(path: &std::path::Path) -> Result<Output> {
+        let file = File::create(path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::IsADirectory {
+                exit::usage(format!("{}: {}", path.display(), exit::describe_io(&e)))
+            } else {
+                anyhow!(e).context(format!("open {}", path.display()))
+            }
+        })?;
+        Ok(Output {
+            file,
+            name: path.display().to_string(),
+        })
+    }
+}
+
+/// What the direction threads report.
+enum Event {
+    /// stdin ended and its bytes were all sent.
+    UpDone,
+    UpFailed(anyhow::Error),
+    /// The peer closed its sending side and every byte it sent was written out.
+    DownDone,
+    DownFailed(anyhow::Error),
+}
+
+/// Shared by both directions: the time of the last byte, for the idle timeout.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        self.last_ms
+            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// Moves bytes one way. The buffered copy is the general case; a zero-copy pump can stand in for it.
+struct Pump {
+    buf: Vec<u8>,
+    crlf: Option<Crlf>,
+    hexdump: Option<(Arc<Hexdump>, Direction)>,
+    activity: Arc<Activity>,
+}
+
+/// `--crlf`: LF becomes CRLF unless a CR is already before it (across chunk boundaries too).
+#[derive(Default)]
+struct Crlf {
+    last_was_cr: bool,
+    out: Vec<u8>,
+}
+
+impl Crlf {
+    fn apply<'a>(&'a mut self, data: &'a [u8]) -> &'a [u8] {
+        if !data.contains(&b'\n') {
+            self.last_was_cr = data.last() == Some(&b'\r') || (data.is_empty() && self.last_was_cr);
+            return data;
+        }
+        self.out.clear();
+        for &b in data {
+            if b == b'\n' && !self.last_was_cr {
+                self.out.push(b'\r');
+            }
+            self.out.push(b);
+            self.last_was_cr = b == b'\r';
+        }
+        &self.out
+    }
+}
+
+impl Pump {
+    /// Reads `src` until EOF, writing every byte to `dst`. Read errors and write errors are told apart
+    /// by the callers' `on_read_err` / `on_write_err`.
+    fn run(
+        &mut self,
+        mut src: impl Read,
+        mut dst: impl Write,
+        on_read_err: impl Fn(io::Error) -> anyhow::Error,
+        on_write_err: impl Fn(io::Error) -> anyhow::Error,
+    ) -> Result<()> {
+        loop {
+            let n = match src.read(&mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(on_read_err(e)),
+            };
+            self.activity.touch();
+            let data = &self.buf[..n];
+            let data = match &mut self.crlf {
+                Some(crlf) => crlf.apply(data),
+                None => data,
+            };
+            if let Some((dump, dir)) = &self.hexdump {
+                dump.dump(*dir, data);
+            }
+            dst.write_all(data).map_err(&on_write_err)?;
+            self.activity.touch();
+        }
+    }
+}
+
+/// A write end that discards (the receiving side of `--send-only`).
+struct Discard;
+impl Write for Discard {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn send_error(err: io::Error) -> anyhow::Error {
+    match err.kind() {
+        io::ErrorKind::BrokenPipe => anyhow!("peer closed before all input was sent"),
+        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
+        _ => anyhow!(err).context("send"),
+    }
+}
+
+fn recv_error(err: io::Error) -> anyhow::Error {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
+        _ => anyhow!(err).context("receive"),
+    }
+}
+
+/// Relays between `input`/`output` and `sock` until the session ends by the rules above.
+/// `input` None means "never send" (a closed stdin counts as an empty one unless `recv_only`).
+pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConfig) -> Result<()> {
+    let sock = Arc::new(sock);
+    let activity = Arc::new(Activity {
+        start: Instant::now(),
+        last_ms: AtomicU64::new(0),
+    });
+    let dump = cfg.hexdump.then(|| Arc::new(Hexdump::new()));
+    let pump = |dir: Direction, crlf: bool| Pump {
+        buf: vec![0; CHUNK],
+        crlf: crlf.then(Crlf::default),
+        hexdump: dump.clone().map(|d| (d, dir)),
+        activity: activity.clone(),
+    };
+    let (tx, rx) = mpsc::channel::<Event>();
+
+    let stdin_is_terminal = input.as_ref().is_some_and(|i| i.is_terminal);
+    let sending = !cfg.recv_only;
+    if sending {
+        let sock = sock.clone();
+        let tx = tx.clone();
+        let mut pump = pump(Direction::Sent, cfg.crlf);
+        std::thread::spawn(move || {
+            let result = match input {
+                Some(input) => pump.run(
+                    input.file,
+                    &*sock,
+                    |e| anyhow!(e).context("read stdin"),
+                    send_error,
+                ),
+                None => Ok(()),
+            };
+            let _ = tx.send(match result {
+                Ok(()) => Event::UpDone,
+                Err(e) => Event::UpFailed(e),
+            });
+        });
+    }
+    {
+        let sock = sock.clone();
+        let tx = tx.clone();
+        let mut pump = pump(Direction::Received, false);
+        let send_only = cfg.send_only;
+        std::thread::spawn(move || {
+            let Output { file, name } = output;
+            let result = if send_only {
+                pump.hexdump = None;
+                pump.run(&*sock, Discard, recv_error, |e| anyhow!(e))
+            } else {
+                pump.run(&*sock, file, recv_error, |e| exit::output_error(e, &name))
+            };
+            let _ = tx.send(match result {
+                Ok(()) => Event::DownDone,
+                Err(e) => Event::DownFailed(e),
+            });
+        });
+    }
+    drop(tx);
+
+    let mut up_done = !sending;
+    let mut down_done = false;
+    let mut up_error: Option<anyhow::Error> = None;
+    loop {
+        let event = match cfg.idle_timeout {
+            None => rx.recv().ok(),
+            Some(limit) => {
+                let idle = activity.idle_for();
+                if idle >= limit {
+                    return Err(exit::timeout(format!(
+                        "idle timeout: no data for {}",
+                        humantime::format_duration(limit)
+                    )));
+                }
+                match rx.recv_timeout(limit - idle) {
+                    Ok(ev) => Some(ev),
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                }
+            }
+        };
+        let Some(event) = event else {
+            // Both threads are gone; whatever they said has been handled.
+            return match up_error {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
+        };
+        match event {
+            Event::UpDone => {
+                up_done = true;
+                if cfg.close_on_eof {
+                    let _ = sock.shutdown(Shutdown::Both);
+                    return Ok(());
+                }
+                if !cfg.no_shutdown {
+                    let _ = sock.shutdown(Shutdown::Write);
+                }
+                if cfg.send_only || down_done {
+                    return Ok(());
+                }
+            }
+            Event::UpFailed(e) => {
+                // Deliver whatever the peer sent before it went away, then report.
+                up_done = true;
+                if down_done {
+                    return Err(e);
+                }
+                up_error = Some(e);
+            }
+            Event::DownDone => {
+                down_done = true;
+                if let Some(e) = up_error.take() {
+                    return Err(e);
+                }
+                if up_done || cfg.recv_only || stdin_is_terminal {
+                    return Ok(());
+                }
+            }
+            Event::DownFailed(e) => {
+                if e.chain().any(|c| c.is::<StdoutClosed>()) {
+                    return Err(e);
+                }
+                return Err(up_error.take().unwrap_or(e));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Crlf;
+
+    #[test]
+    fn crlf_keeps_existing_pairs_across_chunks() {
+        let mut c = Crlf::default();
+        let mut out = Vec::new();
+        for chunk in [&b"a\nb\r"[..], b"\nc\n", b"\r", b"", b"\n"] {
+            out.extend_from_slice(c.apply(chunk));
+        }
+        assert_eq!(out, b"a\r\nb\r\nc\r\n\r\n");
+    }
+}

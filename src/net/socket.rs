@@ -1,0 +1,225 @@
+//! Building sockets with socket2: listeners (SO_REUSEADDR on by default, SO_REUSEPORT, a SOMAXCONN
+//! backlog, dual-stack by default), Unix-domain stream sockets, and bound client sockets.
+//! socket2 creates every descriptor close-on-exec, so children started later inherit none of them.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::exit;
+use crate::net::addr::{Family, display};
+use crate::sys::poll;
+
+/// How to set up a listening socket.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenOpts {
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    /// None: the system maximum.
+    pub backlog: Option<u32>,
+}
+
+impl Default for ListenOpts {
+    fn default() -> Self {
+        ListenOpts {
+            reuseaddr: true,
+            reuseport: false,
+            backlog: None,
+        }
+    }
+}
+
+/// The system's largest listen backlog (net.core.somaxconn), so bursts of clients are not dropped.
+pub fn somaxconn() -> i32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(libc::SOMAXCONN)
+}
+
+fn backlog(opts: &ListenOpts) -> i32 {
+    match opts.backlog {
+        Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
+        None => somaxconn(),
+    }
+}
+
+/// A TCP socket of the right domain for `addr`.
+pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+}
+
+/// A TCP listener on `addr`, or on every address when `addr` is None (IPv6 dual-stack where the system
+/// has IPv6, else 0.0.0.0). Returns the socket and the address it really listens on.
+pub fn tcp_listener(
+    addr: Option<IpAddr>,
+    port: u16,
+    family: Family,
+    opts: &ListenOpts,
+) -> Result<(Socket, SocketAddr)> {
+    let wanted = match (addr, family) {
+        (Some(ip), _) => SocketAddr::new(ip, port),
+        (None, Family::V4) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+        (None, _) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
+    };
+    match bind_listener(wanted, addr.is_none() && family == Family::Any, opts) {
+        Err(err) if addr.is_none() && family == Family::Any && no_ipv6(&err) => bind_listener(
+            SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+            false,
+            opts,
+        ),
+        other => other,
+    }
+}
+
+fn no_ipv6(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|e| {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
+            )
+        })
+}
+
+fn bind_listener(
+    addr: SocketAddr,
+    dual_stack: bool,
+    opts: &ListenOpts,
+) -> Result<(Socket, SocketAddr)> {
+    let shown = display(&addr);
+    let sock = tcp_socket(&addr).with_context(|| format!("socket for {shown}"))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(!dual_stack)
+            .with_context(|| format!("set IPV6_V6ONLY on {shown}"))?;
+    }
+    apply_listen_opts(&sock, opts, &shown)?;
+    sock.bind(&addr.into())
+        .with_context(|| format!("bind {shown}"))?;
+    sock.listen(backlog(opts))
+        .with_context(|| format!("listen on {shown}"))?;
+    let local = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(addr);
+    Ok((sock, local))
+}
+
+fn apply_listen_opts(sock: &Socket, opts: &ListenOpts, shown: &str) -> Result<()> {
+    sock.set_reuse_address(opts.reuseaddr)
+        .with_context(|| format!("set SO_REUSEADDR on {shown}"))?;
+    if opts.reuseport {
+        sock.set_reuse_port(true)
+            .with_context(|| format!("set SO_REUSEPORT on {shown}"))?;
+    }
+    Ok(())
+}
+
+/// Removes a Unix socket file when dropped.
+#[derive(Debug)]
+pub struct UnixPathGuard(PathBuf);
+
+impl Drop for UnixPathGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A Unix-domain stream listener at `path`. A stale socket file (nobody accepts on it) is replaced;
+/// a live one is "address in use". The file is removed when the guard drops.
+pub fn unix_listener(path: &Path, opts: &ListenOpts) -> Result<(Socket, UnixPathGuard)> {
+    let shown = path.display().to_string();
+    let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
+    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
+        .with_context(|| format!("socket for {shown}"))?;
+    if let Err(err) = sock.bind(&addr) {
+        if err.kind() != io::ErrorKind::AddrInUse || !is_stale_unix_socket(path, &addr) {
+            return Err(err).with_context(|| format!("bind {shown}"));
+        }
+        std::fs::remove_file(path).with_context(|| format!("remove stale socket {shown}"))?;
+        sock.bind(&addr).with_context(|| format!("bind {shown}"))?;
+    }
+    let guard = UnixPathGuard(path.to_path_buf());
+    sock.listen(backlog(opts))
+        .with_context(|| format!("listen on {shown}"))?;
+    Ok((sock, guard))
+}
+
+fn is_stale_unix_socket(path: &Path, addr: &SockAddr) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let is_socket = std::fs::symlink_metadata(path)
+        .map(|m| m.file_type().is_socket())
+        .unwrap_or(false);
+    if !is_socket {
+        return false;
+    }
+    let probe = match Socket::new(Domain::UNIX, Type::STREAM, None) {
+        Ok(s) => s,
+        Err(_) => return false,
+    };
+    matches!(probe.connect(addr), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+}
+
+/// Connects a Unix-domain stream socket, within `timeout` when given.
+pub fn unix_connect(path: &Path, timeout: Option<Duration>) -> Result<Socket> {
+    let shown = path.display().to_string();
+    let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
+    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
+        .with_context(|| format!("socket for {shown}"))?;
+    let result = match timeout {
+        Some(t) => sock.connect_timeout(&addr, t),
+        None => sock.connect(&addr),
+    };
+    match result {
+        Ok(()) => Ok(sock),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => {
+            Err(exit::timeout(format!("connect {shown}: timed out")))
+        }
+        Err(e) => Err(e).with_context(|| format!("connect {shown}")),
+    }
+}
+
+/// Accepts one connection, waiting at most `timeout` (None: forever). Ok(None) when the time ran out.
+pub fn accept(
+    listener: &Socket,
+    timeout: Option<Duration>,
+) -> io::Result<Option<(Socket, SockAddr)>> {
+    use std::os::fd::AsFd;
+    if timeout.is_some() {
+        let ready = poll::poll(&[(listener.as_fd(), poll::READABLE)], timeout)?;
+        if ready[0] == 0 {
+            return Ok(None);
+        }
+    }
+    loop {
+        match listener.accept() {
+            Ok(pair) => return Ok(Some(pair)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // The client left between the wake-up and accept: wait for the next one.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Formats a peer or local address of any domain: `ADDR:PORT`, `[V6]:PORT`, a Unix path or `unix`.
+pub fn describe_sockaddr(addr: &SockAddr) -> String {
+    if let Some(sa) = addr.as_socket() {
+        return display(&sa);
+    }
+    match addr.as_pathname() {
+        Some(path) => path.display().to_string(),
+        None => "unix socket".to_string(),
+    }
+}

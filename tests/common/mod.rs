@@ -1,0 +1,350 @@
+//! The binary under test, spawned with piped stdio; loopback peers; hard timeouts; readable failures.
+//!
+//! Tests synchronise on events (the `listening on` line, a connect that succeeds), never on sleeps, and
+//! every wait is bounded: a hung sockcat fails its test with the command and what it printed.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The longest any single wait in a test may take.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// The sockcat binary cargo built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sockcat"))
+}
+
+/// What a finished process left behind.
+#[derive(Debug)]
+pub struct Done {
+    pub cmd: String,
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Done {
+    /// Panics, showing everything, unless the exit status is `code`.
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, Some(code), "wrong exit status\n{}", self.show());
+        self
+    }
+    pub fn ok(self) -> Self {
+        self.code(0)
+    }
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// The failure report: command, status, stdout (abridged) and stderr.
+    pub fn show(&self) -> String {
+        let out = String::from_utf8_lossy(&self.stdout[..self.stdout.len().min(2000)]).into_owned();
+        format!(
+            "command: {}\nstatus: {:?}\nstdout ({} bytes): {}\nstderr: {}",
+            self.cmd,
+            self.code,
+            self.stdout.len(),
+            out,
+            self.stderr
+        )
+    }
+    /// Asserts the stderr is exactly one `sockcat: error: ...` line containing `needle`.
+    pub fn one_error_line(self, needle: &str) -> Self {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one stderr line\n{}", self.show());
+        assert!(
+            lines[0].starts_with("sockcat: error: "),
+            "bad error line\n{}",
+            self.show()
+        );
+        assert!(
+            lines[0].contains(needle),
+            "error line lacks {needle:?}\n{}",
+            self.show()
+        );
+        self
+    }
+}
+
+/// A running process with its stdio piped; killed if dropped unfinished.
+pub struct Proc {
+    pub cmd: String,
+    child: Child,
+    pub stdin: Option<ChildStdin>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr_lines: Receiver<String>,
+    stderr_all: Arc<Mutex<String>>,
+}
+
+/// Where the child's stdin comes from.
+pub enum In {
+    /// A pipe the test writes to (`Proc::stdin`).
+    Pipe,
+    /// /dev/null: an empty stdin.
+    Null,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Proc {
+    /// Spawns `program args`, stdout collected, stderr readable line by line.
+    pub fn spawn_program(program: &str, args: &[&str], stdin: In) -> Proc {
+        Self::spawn_cmd(Command::new(program), program, args, stdin)
+    }
+
+    /// Spawns sockcat with `args`.
+    pub fn spawn(args: &[&str], stdin: In) -> Proc {
+        Self::spawn_cmd(Command::new(bin()), "sockcat", args, stdin)
+    }
+
+    /// Spawns a prepared command (extra env, current dir...) with `args`.
+    pub fn spawn_cmd(mut command: Command, name: &str, args: &[&str], stdin: In) -> Proc {
+        let stdin = match stdin {
+            In::Pipe => Stdio::piped(),
+            In::Null => Stdio::null(),
+            In::File(path) => Stdio::from(std::fs::File::open(path).expect("open stdin file")),
+        };
+        let mut child = command
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let mut out = child.stdout.take().expect("stdout");
+        let stdout = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            buf
+        });
+        let err = child.stderr.take().expect("stderr");
+        let (tx, rx) = channel();
+        let all = Arc::new(Mutex::new(String::new()));
+        let all2 = all.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                all2.lock().unwrap().push_str(&format!("{line}\n"));
+                if tx.send(line).is_err() {
+                    // Nobody listens for lines any more; keep collecting.
+                }
+            }
+        });
+        Proc {
+            cmd: format!("{name} {}", args.join(" ")),
+            stdin: child.stdin.take(),
+            child,
+            stdout: Some(stdout),
+            stderr_lines: rx,
+            stderr_all: all,
+        }
+    }
+
+    /// Waits for a stderr line starting with `prefix` and returns it.
+    pub fn wait_line(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no stderr line {prefix:?} within {LIMIT:?}\ncommand: {}\nstderr: {}",
+                    self.cmd,
+                    self.stderr_all.lock().unwrap()
+                ),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok();
+                    panic!(
+                        "process ended ({status:?}) before printing {prefix:?}\ncommand: {}\nstderr: {}",
+                        self.cmd,
+                        self.stderr_all.lock().unwrap()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for `listening on ADDR:PORT` (sockcat -v) and returns the address.
+    pub fn listening(&mut self) -> SocketAddr {
+        let line = self.wait_line("listening on ");
+        let addr = line.trim_start_matches("listening on ").trim();
+        addr.parse()
+            .unwrap_or_else(|e| panic!("bad listening line {line:?}: {e}"))
+    }
+
+    /// The port of `listening on ...`.
+    pub fn port(&mut self) -> u16 {
+        self.listening().port()
+    }
+
+    /// Writes to the child's stdin.
+    pub fn write(&mut self, data: &[u8]) {
+        self.stdin
+            .as_mut()
+            .expect("stdin is a pipe")
+            .write_all(data)
+            .expect("write to child stdin");
+    }
+
+    /// Closes the child's stdin (EOF).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Has the process exited? (non-blocking)
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits (at most `LIMIT`) for the process to end and collects its output.
+    pub fn finish(self) -> Done {
+        self.finish_within(LIMIT)
+    }
+
+    pub fn finish_within(mut self, limit: Duration) -> Done {
+        self.stdin = None;
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let stdout = self
+                    .stdout
+                    .take()
+                    .map(|h| h.join().unwrap_or_default())
+                    .unwrap_or_default();
+                panic!(
+                    "timed out after {limit:?}\ncommand: {}\nstdout: {} bytes\nstderr: {}",
+                    self.cmd,
+                    stdout.len(),
+                    self.stderr_all.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let stdout = self
+            .stdout
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        // The stderr thread ends with the pipe; give it a moment to hand over the last line.
+        let stderr = {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Arc::strong_count(&self.stderr_all) > 1 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            self.stderr_all.lock().unwrap().clone()
+        };
+        Done {
+            cmd: self.cmd.clone(),
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs sockcat to completion with `stdin` bytes, bounded by `LIMIT`.
+pub fn run(args: &[&str], stdin: &[u8]) -> Done {
+    let mut p = Proc::spawn(args, In::Pipe);
+    let data = stdin.to_vec();
+    let mut pipe = p.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let done = p.finish();
+    let _ = writer.join();
+    done
+}
+
+/// A loopback TCP listener on a free port (IPv4).
+pub fn tcp_listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// A port on which nothing listens (bound then closed; refused on connect).
+pub fn closed_port() -> u16 {
+    let (l, port) = tcp_listener();
+    drop(l);
+    port
+}
+
+/// Connects to 127.0.0.1:port with a bounded timeout.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s =
+        TcpStream::connect_timeout(&addr, LIMIT).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    s.set_write_timeout(Some(LIMIT)).unwrap();
+    s
+}
+
+/// Reads a stream to EOF (bounded by its read timeout).
+pub fn read_all(mut s: impl Read) -> Vec<u8> {
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read to EOF");
+    buf
+}
+
+/// Deterministic pseudo-random bytes (xorshift), for byte-exact transfer checks.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Is a real peer program installed? Under CI=true a missing peer fails the test instead of skipping.
+pub fn have(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{program} is not installed, and CI=true requires every peer (see .ci/run)");
+        }
+        eprintln!("skipping: {program} is not installed");
+    }
+    found
+}
+
+/// Is IPv6 loopback usable here?
+pub fn have_ipv6() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
+}

@@ -155,7 +155,7 @@ pub struct ConnectArgs {
     #[arg(short = 'z', long)]
     pub scan: bool,
     /// Machine-readable output (JSON lines) for -z
-    #[arg(long)]
+    #[arg(long, requires = "scan")]
     pub json: bool,
     /// Bind the local end to ADDR
     #[arg(short = 's', long, value_name = "ADDR")]

@@ -4,3 +4,6 @@
 mod common;
 
 mod basics;
+mod connect;
+mod eos;
+mod listen;

@@ -70,6 +70,23 @@ impl Done {
         );
         self
     }
+
+    /// Like [`Done::one_error_line`] for a run with `-v`: the error is the last line and the only one.
+    pub fn last_error_line(self, needle: &str) -> Self {
+        let errors = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("sockcat: error: "))
+            .count();
+        assert_eq!(errors, 1, "expected one error line\n{}", self.show());
+        let last = self.stderr.lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("sockcat: error: ") && last.contains(needle),
+            "{}",
+            self.show()
+        );
+        self
+    }
 }
 
 /// A running process with its stdio piped; killed if dropped unfinished.

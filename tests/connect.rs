@@ -1,0 +1,291 @@
+//! `sockcat connect`: endpoints, IPv6, timeouts, wait-for, probes, source addresses, bad input.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Socket, Type};
+
+use crate::common::{Proc, closed_port, have_ipv6, read_all, run, tcp_listener};
+
+/// A listener whose accept queue is full, so further SYNs are dropped and connects hang: the only
+/// way to see a connect timeout on loopback. Returns the listener and the connections filling it.
+pub fn blackhole(addr: SocketAddr) -> (Socket, Vec<Socket>, SocketAddr) {
+    let l = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+    l.bind(&addr.into()).unwrap();
+    l.listen(0).unwrap();
+    let local = l.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        let s = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&local.into());
+        fillers.push(s);
+    }
+    // Let the handshakes of the fillers complete before the test's connect.
+    std::thread::sleep(Duration::from_millis(50));
+    (l, fillers, local)
+}
+
+#[test]
+fn host_port_forms() {
+    for form in ["two", "colon"] {
+        let (l, port) = tcp_listener();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let got = read_all(&mut s);
+            s.write_all(&got).unwrap();
+        });
+        let hp = format!("127.0.0.1:{port}");
+        let p = port.to_string();
+        let args: Vec<&str> = if form == "two" {
+            vec!["connect", "127.0.0.1", &p]
+        } else {
+            vec!["connect", &hp]
+        };
+        let done = run(&args, b"echo me").ok();
+        assert_eq!(done.stdout, b"echo me");
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn ipv6_bracketed() {
+    if !have_ipv6() {
+        return;
+    }
+    let l = TcpListener::bind("[::1]:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        read_all(&mut s)
+    });
+    run(&["connect", "-v", &format!("[::1]:{port}")], b"six").ok();
+    assert_eq!(server.join().unwrap(), b"six");
+}
+
+#[test]
+fn connect_timeout_is_status_3() {
+    let (_l, _fill, addr) = blackhole("127.0.0.1:0".parse().unwrap());
+    let started = Instant::now();
+    run(
+        &[
+            "connect",
+            "-w",
+            "300ms",
+            "127.0.0.1",
+            &addr.port().to_string(),
+        ],
+        b"",
+    )
+    .code(3)
+    .one_error_line("timed out");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn wait_for_succeeds_once_the_service_is_up() {
+    let port = closed_port();
+    let mut p = Proc::spawn(
+        &[
+            "connect",
+            "-z",
+            "-v",
+            "--wait-for",
+            "15s",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        crate::common::In::Null,
+    );
+    // The service comes up a little later; sockcat keeps retrying meanwhile.
+    std::thread::sleep(Duration::from_millis(300));
+    let l = TcpListener::bind(("127.0.0.1", port)).expect("rebind the port");
+    assert!(
+        p.exited().is_none(),
+        "sockcat gave up before the service came up"
+    );
+    let done = p.finish().ok();
+    assert_eq!(done.stdout_str(), format!("127.0.0.1:{port} open\n"));
+    drop(l);
+}
+
+#[test]
+fn wait_for_expiry_is_status_3() {
+    let port = closed_port();
+    run(
+        &[
+            "connect",
+            "--wait-for",
+            "400ms",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .code(3)
+    .one_error_line("not up after 400ms");
+}
+
+#[test]
+fn probes_lists_ranges_and_endpoints() {
+    let (a, pa) = tcp_listener();
+    let (b, pb) = tcp_listener();
+    let pc = closed_port();
+    let list = format!("{pa},{pc},{pb}");
+    let done = run(&["connect", "-z", "127.0.0.1", &list], b"").code(1);
+    assert_eq!(
+        done.stdout_str(),
+        format!("127.0.0.1:{pa} open\n127.0.0.1:{pb} open\n")
+    );
+    let done = run(&["connect", "-zv", "127.0.0.1", &list], b"").code(1);
+    assert_eq!(
+        done.stdout_str(),
+        format!("127.0.0.1:{pa} open\n127.0.0.1:{pc} closed\n127.0.0.1:{pb} open\n")
+    );
+    // Several HOST:PORT targets, all open: status 0.
+    let done = run(
+        &[
+            "connect",
+            "-z",
+            &format!("127.0.0.1:{pa}"),
+            &format!("localhost:{pb}"),
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(
+        done.stdout_str(),
+        format!("127.0.0.1:{pa} open\nlocalhost:{pb} open\n")
+    );
+    // JSON lines.
+    let done = run(
+        &[
+            "connect",
+            "-z",
+            "--json",
+            "127.0.0.1",
+            &format!("{pa},{pc}"),
+        ],
+        b"",
+    )
+    .code(1);
+    let lines: Vec<serde_json::Value> = done
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["status"], "open");
+    assert_eq!(lines[0]["port"], pa);
+    assert_eq!(lines[1]["status"], "closed");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused")
+    );
+    // A small range.
+    let lo = pa.min(pb);
+    let done = run(&["connect", "-z", "127.0.0.1", &format!("{lo}-{lo}")], b"").ok();
+    assert_eq!(done.stdout_str(), format!("127.0.0.1:{lo} open\n"));
+    drop((a, b));
+}
+
+#[test]
+fn probe_bad_ports_are_status_2() {
+    for bad in ["10-5", "1-70000", "99999", "0x50", "22,,80", "http-"] {
+        run(&["connect", "-z", "127.0.0.1", bad], b"")
+            .code(2)
+            .one_error_line("");
+    }
+}
+
+#[test]
+fn source_address_and_port() {
+    let (l, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (s, peer) = l.accept().unwrap();
+        drop(s);
+        peer
+    });
+    let sport = closed_port();
+    run(
+        &[
+            "connect",
+            "-s",
+            "127.0.0.2",
+            "--source-port",
+            &sport.to_string(),
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    let peer = server.join().unwrap();
+    assert_eq!(peer.ip().to_string(), "127.0.0.2");
+    assert_eq!(peer.port(), sport);
+}
+
+#[test]
+fn nodelay_and_keepalive_are_accepted() {
+    let (l, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        read_all(&mut s)
+    });
+    run(
+        &[
+            "connect",
+            "--nodelay",
+            "--keepalive",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"x",
+    )
+    .ok();
+    assert_eq!(server.join().unwrap(), b"x");
+}
+
+#[test]
+fn bad_input_is_status_2_with_one_line() {
+    let cases: &[&[&str]] = &[
+        &["connect", "127.0.0.1", "99999"],
+        &["connect", "127.0.0.1", "-1"],
+        &["connect", "127.0.0.1", "nosuchservice"],
+        &["connect", "127.0.0.1"],
+        &["connect", "::1:80"],
+        &["connect", "[::1"],
+        &["connect", "a", "b", "c"],
+        &["connect", "-w", "-3", "127.0.0.1", "1"],
+        &["connect", "-w", "1x", "127.0.0.1", "1"],
+        &["connect", "--source-port", "70000", "127.0.0.1", "1"],
+        &["connect", "-4", "::1", "80"],
+        &["connect", "--json", "127.0.0.1", "1"],
+        &["connect", "--send-only", "--recv-only", "127.0.0.1", "1"],
+        &["connect", "--nonsense", "127.0.0.1", "1"],
+    ];
+    for args in cases {
+        let done = run(args, b"");
+        assert_eq!(done.code, Some(2), "{:?}\n{}", args, done.show());
+        done.one_error_line("");
+    }
+}
+
+#[test]
+fn unknown_host_is_status_1_naming_it() {
+    run(&["connect", "no-such-host.invalid", "80"], b"")
+        .code(1)
+        .one_error_line("no-such-host.invalid");
+}
+
+#[test]
+fn unix_socket_missing_is_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none.sock");
+    run(&["connect", "--unix", path.to_str().unwrap()], b"")
+        .code(1)
+        .one_error_line("none.sock");
+}

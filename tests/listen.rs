@@ -1,0 +1,258 @@
+//! `sockcat listen` (one client): the -v lines, port 0, IPv6, Unix sockets, -w, -o, a second client.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::unix::net::UnixStream;
+
+use crate::common::{In, LIMIT, Proc, connect, have_ipv6, pattern, read_all, run};
+
+#[test]
+fn verbose_lines_and_a_round_trip() {
+    let mut p = Proc::spawn(&["listen", "-v", "127.0.0.1", "0"], In::Pipe);
+    let addr = p.listening();
+    assert_ne!(addr.port(), 0, "the real port is printed");
+    let mut c = connect(addr);
+    let line = p.wait_line("connection from ");
+    assert_eq!(line, format!("connection from {}", c.local_addr().unwrap()));
+    p.write(b"from server");
+    p.close_stdin();
+    c.write_all(b"from client").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(
+        read_all(&mut c),
+        b"from server",
+        "server sent FIN after its stdin ended"
+    );
+    drop(c);
+    let done = p.finish().ok();
+    assert_eq!(done.stdout, b"from client");
+    let lines: Vec<&str> = done.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("listening on {addr}"),
+        "the first stderr line"
+    );
+}
+
+#[test]
+fn every_address_by_default_dual_stack() {
+    let mut p = Proc::spawn(&["listen", "-v", "0"], In::Null);
+    let addr = p.listening();
+    let v4: SocketAddr = format!("127.0.0.1:{}", addr.port()).parse().unwrap();
+    let mut c = connect(v4);
+    let line = p.wait_line("connection from ");
+    assert_eq!(
+        line,
+        format!("connection from {}", c.local_addr().unwrap()),
+        "IPv4-mapped shown as IPv4"
+    );
+    c.write_all(b"hi").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_all(&mut c), b"");
+    drop(c);
+    assert_eq!(p.finish().ok().stdout, b"hi");
+    if have_ipv6() {
+        assert_eq!(addr.to_string(), format!("[::]:{}", addr.port()));
+    }
+}
+
+#[test]
+fn ipv6_listen() {
+    if !have_ipv6() {
+        return;
+    }
+    let mut p = Proc::spawn(&["listen", "-v", "-6", "::1", "0"], In::Null);
+    let addr = p.listening();
+    assert_eq!(addr.to_string(), format!("[::1]:{}", addr.port()));
+    let mut c = connect(addr);
+    c.write_all(b"v6").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    read_all(&mut c);
+    drop(c);
+    assert_eq!(p.finish().ok().stdout, b"v6");
+}
+
+#[test]
+fn big_upload_to_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("got.bin");
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "-o",
+            out.to_str().unwrap(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let addr = p.listening();
+    let data = pattern(8 << 20, 5);
+    let mut c = connect(addr);
+    c.write_all(&data).unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    read_all(&mut c);
+    drop(c);
+    let done = p.finish().ok();
+    assert!(done.stdout.is_empty());
+    assert!(std::fs::read(&out).unwrap() == data, "file differs");
+}
+
+#[test]
+fn a_second_client_is_closed_at_once() {
+    let mut p = Proc::spawn(&["listen", "-v", "127.0.0.1", "0"], In::Pipe);
+    let addr = p.listening();
+    let mut first = connect(addr);
+    p.wait_line("connection from ");
+    let mut second = connect(addr);
+    let mut buf = [0u8; 8];
+    let n = second.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the second client is closed");
+    first.write_all(b"1").unwrap();
+    first.shutdown(Shutdown::Write).unwrap();
+    p.close_stdin();
+    read_all(&mut first);
+    drop(first);
+    assert_eq!(p.finish().ok().stdout, b"1");
+}
+
+#[test]
+fn no_client_in_time_is_status_3() {
+    run(&["listen", "-w", "200ms", "127.0.0.1", "0"], b"")
+        .code(3)
+        .one_error_line("no client");
+}
+
+#[test]
+fn address_in_use_is_status_1() {
+    let mut p = Proc::spawn(&["listen", "-v", "127.0.0.1", "0"], In::Null);
+    let port = p.port().to_string();
+    run(&["listen", "127.0.0.1", &port], b"")
+        .code(1)
+        .one_error_line("address in use");
+    drop(p);
+}
+
+#[test]
+fn options_backlog_reuse() {
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--backlog",
+            "5",
+            "--reuseport",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let port = p.port();
+    // SO_REUSEPORT lets a second listener share the port.
+    let mut q = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--reuseport",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        In::Null,
+    );
+    assert_eq!(q.port(), port);
+    drop((p, q));
+    let mut p = Proc::spawn(
+        &["listen", "-v", "--no-reuseaddr", "127.0.0.1", "0"],
+        In::Null,
+    );
+    p.port();
+}
+
+#[test]
+fn unix_socket_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let path_s = path.to_str().unwrap().to_string();
+    let mut p = Proc::spawn(&["listen", "-v", "--unix", &path_s], In::Pipe);
+    assert_eq!(
+        p.wait_line("listening on "),
+        format!("listening on {path_s}")
+    );
+    let mut c = UnixStream::connect(&path).unwrap();
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    p.write(b"server says");
+    p.close_stdin();
+    c.write_all(b"client says").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"server says");
+    drop(c);
+    assert_eq!(p.finish().ok().stdout, b"client says");
+    assert!(!path.exists(), "the socket file is removed at exit");
+
+    // sockcat to sockcat over a Unix socket.
+    let mut l = Proc::spawn(&["listen", "-v", "--unix", &path_s], In::Null);
+    l.wait_line("listening on ");
+    run(&["connect", "--unix", &path_s], b"unix to unix").ok();
+    assert_eq!(l.finish().ok().stdout, b"unix to unix");
+}
+
+#[test]
+fn stale_unix_socket_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap()); // leaves the file behind
+    assert!(path.exists());
+    let mut p = Proc::spawn(
+        &["listen", "-v", "--unix", path.to_str().unwrap()],
+        In::Null,
+    );
+    p.wait_line("listening on ");
+    let c = UnixStream::connect(&path).unwrap();
+    drop(c);
+    p.finish().ok();
+}
+
+#[test]
+fn bad_input_is_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_out = dir.path().join("no/such/dir/out");
+    let cases: Vec<Vec<String>> = vec![
+        vec!["listen".into(), "65536".into()],
+        vec!["listen".into(), "127.0.0.1".into(), "x y".into()],
+        vec!["listen".into(), "-w".into(), "forever".into(), "0".into()],
+        vec![
+            "listen".into(),
+            "-o".into(),
+            bad_out.to_str().unwrap().into(),
+            "0".into(),
+        ],
+        vec!["listen".into(), "-4".into(), "::1".into(), "0".into()],
+        vec!["listen".into(), "1".into(), "2".into(), "3".into()],
+        vec!["listen".into()],
+    ];
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let done = run(&args, b"");
+        assert_eq!(done.code, Some(2), "{args:?}\n{}", done.show());
+        done.one_error_line("");
+    }
+}
+
+#[test]
+fn full_disk_output_is_status_1() {
+    let mut p = Proc::spawn(
+        &["listen", "-v", "-o", "/dev/full", "127.0.0.1", "0"],
+        In::Null,
+    );
+    let addr = p.listening();
+    let mut c = connect(addr);
+    c.write_all(b"does not fit").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let _ = c.read_to_end(&mut Vec::new());
+    p.finish()
+        .code(1)
+        .last_error_line("write to /dev/full: no space left on device");
+}

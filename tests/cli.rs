@@ -6,4 +6,5 @@ mod common;
 mod basics;
 mod connect;
 mod eos;
+mod interop;
 mod listen;

@@ -224,3 +224,90 @@ pub fn connect(
         pause = (pause * 2).min(Duration::from_millis(500));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, Type};
+    use std::net::TcpListener;
+
+    /// A listener whose accept queue is full: SYNs to it are dropped, so a connect hangs.
+    fn blackhole() -> (Socket, Vec<Socket>, SocketAddr) {
+        let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        l.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        l.listen(0).unwrap();
+        let addr = l.local_addr().unwrap().as_socket().unwrap();
+        let fill: Vec<Socket> = (0..2)
+            .map(|_| {
+                let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                s.set_nonblocking(true).unwrap();
+                let _ = s.connect(&addr.into());
+                s
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        (l, fill, addr)
+    }
+
+    #[test]
+    fn interleaves_families_starting_with_the_first() {
+        let a: SocketAddr = "[::1]:1".parse().unwrap();
+        let b: SocketAddr = "[::2]:1".parse().unwrap();
+        let c: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let d: SocketAddr = "127.0.0.2:1".parse().unwrap();
+        assert_eq!(interleave(&[a, b, c, d]), vec![a, c, b, d]);
+        assert_eq!(interleave(&[c, a, b]), vec![c, a, b]);
+    }
+
+    #[test]
+    fn a_hanging_first_address_does_not_stall_the_next() {
+        let (_l, _fill, dead) = blackhole();
+        let live = TcpListener::bind("127.0.0.1:0").unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let opts = ConnectOpts {
+            timeout: Some(Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let (_sock, won) = happy_eyeballs("test", &[dead, live_addr], &opts).unwrap();
+        let took = started.elapsed();
+        assert_eq!(won, live_addr);
+        assert!(
+            took >= ATTEMPT_DELAY - Duration::from_millis(20),
+            "second attempt started early: {took:?}"
+        );
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+    }
+
+    #[test]
+    fn a_refused_first_address_moves_on_at_once() {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_addr = closed.local_addr().unwrap();
+        drop(closed);
+        let live = TcpListener::bind("127.0.0.1:0").unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let opts = ConnectOpts {
+            timeout: Some(Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let (_sock, won) = happy_eyeballs("test", &[closed_addr, live_addr], &opts).unwrap();
+        assert_eq!(won, live_addr);
+        assert!(
+            started.elapsed() < ATTEMPT_DELAY,
+            "waited for the stagger after a refusal"
+        );
+    }
+
+    #[test]
+    fn all_hanging_is_a_timeout() {
+        let (_l, _fill, dead) = blackhole();
+        let opts = ConnectOpts {
+            timeout: Some(Duration::from_millis(200)),
+            ..Default::default()
+        };
+        let err = happy_eyeballs("dead", &[dead], &opts).unwrap_err();
+        assert_eq!(exit::status_of(&err), exit::TIMEOUT);
+    }
+}

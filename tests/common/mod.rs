@@ -165,11 +165,20 @@ impl Proc {
 
     /// Waits for a stderr line starting with `prefix` and returns it.
     pub fn wait_line(&mut self, prefix: &str) -> String {
+        self.wait_line_where(prefix, |line| line.starts_with(prefix))
+    }
+
+    /// Waits for a stderr line containing `needle` and returns it.
+    pub fn wait_line_containing(&mut self, needle: &str) -> String {
+        self.wait_line_where(needle, |line| line.contains(needle))
+    }
+
+    fn wait_line_where(&mut self, prefix: &str, matches: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + LIMIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stderr_lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(line) if matches(&line) => return line,
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) => panic!(
                     "no stderr line {prefix:?} within {LIMIT:?}\ncommand: {}\nstderr: {}",

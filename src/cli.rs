@@ -40,11 +40,23 @@ End of stream:
                         otherwise keep sending stdin until it ends, then exit 0
   reset / early close   exit 1 (connection reset by peer / peer closed before all input was sent)
 
+Server modes (one thread per client):
+  -k                    clients served concurrently; a chunk from one client is never split by
+                        another's on stdout; stdin goes to every client, FIN to all when it ends
+  --echo, -e, -c        per connection: echo, or a program with the socket as stdin/stdout and
+                        SOCKCAT_REMOTE_ADDR/PORT, SOCKCAT_LOCAL_ADDR/PORT in its environment
+  --broker              each client's bytes go to every other client (and stdout)
+  SIGINT/SIGTERM end the server and its children with status 130/143.
+
 Examples:
   sockcat listen -v 9000 > received.bin        receive one upload on port 9000
   sockcat listen 127.0.0.1 0 -v                 any free port; stderr says which
   sockcat listen --unix /tmp/app.sock           a Unix-domain stream socket
   sockcat listen -w 30s 8080 < reply.txt        give up with status 3 if nobody came in 30 s
+  sockcat listen -k --echo 7000                 an echo server
+  sockcat listen -k -c 'printf \"HTTP/1.0 200 OK\\r\\n\\r\\nhi\\n\"' 8080   an inetd-style responder
+  sockcat listen -k --broker 6000               a chat room: every client hears the others
+  sockcat listen -k --recv-only --allow 127.0.0.0/8 514 >> log   collect from local clients
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
 
@@ -128,9 +140,33 @@ pub struct ListenArgs {
     /// Write what arrives to FILE instead of stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Keep listening: serve clients concurrently; stdin goes to every client, what they send to stdout
+    #[arg(short = 'k', long)]
+    pub keep_open: bool,
+    /// At most N concurrent clients (the next one is closed at once)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: Option<u32>,
+    /// Echo server: send every client's bytes back to it
+    #[arg(long, conflicts_with_all = ["exec", "sh_exec", "broker", "recv_only", "send_only", "output"])]
+    pub echo: bool,
+    /// Run PROG ARGS per connection with the socket as its stdin/stdout (split on whitespace, no shell)
+    #[arg(short = 'e', long, value_name = "PROG ARGS", conflicts_with_all = ["sh_exec", "broker", "output"])]
+    pub exec: Option<String>,
+    /// Run CMD through /bin/sh -c per connection with the socket as its stdin/stdout
+    #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["broker", "output"])]
+    pub sh_exec: Option<String>,
+    /// Relay each client's bytes to all other clients (implies -k)
+    #[arg(long)]
+    pub broker: bool,
+    /// Admit only clients from CIDR (repeatable; a bare address is a /32 or /128)
+    #[arg(long, value_name = "CIDR", value_parser = crate::net::acl::parse_cidr_arg)]
+    pub allow: Vec<ipnet::IpNet>,
+    /// Refuse clients from CIDR (repeatable; wins over --allow)
+    #[arg(long, value_name = "CIDR", value_parser = crate::net::acl::parse_cidr_arg)]
+    pub deny: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub relay: RelayOpts,
-    /// Say more on stderr (`listening on ADDR:PORT`, `connection from ADDR:PORT`)
+    /// Say more on stderr (`listening on ADDR:PORT`, `connection from ADDR:PORT`, refused clients)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

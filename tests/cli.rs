@@ -8,3 +8,4 @@ mod connect;
 mod eos;
 mod interop;
 mod listen;
+mod server;

@@ -1,15 +1,21 @@
-//! `sockcat listen`: accept TCP or Unix-domain stream connections and relay them to stdin/stdout.
+//! `sockcat listen`: accept TCP or Unix-domain stream connections; one client relayed to
+//! stdin/stdout, or a server (`-k`, `--echo`, `--exec`, `--sh-exec`, `--broker`).
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use socket2::Socket;
 
 use crate::cli::ListenArgs;
 use crate::exit;
-use crate::net::addr::{Family, check_host, parse_port, resolve_local, split_host_port};
-use crate::net::relay::{Input, Output, RelayConfig, relay};
-use crate::net::socket::{self, ListenOpts, UnixPathGuard, describe_sockaddr};
+use crate::net::acl::Acl;
+use crate::net::addr::{Family, check_host, display, parse_port, resolve_local, split_host_port};
+use crate::net::exec::{self, ExecSpec};
+use crate::net::relay::{Output, RelayConfig};
+use crate::net::server::{Mode, ServeConfig, serve};
+use crate::net::socket::{self, ListenOpts, UnixPathGuard};
+use crate::sys::process;
 
 pub fn run(args: &ListenArgs) -> Result<()> {
     let family = Family::from(args.family);
@@ -18,14 +24,29 @@ pub fn run(args: &ListenArgs) -> Result<()> {
         reuseport: args.reuseport,
         backlog: args.backlog,
     };
-    let cfg = RelayConfig::from(&args.relay);
+    let mode = if let Some(line) = &args.exec {
+        Mode::Exec(ExecSpec::direct(line)?)
+    } else if let Some(cmd) = &args.sh_exec {
+        Mode::Exec(ExecSpec::shell(cmd))
+    } else if args.echo {
+        Mode::Echo
+    } else if args.broker {
+        Mode::Broker
+    } else {
+        Mode::Relay
+    };
+    let keep_open = args.keep_open || args.broker;
     // Open the output first: a bad -o path is invalid input, found before anyone connects.
     let output = match &args.output {
         Some(path) => Output::create(path)?,
         None => Output::stdout()?,
     };
+    if keep_open {
+        // Many clients, many descriptors: a failure here only lowers the ceiling.
+        let _ = process::raise_nofile_limit();
+    }
 
-    let (listener, _guard, shown): (Socket, Option<UnixPathGuard>, String) = match &args.unix {
+    let (listener, guard, shown): (Socket, Option<UnixPathGuard>, String) = match &args.unix {
         Some(path) => {
             let (sock, guard) = socket::unix_listener(path, &opts)?;
             (sock, Some(guard), path.display().to_string())
@@ -33,44 +54,44 @@ pub fn run(args: &ListenArgs) -> Result<()> {
         None => {
             let (addr, port) = parse_listen_endpoint(&args.endpoint, family)?;
             let (sock, local) = socket::tcp_listener(addr, port, family, &opts)?;
-            (sock, None, crate::net::addr::display(&local))
+            (sock, None, display(&local))
         }
     };
+    end_on_signals(args.unix.clone());
     if args.verbose > 0 {
         eprintln!("listening on {shown}");
     }
-
-    let (conn, peer) = match socket::accept(&listener, args.timeout)
-        .with_context(|| format!("accept on {shown}"))?
-    {
-        Some(pair) => pair,
-        None => {
-            let waited = humantime::format_duration(args.timeout.unwrap_or_default());
-            return Err(exit::timeout(format!(
-                "no client connected to {shown} within {waited}"
-            )));
-        }
+    let cfg = ServeConfig {
+        keep_open,
+        max_conns: args.max_conns.map(|n| n as usize),
+        acl: Acl {
+            allow: args.allow.clone(),
+            deny: args.deny.clone(),
+        },
+        first_timeout: args.timeout,
+        relay: RelayConfig::from(&args.relay),
+        verbose: args.verbose > 0,
+        shown,
     };
-    if args.verbose > 0 {
-        eprintln!("connection from {}", describe_sockaddr(&peer));
-    }
-    turn_away_others(listener, args.verbose > 0);
-
-    let input = if cfg.recv_only { None } else { Input::stdin() };
-    relay(conn, input, output, &cfg)
+    let result = serve(listener, mode, cfg, output);
+    drop(guard);
+    result
 }
 
-/// One client at a time: while the session runs, any further client is closed at once.
-fn turn_away_others(listener: Socket, verbose: bool) {
+/// SIGINT and SIGTERM end the server promptly: children are told to end, a Unix socket file is
+/// removed, and the status is 128 + the signal number, as a shell reports a process killed by it.
+fn end_on_signals(unix_path: Option<PathBuf>) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
     std::thread::spawn(move || {
-        while let Ok(Some((extra, peer))) = socket::accept(&listener, None) {
-            if verbose {
-                eprintln!(
-                    "refused {}: busy with another client",
-                    describe_sockaddr(&peer)
-                );
+        if let Some(sig) = signals.forever().next() {
+            exec::terminate_children();
+            if let Some(path) = &unix_path {
+                let _ = std::fs::remove_file(path);
             }
-            drop(extra);
+            std::process::exit(128 + sig);
         }
     });
 }

@@ -1,8 +1,11 @@
 //! The shared socket core: every subcommand's network calls live here, never in `cmd/`.
 
+pub mod acl;
 pub mod addr;
 pub mod connect;
+pub mod exec;
 pub mod hexdump;
 pub mod probe;
 pub mod relay;
+pub mod server;
 pub mod socket;

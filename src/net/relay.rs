@@ -154,13 +154,13 @@ struct Pump {
 
 /// `--crlf`: LF becomes CRLF unless a CR is already before it (across chunk boundaries too).
 #[derive(Default)]
-struct Crlf {
+pub struct Crlf {
     last_was_cr: bool,
     out: Vec<u8>,
 }
 
 impl Crlf {
-    fn apply<'a>(&'a mut self, data: &'a [u8]) -> &'a [u8] {
+    pub fn apply<'a>(&'a mut self, data: &'a [u8]) -> &'a [u8] {
         if !data.contains(&b'\n') {
             self.last_was_cr = data.last() == Some(&b'\r') || (data.is_empty() && self.last_was_cr);
             return data;

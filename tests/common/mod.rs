@@ -229,6 +229,11 @@ impl Proc {
         self.child.try_wait().ok().flatten()
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends a signal to the process.
     pub fn signal(&self, sig: &str) {
         let _ = Command::new("kill")

@@ -6,6 +6,8 @@ mod common;
 mod basics;
 mod connect;
 mod eos;
+mod faults;
 mod interop;
 mod listen;
+mod props;
 mod server;

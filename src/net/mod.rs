@@ -1,8 +1,11 @@
 //! The shared socket core: every subcommand's network calls live here, never in `cmd/`.
 
 pub mod addr;
+pub mod byteorder;
 pub mod connect;
 pub mod hexdump;
 pub mod probe;
 pub mod relay;
+pub mod resolve;
 pub mod socket;
+pub mod sockopt;

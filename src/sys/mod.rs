@@ -3,5 +3,8 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
+pub mod inet;
 pub mod netdb;
 pub mod poll;
+pub mod resolver;
+pub mod sockopt;

@@ -2,5 +2,9 @@
 //! loopback. Each subcommand has its own module; `common` holds the harness.
 
 mod common;
+mod oracle;
 
 mod basics;
+mod byteorder;
+mod resolve;
+mod sockopt;

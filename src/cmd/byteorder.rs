@@ -103,11 +103,10 @@ fn one(args: &ByteorderArgs, op: ByteOp, name: &str, value: &str) -> Result<(Str
             )
         }
         ByteOp::InetNtoa | ByteOp::InetNtop => {
-            let bytes = conv::parse_hex(name, value)?;
             let text = if op == ByteOp::InetNtoa {
-                conv::inet_ntoa(&bytes)?
+                conv::inet_ntoa(value)?
             } else {
-                conv::inet_ntop(&bytes)?
+                conv::inet_ntop(value)?
             };
             (
                 text.clone(),

@@ -85,15 +85,16 @@ pub fn inet_aton(text: &str) -> Result<[u8; 4]> {
         .ok_or_else(|| anyhow!("inet-aton: {text:?} is not an address inet_aton accepts"))
 }
 
-/// inet_ntoa: 4 packed bytes as dotted quad (4 bytes exactly, else status 2).
-pub fn inet_ntoa(bytes: &[u8]) -> Result<String> {
+/// inet_ntoa: 4 packed bytes given as hex, as a dotted quad (bad hex or not 4 bytes: status 2).
+pub fn inet_ntoa(text: &str) -> Result<String> {
+    let bytes = parse_hex("inet-ntoa", text)?;
     if bytes.len() != 4 {
         return Err(usage(format!(
-            "inet-ntoa: expected 4 bytes (8 hex digits), got {}",
+            "inet-ntoa: {text:?} is {} bytes, expected 4 (8 hex digits)",
             bytes.len()
         )));
     }
-    inet::ntop(bytes).ok_or_else(|| anyhow!("inet-ntoa: the C library cannot format this address"))
+    inet::ntop(&bytes).ok_or_else(|| anyhow!("inet-ntoa: the C library cannot format {text:?}"))
 }
 
 /// inet_pton: `v6` None takes the family from the text (a `:` means IPv6). Rejected: status 1.
@@ -103,15 +104,17 @@ pub fn inet_pton(v6: Option<bool>, text: &str) -> Result<Vec<u8>> {
     inet::pton(v6, text).ok_or_else(|| anyhow!("inet-pton: {text:?} is not a valid {name} address"))
 }
 
-/// inet_ntop: 4 or 16 packed bytes as the C library's canonical text (other lengths: status 2).
-pub fn inet_ntop(bytes: &[u8]) -> Result<String> {
+/// inet_ntop: 4 or 16 packed bytes given as hex, as the C library's canonical text (bad hex or
+/// another length: status 2).
+pub fn inet_ntop(text: &str) -> Result<String> {
+    let bytes = parse_hex("inet-ntop", text)?;
     if bytes.len() != 4 && bytes.len() != 16 {
         return Err(usage(format!(
-            "inet-ntop: expected 4 or 16 bytes (8 or 32 hex digits), got {}",
+            "inet-ntop: {text:?} is {} bytes, expected 4 or 16 (8 or 32 hex digits)",
             bytes.len()
         )));
     }
-    inet::ntop(bytes).ok_or_else(|| anyhow!("inet-ntop: the C library cannot format this address"))
+    inet::ntop(&bytes).ok_or_else(|| anyhow!("inet-ntop: the C library cannot format {text:?}"))
 }
 
 #[cfg(test)]
@@ -147,14 +150,11 @@ mod tests {
         assert_eq!(inet_aton("0x7f.1").unwrap(), [127, 0, 0, 1]);
         assert_eq!(status_of(&inet_aton("1.2.3.4.5").unwrap_err()), FAILURE);
         assert_eq!(status_of(&inet_pton(None, "12:10").unwrap_err()), FAILURE);
-        assert_eq!(status_of(&inet_ntoa(&[1, 2, 3]).unwrap_err()), USAGE);
+        assert_eq!(status_of(&inet_ntoa("010203").unwrap_err()), USAGE);
         assert_eq!(status_of(&parse_hex("x", "zz").unwrap_err()), USAGE);
-        let mut v6 = [0u8; 16];
-        v6[0] = 0x20;
-        v6[1] = 0x01;
-        v6[2] = 0x0d;
-        v6[3] = 0xb8;
-        v6[15] = 1;
-        assert_eq!(inet_ntop(&v6).unwrap(), "2001:db8::1");
+        assert_eq!(
+            inet_ntop("20010db8000000000000000000000001").unwrap(),
+            "2001:db8::1"
+        );
     }
 }

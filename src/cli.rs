@@ -215,7 +215,7 @@ Examples:
   sockcat sockopt --connect 127.0.0.1 8080 --set TCP_NODELAY=1
   sockcat sockopt --connect localhost:22 --json
 
-Exit status: 0 success, 1 runtime failure, 2 usage error (unknown option name) , 3 a timeout expired.";
+Exit status: 0 success, 1 runtime failure, 2 usage error (unknown option name), 3 a timeout expired.";
 
 const BYTEORDER_EXAMPLES: &str = "\
 Operations:

@@ -2,12 +2,16 @@
 //! loopback. Each subcommand has its own module; `common` holds the harness.
 
 mod common;
+mod oracle;
 
 mod basics;
+mod byteorder;
 mod connect;
 mod eos;
 mod faults;
 mod interop;
 mod listen;
 mod props;
+mod resolve;
 mod server;
+mod sockopt;

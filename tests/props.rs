@@ -114,6 +114,6 @@ proptest! {
         let _ = parse_duration(&text);
         let _ = split_host_port(&text);
         let _ = parse_cidr(&text);
-        let _ = parse_endpoint(&[text.clone()]);
+        let _ = parse_endpoint(std::slice::from_ref(&text));
     }
 }

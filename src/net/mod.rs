@@ -2,10 +2,13 @@
 
 pub mod acl;
 pub mod addr;
+pub mod byteorder;
 pub mod connect;
 pub mod exec;
 pub mod hexdump;
 pub mod probe;
 pub mod relay;
+pub mod resolve;
 pub mod server;
 pub mod socket;
+pub mod sockopt;

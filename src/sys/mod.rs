@@ -3,6 +3,9 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
+pub mod inet;
 pub mod netdb;
 pub mod poll;
 pub mod process;
+pub mod resolver;
+pub mod sockopt;

@@ -1,6 +1,7 @@
 //! One thin module per subcommand, and the one dispatch match.
 
 mod connect;
+mod generate;
 mod listen;
 
 use crate::cli::Command;
@@ -10,5 +11,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Listen(args) => listen::run(&args),
         Command::Connect(args) => connect::run(&args),
+        Command::Generate(args) => generate::run(&args),
     }
 }

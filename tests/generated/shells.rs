@@ -131,11 +131,15 @@ for p in $argv[2..]; echo "PREFIX:$p"; complete -C"sockcat $p"; end"#;
 
 /// zsh runs interactively in a pseudo-terminal (zsh/zpty), with compinit loading `_sockcat` from fpath
 /// and `compadd` wrapped to print every match; then `sockcat PREFIX<TAB>` is typed.
+///
+/// compinit's dump file goes into the temporary directory: never pass it a path outside (compdump
+/// replaces the file with `mv -f`, which once turned /dev/null into a regular file), and note that a
+/// later `-d` re-enables dumping even after `-D`.
 const ZSH: &str = r#"
 zmodload zsh/zpty || exit 20
 compdir=$1; line=$2
 zpty z zsh -f -i
-zpty -w z "PS1=''; fpath=($compdir \$fpath); autoload -U compinit; compinit -u -D -d /dev/null"
+zpty -w z "PS1=''; fpath=($compdir \$fpath); autoload -U compinit; compinit -u -d $compdir/.zcompdump"
 zpty -w z 'print -r -- "$_comps[sockcat]"'
 zpty -w z '_capture_end() { compstate[list]=; compstate[insert]=; print -r -- "<""END>"; }'
 zpty -w z 'comppostfuncs=(_capture_end)'
@@ -173,4 +177,11 @@ fn zsh_completes_subcommands() {
         let names = done.stdout_str().lines().map(String::from).collect();
         check("zsh", &prefix, names);
     }
+    // Nothing outside the temporary directory was written over.
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(
+        null.file_type().is_char_device(),
+        "/dev/null is no longer a device"
+    );
 }

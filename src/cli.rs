@@ -17,6 +17,7 @@ Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error)
 /// The BSD socket API on the command line.
 #[derive(Debug, Parser)]
 #[command(name = "sockcat", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(after_long_help = SOCKCAT_EXAMPLES)]
 #[command(propagate_version = true, disable_help_subcommand = false)]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,7 +41,42 @@ pub enum Command {
     /// Byte-order and address conversions (htons, inet_aton, inet_pton...)
     #[command(after_long_help = BYTEORDER_EXAMPLES)]
     Byteorder(ByteorderArgs),
+    /// Write shell completions or man pages (for packagers)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
+
+/// `sockcat generate`: the files in completions/ and man/, from this command line.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: GenerateWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateWhat {
+    /// Print the completion script for SHELL on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write one man page per command and subcommand into DIR
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+const SOCKCAT_EXAMPLES: &str = "\
+Examples:
+  sockcat listen -v 9000 > upload.bin              receive one upload on port 9000
+  sockcat connect 127.0.0.1 9000 < file.bin        send it; exit 0 once the peer has everything
+  sockcat connect -z 127.0.0.1 22,80,8000-8100     which of these ports are open?
+  sockcat connect --wait-for 60s -z db 5432        CI: wait until the database is up
+  sockcat help listen                              the options and examples of one subcommand
+
+Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
+2 usage error or invalid input, 3 a timeout expired.";
 
 const LISTEN_EXAMPLES: &str = "\
 End of stream:
@@ -58,7 +94,7 @@ Server modes (one thread per client):
   SIGINT/SIGTERM end the server and its children with status 130/143.
 
 Examples:
-  sockcat listen -v 9000 > received.bin        receive one upload on port 9000
+  sockcat listen -v 9000 > received.bin         receive one upload on port 9000
   sockcat listen 127.0.0.1 0 -v                 any free port; stderr says which
   sockcat listen --unix /tmp/app.sock           a Unix-domain stream socket
   sockcat listen -w 30s 8080 < reply.txt        give up with status 3 if nobody came in 30 s
@@ -81,7 +117,7 @@ End of stream:
 Examples:
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | sockcat connect localhost 80
   sockcat connect localhost:5432 -z              is the port open? (exit 0 if so)
-  sockcat connect -z 127.0.0.1 22,80,8000-8100  probe a list of ports
+  sockcat connect -z 127.0.0.1 22,80,8000-8100   probe a list of ports
   sockcat connect --wait-for 60s db 5432 -z      CI: wait until the database is up
   sockcat connect [::1]:9000 < file.bin          send a file over IPv6
 
@@ -104,37 +140,55 @@ pub struct RelayOpts {
     /// Only receive: never read stdin, never send
     #[arg(long, conflicts_with = "send_only")]
     pub recv_only: bool,
-    /// Only send: read stdin, discard what arrives; the session ends when stdin is sent
+    /// Only send: discard what arrives
+    ///
+    /// Read stdin, discard what arrives; the session ends when stdin is sent.
     #[arg(long)]
     pub send_only: bool,
-    /// At stdin EOF close both ways and exit 0 without waiting for the peer
+    /// At stdin EOF close both ways and exit 0 at once
+    ///
+    /// Does not wait for the peer's bytes.
     #[arg(long, conflicts_with = "no_shutdown")]
     pub close_on_eof: bool,
-    /// At stdin EOF send no FIN (for peers that take a half-close for a full close)
+    /// At stdin EOF send no FIN
+    ///
+    /// For peers that take a half-close for a full close.
     #[arg(long)]
     pub no_shutdown: bool,
-    /// Send LF as CRLF (existing CRLF kept; received bytes untouched)
+    /// Send LF as CRLF
+    ///
+    /// An existing CRLF is kept; received bytes are never touched.
     #[arg(long)]
     pub crlf: bool,
-    /// Hex dump of the traffic on stderr (`>` sent, `<` received)
+    /// Hex dump of the traffic on stderr
+    ///
+    /// Offset, `>` for sent or `<` for received bytes, hex, text.
     #[arg(long)]
     pub hexdump: bool,
-    /// Close the connection after DUR without a byte in either direction (status 3)
+    /// Close after DUR without traffic (status 3)
+    ///
+    /// Any byte in either direction resets the timer.
     #[arg(short = 'i', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub idle_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    /// [ADDR] PORT: the address to listen on (default: every address) and the port (0 picks one)
+    /// Address (default: every address) and port (0 picks one)
+    ///
+    /// [ADDR] PORT: the address to listen on (default: every address) and the port (0 picks one).
     #[arg(value_name = "ADDR] [PORT", num_args = 0..=2, required_unless_present = "unix")]
     pub endpoint: Vec<String>,
-    /// Listen on a Unix-domain stream socket at PATH instead
+    /// Listen on a Unix-domain socket at PATH instead
+    ///
+    /// A stream socket; a stale socket file at PATH is replaced.
     #[arg(long, value_name = "PATH", conflicts_with = "endpoint")]
     pub unix: Option<PathBuf>,
     #[command(flatten)]
     pub family: FamilyOpts,
-    /// Listen backlog (default: the system maximum, SOMAXCONN)
+    /// Listen backlog (default: SOMAXCONN)
+    ///
+    /// The default is the system maximum, SOMAXCONN, so bursts of clients are not dropped.
     #[arg(long, value_name = "N")]
     pub backlog: Option<u32>,
     /// Do not set SO_REUSEADDR (it is on by default)
@@ -143,49 +197,66 @@ pub struct ListenArgs {
     /// Set SO_REUSEPORT
     #[arg(long)]
     pub reuseport: bool,
-    /// Give up with status 3 when no client connected within DUR
+    /// Status 3 when no client connected within DUR
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
     /// Write what arrives to FILE instead of stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Keep listening: serve clients concurrently; stdin goes to every client, what they send to stdout
+    /// Keep listening: serve clients concurrently
+    ///
+    /// stdin goes to every client, what they send goes to stdout.
     #[arg(short = 'k', long)]
     pub keep_open: bool,
-    /// At most N concurrent clients (the next one is closed at once)
+    /// At most N clients at a time (more are closed)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: Option<u32>,
     /// Echo server: send every client's bytes back to it
     #[arg(long, conflicts_with_all = ["exec", "sh_exec", "broker", "recv_only", "send_only", "output"])]
     pub echo: bool,
-    /// Run PROG ARGS per connection with the socket as its stdin/stdout (split on whitespace, no shell)
+    /// Run PROG ARGS per connection on the socket
+    ///
+    /// The socket is the program's stdin and stdout; PROG ARGS is split on whitespace, with no shell.
+    /// SOCKCAT_REMOTE_ADDR, SOCKCAT_REMOTE_PORT, SOCKCAT_LOCAL_ADDR and SOCKCAT_LOCAL_PORT are in its
+    /// environment.
     #[arg(short = 'e', long, value_name = "PROG ARGS", conflicts_with_all = ["sh_exec", "broker", "output"])]
     pub exec: Option<String>,
-    /// Run CMD through /bin/sh -c per connection with the socket as its stdin/stdout
+    /// Run CMD with /bin/sh -c per connection on the socket
+    ///
+    /// The socket is the shell's stdin and stdout, with the environment of --exec.
     #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["broker", "output"])]
     pub sh_exec: Option<String>,
-    /// Relay each client's bytes to all other clients (implies -k)
+    /// Relay each client's bytes to all others (implies -k)
     #[arg(long)]
     pub broker: bool,
-    /// Admit only clients from CIDR (repeatable; a bare address is a /32 or /128)
+    /// Admit only clients from CIDR (repeatable)
+    ///
+    /// A bare address is a /32 or /128. A refused client is closed at once (and logged with -v).
     #[arg(long, value_name = "CIDR", value_parser = crate::net::acl::parse_cidr_arg)]
     pub allow: Vec<ipnet::IpNet>,
-    /// Refuse clients from CIDR (repeatable; wins over --allow)
+    /// Refuse clients from CIDR (repeatable)
+    ///
+    /// --deny wins over --allow.
     #[arg(long, value_name = "CIDR", value_parser = crate::net::acl::parse_cidr_arg)]
     pub deny: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub relay: RelayOpts,
-    /// Say more on stderr (`listening on ADDR:PORT`, `connection from ADDR:PORT`, refused clients)
+    /// Say more on stderr
+    ///
+    /// The first line is `listening on ADDR:PORT`, then `connection from ADDR:PORT` per client, and
+    /// refused clients.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// HOST PORT, HOST:PORT or [IPV6]:PORT; with -z, PORT may be a list (22,80,8000-8100) or several HOST:PORT
+    /// HOST PORT, HOST:PORT or [IPV6]:PORT
+    ///
+    /// With -z, PORT may be a list with ranges (22,80,8000-8100), or the targets several HOST:PORT.
     #[arg(value_name = "TARGET", required_unless_present = "unix")]
     pub target: Vec<String>,
-    /// Connect to a Unix-domain stream socket at PATH instead
+    /// Connect to a Unix-domain socket at PATH instead
     #[arg(long, value_name = "PATH", conflicts_with = "target")]
     pub unix: Option<PathBuf>,
     #[command(flatten)]
@@ -193,10 +264,15 @@ pub struct ConnectArgs {
     /// Connect timeout (status 3 when it expires)
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
-    /// Keep retrying (refused, unreachable, timed out) until connected or DUR has passed (status 3)
+    /// Retry until connected or DUR has passed (status 3)
+    ///
+    /// Refused, unreachable and timed-out attempts are retried: the CI "wait until the service is up"
+    /// one-liner.
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub wait_for: Option<Duration>,
-    /// Probe: connect and close, send nothing; print `HOST:PORT open` per open port
+    /// Probe: connect and close, send nothing
+    ///
+    /// Prints `HOST:PORT open` per open port; status 0 only when every probed port is open.
     #[arg(short = 'z', long)]
     pub scan: bool,
     /// Machine-readable output (JSON lines) for -z
@@ -350,8 +426,8 @@ pub enum ByteOp {
 
 #[derive(Debug, Args)]
 pub struct ByteorderArgs {
-    /// The operation; none prints this host's byte order
-    #[arg(value_enum, value_name = "OP")]
+    /// The operation (htons, ntohs, htonl, ntohl, inet-aton, inet-ntoa, inet-pton, inet-ntop); none prints this host's byte order
+    #[arg(value_enum, value_name = "OP", hide_possible_values = true)]
     pub op: Option<ByteOp>,
     /// The values to convert
     #[arg(value_name = "VALUE", requires = "op")]

@@ -2,6 +2,7 @@
 
 mod byteorder;
 mod connect;
+mod generate;
 mod listen;
 mod resolve;
 mod sockopt;
@@ -16,5 +17,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Resolve(args) => resolve::run(&args),
         Command::Sockopt(args) => sockopt::run(&args),
         Command::Byteorder(args) => byteorder::run(&args),
+        Command::Generate(args) => generate::run(&args),
     }
 }

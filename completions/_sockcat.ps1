@@ -1,0 +1,183 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'sockcat'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'sockcat' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'Accept TCP (or Unix) connections and relay them to stdin/stdout')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service')
+            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Look up names, addresses, services and protocols with the C library''s resolver')
+            [CompletionResult]::new('sockopt', 'sockopt', [CompletionResultType]::ParameterValue, 'Show and set socket options on a fresh socket or a live connection')
+            [CompletionResult]::new('byteorder', 'byteorder', [CompletionResultType]::ParameterValue, 'Byte-order and address conversions (htons, inet_aton, inet_pton...)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sockcat;listen' {
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Listen on a Unix-domain socket at PATH instead')
+            [CompletionResult]::new('--backlog', '--backlog', [CompletionResultType]::ParameterName, 'Listen backlog (default: SOMAXCONN)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Status 3 when no client connected within DUR')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Status 3 when no client connected within DUR')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write what arrives to FILE instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write what arrives to FILE instead of stdout')
+            [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N clients at a time (more are closed)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Run PROG ARGS per connection on the socket')
+            [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run PROG ARGS per connection on the socket')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run CMD with /bin/sh -c per connection on the socket')
+            [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run CMD with /bin/sh -c per connection on the socket')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Admit only clients from CIDR (repeatable)')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse clients from CIDR (repeatable)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Close after DUR without traffic (status 3)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close after DUR without traffic (status 3)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--no-reuseaddr', '--no-reuseaddr', [CompletionResultType]::ParameterName, 'Do not set SO_REUSEADDR (it is on by default)')
+            [CompletionResult]::new('--reuseport', '--reuseport', [CompletionResultType]::ParameterName, 'Set SO_REUSEPORT')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening: serve clients concurrently')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening: serve clients concurrently')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo server: send every client''s bytes back to it')
+            [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Relay each client''s bytes to all others (implies -k)')
+            [CompletionResult]::new('--recv-only', '--recv-only', [CompletionResultType]::ParameterName, 'Only receive: never read stdin, never send')
+            [CompletionResult]::new('--send-only', '--send-only', [CompletionResultType]::ParameterName, 'Only send: discard what arrives')
+            [CompletionResult]::new('--close-on-eof', '--close-on-eof', [CompletionResultType]::ParameterName, 'At stdin EOF close both ways and exit 0 at once')
+            [CompletionResult]::new('--no-shutdown', '--no-shutdown', [CompletionResultType]::ParameterName, 'At stdin EOF send no FIN')
+            [CompletionResult]::new('--crlf', '--crlf', [CompletionResultType]::ParameterName, 'Send LF as CRLF')
+            [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Hex dump of the traffic on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sockcat;connect' {
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Connect to a Unix-domain socket at PATH instead')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout (status 3 when it expires)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout (status 3 when it expires)')
+            [CompletionResult]::new('--wait-for', '--wait-for', [CompletionResultType]::ParameterName, 'Retry until connected or DUR has passed (status 3)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR')
+            [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Bind the local end to PORT')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Close after DUR without traffic (status 3)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close after DUR without traffic (status 3)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('-z', '-z', [CompletionResultType]::ParameterName, 'Probe: connect and close, send nothing')
+            [CompletionResult]::new('--scan', '--scan', [CompletionResultType]::ParameterName, 'Probe: connect and close, send nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (JSON lines) for -z')
+            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Set SO_KEEPALIVE')
+            [CompletionResult]::new('--recv-only', '--recv-only', [CompletionResultType]::ParameterName, 'Only receive: never read stdin, never send')
+            [CompletionResult]::new('--send-only', '--send-only', [CompletionResultType]::ParameterName, 'Only send: discard what arrives')
+            [CompletionResult]::new('--close-on-eof', '--close-on-eof', [CompletionResultType]::ParameterName, 'At stdin EOF close both ways and exit 0 at once')
+            [CompletionResult]::new('--no-shutdown', '--no-shutdown', [CompletionResultType]::ParameterName, 'At stdin EOF send no FIN')
+            [CompletionResult]::new('--crlf', '--crlf', [CompletionResultType]::ParameterName, 'Send LF as CRLF')
+            [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Hex dump of the traffic on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr; with -z also list closed ports')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr; with -z also list closed ports')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sockcat;resolve' {
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'The port of each service NAME[/PROTO] (getservbyname)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The service name of each port NUMBER[/PROTO] (getservbyport)')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'The number of a protocol NAME, or the name of a protocol NUMBER')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every getaddrinfo result: family, socket type, protocol and address')
+            [CompletionResult]::new('--canonical', '--canonical', [CompletionResultType]::ParameterName, 'The canonical name of each NAME (AI_CANONNAME); with --all, printed before the results')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Reverse lookup: the host name of each ADDR (getnameinfo, a name required)')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse lookup: the host name of each ADDR (getnameinfo, a name required)')
+            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'This host''s name (gethostname)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (JSON lines)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sockcat;sockopt' {
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Set option NAME to VALUE before reading (repeatable)')
+            [CompletionResult]::new('--get', '--get', [CompletionResultType]::ParameterName, 'Print only option NAME (repeatable); one NAME prints the value alone')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout for --connect (status 3 when it expires)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout for --connect (status 3 when it expires)')
+            [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'A TCP socket (the default)')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'A UDP socket')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'A Unix-domain stream socket')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (one JSON document)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sockcat;byteorder' {
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Hex output for htons, ntohs, htonl, ntohl (0x1234)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (JSON lines)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sockcat;help' {
+            [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'Accept TCP (or Unix) connections and relay them to stdin/stdout')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service')
+            [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Look up names, addresses, services and protocols with the C library''s resolver')
+            [CompletionResult]::new('sockopt', 'sockopt', [CompletionResultType]::ParameterValue, 'Show and set socket options on a fresh socket or a live connection')
+            [CompletionResult]::new('byteorder', 'byteorder', [CompletionResultType]::ParameterValue, 'Byte-order and address conversions (htons, inet_aton, inet_pton...)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sockcat;help;listen' {
+            break
+        }
+        'sockcat;help;connect' {
+            break
+        }
+        'sockcat;help;resolve' {
+            break
+        }
+        'sockcat;help;sockopt' {
+            break
+        }
+        'sockcat;help;byteorder' {
+            break
+        }
+        'sockcat;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,165 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[sockcat] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'sockcat'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'sockcat'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand listen 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
+            cand connect 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
+            cand resolve 'Look up names, addresses, services and protocols with the C library''s resolver'
+            cand sockopt 'Show and set socket options on a fresh socket or a live connection'
+            cand byteorder 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sockcat;listen'= {
+            cand --unix 'Listen on a Unix-domain socket at PATH instead'
+            cand --backlog 'Listen backlog (default: SOMAXCONN)'
+            cand -w 'Status 3 when no client connected within DUR'
+            cand --timeout 'Status 3 when no client connected within DUR'
+            cand -o 'Write what arrives to FILE instead of stdout'
+            cand --output 'Write what arrives to FILE instead of stdout'
+            cand --max-conns 'At most N clients at a time (more are closed)'
+            cand -e 'Run PROG ARGS per connection on the socket'
+            cand --exec 'Run PROG ARGS per connection on the socket'
+            cand -c 'Run CMD with /bin/sh -c per connection on the socket'
+            cand --sh-exec 'Run CMD with /bin/sh -c per connection on the socket'
+            cand --allow 'Admit only clients from CIDR (repeatable)'
+            cand --deny 'Refuse clients from CIDR (repeatable)'
+            cand -i 'Close after DUR without traffic (status 3)'
+            cand --idle-timeout 'Close after DUR without traffic (status 3)'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --no-reuseaddr 'Do not set SO_REUSEADDR (it is on by default)'
+            cand --reuseport 'Set SO_REUSEPORT'
+            cand -k 'Keep listening: serve clients concurrently'
+            cand --keep-open 'Keep listening: serve clients concurrently'
+            cand --echo 'Echo server: send every client''s bytes back to it'
+            cand --broker 'Relay each client''s bytes to all others (implies -k)'
+            cand --recv-only 'Only receive: never read stdin, never send'
+            cand --send-only 'Only send: discard what arrives'
+            cand --close-on-eof 'At stdin EOF close both ways and exit 0 at once'
+            cand --no-shutdown 'At stdin EOF send no FIN'
+            cand --crlf 'Send LF as CRLF'
+            cand --hexdump 'Hex dump of the traffic on stderr'
+            cand -v 'Say more on stderr'
+            cand --verbose 'Say more on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sockcat;connect'= {
+            cand --unix 'Connect to a Unix-domain socket at PATH instead'
+            cand -w 'Connect timeout (status 3 when it expires)'
+            cand --timeout 'Connect timeout (status 3 when it expires)'
+            cand --wait-for 'Retry until connected or DUR has passed (status 3)'
+            cand -s 'Bind the local end to ADDR'
+            cand --source 'Bind the local end to ADDR'
+            cand --source-port 'Bind the local end to PORT'
+            cand -i 'Close after DUR without traffic (status 3)'
+            cand --idle-timeout 'Close after DUR without traffic (status 3)'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand -z 'Probe: connect and close, send nothing'
+            cand --scan 'Probe: connect and close, send nothing'
+            cand --json 'Machine-readable output (JSON lines) for -z'
+            cand --nodelay 'Set TCP_NODELAY'
+            cand --keepalive 'Set SO_KEEPALIVE'
+            cand --recv-only 'Only receive: never read stdin, never send'
+            cand --send-only 'Only send: discard what arrives'
+            cand --close-on-eof 'At stdin EOF close both ways and exit 0 at once'
+            cand --no-shutdown 'At stdin EOF send no FIN'
+            cand --crlf 'Send LF as CRLF'
+            cand --hexdump 'Hex dump of the traffic on stderr'
+            cand -v 'Say more on stderr; with -z also list closed ports'
+            cand --verbose 'Say more on stderr; with -z also list closed ports'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sockcat;resolve'= {
+            cand --service 'The port of each service NAME[/PROTO] (getservbyname)'
+            cand --port 'The service name of each port NUMBER[/PROTO] (getservbyport)'
+            cand --protocol 'The number of a protocol NAME, or the name of a protocol NUMBER'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --all 'Every getaddrinfo result: family, socket type, protocol and address'
+            cand --canonical 'The canonical name of each NAME (AI_CANONNAME); with --all, printed before the results'
+            cand -x 'Reverse lookup: the host name of each ADDR (getnameinfo, a name required)'
+            cand --reverse 'Reverse lookup: the host name of each ADDR (getnameinfo, a name required)'
+            cand --hostname 'This host''s name (gethostname)'
+            cand --json 'Machine-readable output (JSON lines)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sockcat;sockopt'= {
+            cand --set 'Set option NAME to VALUE before reading (repeatable)'
+            cand --get 'Print only option NAME (repeatable); one NAME prints the value alone'
+            cand --connect 'Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO'
+            cand -w 'Connect timeout for --connect (status 3 when it expires)'
+            cand --timeout 'Connect timeout for --connect (status 3 when it expires)'
+            cand --tcp 'A TCP socket (the default)'
+            cand --udp 'A UDP socket'
+            cand --unix 'A Unix-domain stream socket'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --json 'Machine-readable output (one JSON document)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sockcat;byteorder'= {
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --hex 'Hex output for htons, ntohs, htonl, ntohl (0x1234)'
+            cand --json 'Machine-readable output (JSON lines)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sockcat;help'= {
+            cand listen 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
+            cand connect 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
+            cand resolve 'Look up names, addresses, services and protocols with the C library''s resolver'
+            cand sockopt 'Show and set socket options on a fresh socket or a live connection'
+            cand byteorder 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sockcat;help;listen'= {
+        }
+        &'sockcat;help;connect'= {
+        }
+        &'sockcat;help;resolve'= {
+        }
+        &'sockcat;help;sockopt'= {
+        }
+        &'sockcat;help;byteorder'= {
+        }
+        &'sockcat;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

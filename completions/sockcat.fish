@@ -1,0 +1,117 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sockcat_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_sockcat_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sockcat_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sockcat_using_subcommand
+    set -l cmd (__fish_sockcat_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sockcat -n "__fish_sockcat_needs_command" -s h -l help -d 'Print help'
+complete -c sockcat -n "__fish_sockcat_needs_command" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "listen" -d 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "connect" -d 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l unix -d 'Listen on a Unix-domain socket at PATH instead' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l backlog -d 'Listen backlog (default: SOMAXCONN)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s w -l timeout -d 'Status 3 when no client connected within DUR' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s o -l output -d 'Write what arrives to FILE instead of stdout' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l max-conns -d 'At most N clients at a time (more are closed)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s e -l exec -d 'Run PROG ARGS per connection on the socket' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s c -l sh-exec -d 'Run CMD with /bin/sh -c per connection on the socket' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow -d 'Admit only clients from CIDR (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny -d 'Refuse clients from CIDR (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-reuseaddr -d 'Do not set SO_REUSEADDR (it is on by default)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l reuseport -d 'Set SO_REUSEPORT'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s k -l keep-open -d 'Keep listening: serve clients concurrently'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l echo -d 'Echo server: send every client\'s bytes back to it'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l broker -d 'Relay each client\'s bytes to all others (implies -k)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l recv-only -d 'Only receive: never read stdin, never send'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l send-only -d 'Only send: discard what arrives'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l close-on-eof -d 'At stdin EOF close both ways and exit 0 at once'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-shutdown -d 'At stdin EOF send no FIN'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l crlf -d 'Send LF as CRLF'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l hexdump -d 'Hex dump of the traffic on stderr'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s v -l verbose -d 'Say more on stderr'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l unix -d 'Connect to a Unix-domain socket at PATH instead' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout -d 'Connect timeout (status 3 when it expires)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected or DUR has passed (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s s -l source -d 'Bind the local end to ADDR' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port -d 'Bind the local end to PORT' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s z -l scan -d 'Probe: connect and close, send nothing'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l json -d 'Machine-readable output (JSON lines) for -z'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l keepalive -d 'Set SO_KEEPALIVE'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l recv-only -d 'Only receive: never read stdin, never send'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l send-only -d 'Only send: discard what arrives'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l close-on-eof -d 'At stdin EOF close both ways and exit 0 at once'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l no-shutdown -d 'At stdin EOF send no FIN'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l crlf -d 'Send LF as CRLF'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l hexdump -d 'Hex dump of the traffic on stderr'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s v -l verbose -d 'Say more on stderr; with -z also list closed ports'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l service -d 'The port of each service NAME[/PROTO] (getservbyname)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l port -d 'The service name of each port NUMBER[/PROTO] (getservbyport)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l protocol -d 'The number of a protocol NAME, or the name of a protocol NUMBER' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l all -d 'Every getaddrinfo result: family, socket type, protocol and address'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l canonical -d 'The canonical name of each NAME (AI_CANONNAME); with --all, printed before the results'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -s x -l reverse -d 'Reverse lookup: the host name of each ADDR (getnameinfo, a name required)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l hostname -d 'This host\'s name (gethostname)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l json -d 'Machine-readable output (JSON lines)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l set -d 'Set option NAME to VALUE before reading (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l get -d 'Print only option NAME (repeatable); one NAME prints the value alone' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l connect -d 'Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s w -l timeout -d 'Connect timeout for --connect (status 3 when it expires)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l tcp -d 'A TCP socket (the default)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l udp -d 'A UDP socket'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l unix -d 'A Unix-domain stream socket'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l json -d 'Machine-readable output (one JSON document)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -l hex -d 'Hex output for htons, ntohs, htonl, ntohl (0x1234)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -l json -d 'Machine-readable output (JSON lines)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "listen" -d 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "connect" -d 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

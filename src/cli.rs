@@ -27,10 +27,18 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Accept TCP (or Unix) connections and relay them to stdin/stdout
-    #[command(after_long_help = LISTEN_EXAMPLES)]
+    #[command(
+        after_long_help = LISTEN_EXAMPLES,
+        override_usage = "sockcat listen [OPTIONS] [ADDR] PORT\n       sockcat listen [OPTIONS] --unix PATH"
+    )]
     Listen(ListenArgs),
     /// Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service
-    #[command(after_long_help = CONNECT_EXAMPLES)]
+    #[command(
+        after_long_help = CONNECT_EXAMPLES,
+        override_usage = "sockcat connect [OPTIONS] HOST PORT\n       sockcat connect [OPTIONS] HOST:PORT\n       \
+                          sockcat connect [OPTIONS] --unix PATH\n       sockcat connect -z [OPTIONS] HOST PORT[,PORT|LO-HI...]\n       \
+                          sockcat connect -z [OPTIONS] HOST:PORT..."
+    )]
     Connect(ConnectArgs),
     /// Look up names, addresses, services and protocols with the C library's resolver
     #[command(after_long_help = RESOLVE_EXAMPLES)]

@@ -31,9 +31,12 @@ fn usage_error(err: clap::Error) -> ExitCode {
             }
         }
         _ => {
+            // clap's first paragraph is the message (sometimes over several lines: the missing
+            // arguments); the usage and tips after it are for --help.
             let text = err.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid usage");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let message = text.split("\n\n").next().unwrap_or("invalid usage");
+            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            let first = message.strip_prefix("error: ").unwrap_or(&message);
             eprintln!("sockcat: error: {first} (see 'sockcat --help')");
             ExitCode::from(exit::USAGE)
         }

@@ -28,3 +28,9 @@ fn refused_is_status_1() {
         .code(1)
         .one_error_line("connection refused");
 }
+
+#[test]
+fn missing_arguments_are_named_on_the_one_line() {
+    run(&["connect"], b"").code(2).one_error_line("<TARGET>");
+    run(&["listen"], b"").code(2).one_error_line("PORT");
+}

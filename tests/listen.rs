@@ -256,3 +256,41 @@ fn full_disk_output_is_status_1() {
         .code(1)
         .last_error_line("write to /dev/full: no space left on device");
 }
+
+#[test]
+fn client_half_closes_first_and_still_gets_all_of_stdin() {
+    let mut p = Proc::spawn(&["listen", "-v", "127.0.0.1", "0"], In::Pipe);
+    let addr = p.listening();
+    let mut c = connect(addr);
+    p.wait_line("connection from ");
+    c.write_all(b"done talking").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    // Only now does the listener's stdin get its data.
+    let data = pattern(2 << 20, 41);
+    let mut stdin = p.stdin.take().unwrap();
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || stdin.write_all(&sent).unwrap());
+    let got = read_all(&mut c);
+    writer.join().unwrap();
+    drop(c);
+    assert!(
+        got == data,
+        "client got {} of {} bytes",
+        got.len(),
+        data.len()
+    );
+    assert_eq!(p.finish().ok().stdout, b"done talking");
+}
+
+#[test]
+fn client_reset_is_status_1() {
+    let mut p = Proc::spawn(&["listen", "-v", "127.0.0.1", "0"], In::Pipe);
+    let addr = p.listening();
+    let c = socket2::Socket::from(connect(addr));
+    p.wait_line("connection from ");
+    c.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+    drop(c);
+    p.finish()
+        .code(1)
+        .last_error_line("connection reset by peer");
+}

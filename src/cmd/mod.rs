@@ -2,6 +2,8 @@
 
 mod connect;
 mod listen;
+mod udp_recv;
+mod udp_send;
 
 use crate::cli::Command;
 
@@ -10,5 +12,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Listen(args) => listen::run(&args),
         Command::Connect(args) => connect::run(&args),
+        Command::UdpSend(args) => udp_send::run(&args),
+        Command::UdpRecv(args) => udp_recv::run(&args),
     }
 }

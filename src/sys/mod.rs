@@ -3,5 +3,6 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
+pub mod mmsg;
 pub mod netdb;
 pub mod poll;

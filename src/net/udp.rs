@@ -309,11 +309,11 @@ impl UdpSender {
     }
 
     /// Waits for replies, passing each to `on_reply`, until `quiet` passes without one. Returns how
-    /// many came. An ICMP port-unreachable (connected socket) is "connection refused".
+    /// many came in all (also those taken while sending). An ICMP port-unreachable (connected socket)
+    /// is "connection refused".
     pub fn wait_replies(&mut self, quiet: Duration, on_reply: &mut OnReply<'_>) -> Result<u64> {
-        let before = self.received.datagrams;
         while self.take_replies(Some(quiet), on_reply)? > 0 {}
-        Ok(self.received.datagrams - before)
+        Ok(self.received.datagrams)
     }
 
     /// Takes the replies that are queued, first waiting up to `wait` for one (None: no waiting).
@@ -417,9 +417,10 @@ fn is_congestion(e: &io::Error) -> bool {
 
 fn send_error(e: io::Error, shown: &str, broadcast: bool) -> anyhow::Error {
     if e.kind() == io::ErrorKind::PermissionDenied && !broadcast {
-        return anyhow!(e).context(format!(
-            "send to {shown} (a broadcast address needs --broadcast)"
-        ));
+        return anyhow!(
+            "send to {shown}: {} (a broadcast address needs --broadcast)",
+            exit::describe_io(&e)
+        );
     }
     anyhow!(e).context(format!("send to {shown}"))
 }

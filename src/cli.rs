@@ -243,8 +243,8 @@ pub struct UdpSendArgs {
     /// Time between datagrams
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, conflicts_with = "rate")]
     pub interval: Option<std::time::Duration>,
-    /// Datagrams per second
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)
+    #[arg(long, value_name = "N")]
     pub rate: Option<u64>,
     /// Allow sending to a broadcast address (SO_BROADCAST)
     #[arg(long)]

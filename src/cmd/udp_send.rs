@@ -11,7 +11,7 @@ use crate::cli::UdpSendArgs;
 use crate::exit;
 use crate::net::addr::{Family, display};
 use crate::net::relay::{CHUNK, Input, Output};
-use crate::net::udp::{SendOpts, UdpSender, max_payload, parse_send_target};
+use crate::net::udp::{DEFAULT_RATE, SendOpts, UdpSender, max_payload, parse_send_target};
 
 /// How stdin becomes datagrams.
 #[derive(Debug, Clone, Copy)]
@@ -46,9 +46,11 @@ pub fn run(args: &UdpSendArgs) -> Result<()> {
         source_port: args.source_port,
         broadcast: args.broadcast,
         ttl: args.ttl,
-        gap: args
-            .interval
-            .or(args.rate.map(|r| Duration::from_secs_f64(1.0 / r as f64))),
+        gap: match (args.interval, args.rate.unwrap_or(DEFAULT_RATE)) {
+            (Some(interval), _) => Some(interval),
+            (None, 0) => None,
+            (None, rate) => Some(Duration::from_secs_f64(1.0 / rate as f64)),
+        },
         replies: args.wait_reply.is_some(),
     };
     let mut sender = UdpSender::open(&target, &opts)?;

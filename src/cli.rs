@@ -198,7 +198,7 @@ Examples:
   sockcat udp-send localhost:53 --hex 12340100000100000000000003777777076578616d706c6503636f6d0000010001 --wait-reply 1s | xxd
   seq 1000000 | sockcat udp-send --lines --stats 127.0.0.1 9000
   sockcat udp-send --count 5 --interval 1s [::1]:9000 ping
-  sockcat udp-send --broadcast 192.168.1.255 9 ff  ff
+  sockcat udp-send --broadcast --hex 192.168.1.255 9 ffffffffffff
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
 
@@ -313,7 +313,7 @@ pub struct UdpRecvArgs {
     /// SO_RCVBUF (default: 8M, capped by net.core.rmem_max); 512k, 4M accepted
     #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
     pub recv_buffer: Option<usize>,
-    /// Print datagrams, bytes and rate on stderr at the end
+    /// Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)
     #[arg(long)]
     pub stats: bool,
     /// Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)

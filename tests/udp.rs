@@ -557,3 +557,22 @@ fn socat_as_sender_and_echo_server() {
     .ok();
     assert_eq!(done.stdout, b"aaabbbccc");
 }
+
+#[test]
+fn stats_on_sigint() {
+    let (mut p, addr) = receiver(&["-v", "--stats", "--format", "line", "127.0.0.1", "0"]);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.send_to(b"a", addr).unwrap();
+    s.send_to(b"bc", addr).unwrap();
+    // -vv logs each datagram: wait until both were handled.
+    p.wait_line("datagram from");
+    p.wait_line("datagram from");
+    p.signal("INT");
+    let done = p.finish().ok();
+    assert!(
+        done.stderr.contains("received 2 datagrams, 3 bytes"),
+        "{}",
+        done.show()
+    );
+    assert_eq!(done.stdout, b"a\nbc\n");
+}

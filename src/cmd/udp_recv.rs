@@ -4,14 +4,14 @@
 use std::io::Write;
 use std::net::IpAddr;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
 use crate::net::addr::{Family, display};
 use crate::net::relay::Output;
-use crate::net::udp::{RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
+use crate::net::udp::{Received, RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
 use crate::sys::mmsg::Datagram;
 
 pub fn run(args: &UdpRecvArgs) -> Result<()> {
@@ -34,6 +34,10 @@ pub fn run(args: &UdpRecvArgs) -> Result<()> {
     let mut out = Output::stdout()?;
     let mut rx = UdpReceiver::open(addr, port, family, &opts)?;
     let shown = display(&rx.local);
+    if args.stats {
+        // Ctrl-C ends the receive with the summary printed, as ping does.
+        crate::sys::signal::catch_stop_signals().context("catch SIGINT and SIGTERM")?;
+    }
     if args.verbose > 0 {
         eprintln!("listening on {shown}");
     }
@@ -57,12 +61,13 @@ fn receive(rx: &mut UdpReceiver, args: &UdpRecvArgs, out: &mut Output, shown: &s
             },
             None => usize::MAX,
         };
-        let Some(n) = rx.recv(max)? else {
-            return idle_expired(
-                rx.received.datagrams,
-                args.timeout.unwrap_or_default(),
-                shown,
-            );
+        let n = match rx.recv(max)? {
+            Received::Datagrams(n) => n,
+            Received::TimedOut => {
+                let waited = args.timeout.unwrap_or_default();
+                return idle_expired(rx.received.datagrams, waited, shown);
+            }
+            Received::Stopped => return Ok(()),
         };
         if args.echo {
             rx.echo();

@@ -349,6 +349,7 @@ impl UdpSender {
                     total += n;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     return Err(anyhow!(e).context(format!("wait for a reply from {}", self.shown)));
                 }
@@ -450,6 +451,17 @@ pub struct RecvOpts {
     pub timeout: Option<Duration>,
 }
 
+/// What one [`UdpReceiver::recv`] brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// This many datagrams, now in the batch.
+    Datagrams(usize),
+    /// The socket's timeout (`-w`) passed without a datagram.
+    TimedOut,
+    /// SIGINT or SIGTERM (caught with `--stats`) asked to stop.
+    Stopped,
+}
+
 /// A bound UDP socket receiving batches from any number of senders.
 pub struct UdpReceiver {
     sock: Socket,
@@ -521,19 +533,32 @@ impl UdpReceiver {
         })
     }
 
-    /// Receives a batch of up to `max` datagrams, waiting for the first. Ok(None) when the socket's
-    /// timeout passed without one. (Coalesced datagrams beyond `max` are dropped.)
-    pub fn recv(&mut self, max: usize) -> Result<Option<usize>> {
-        match self.batch.recv(&self.sock, max, true) {
-            Ok(n) => {
-                let n = n.min(max);
-                self.batch.keep(n);
-                let bytes = (0..n).map(|i| self.batch.get(i).data.len()).sum();
-                self.received.add(n, bytes);
-                Ok(Some(n))
+    /// Receives a batch of up to `max` datagrams, waiting for the first. (Coalesced datagrams beyond
+    /// `max` are dropped.)
+    pub fn recv(&mut self, max: usize) -> Result<Received> {
+        loop {
+            // A signal that came while we were busy elsewhere interrupts no call: look first.
+            if crate::sys::signal::stop_requested() {
+                return Ok(Received::Stopped);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(anyhow!(e).context(format!("receive on {}", display(&self.local)))),
+            return match self.batch.recv(&self.sock, max, true) {
+                Ok(n) => {
+                    let n = n.min(max);
+                    self.batch.keep(n);
+                    let bytes = (0..n).map(|i| self.batch.get(i).data.len()).sum();
+                    self.received.add(n, bytes);
+                    Ok(Received::Datagrams(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Received::TimedOut),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if crate::sys::signal::stop_requested() {
+                        Ok(Received::Stopped)
+                    } else {
+                        continue;
+                    }
+                }
+                Err(e) => Err(anyhow!(e).context(format!("receive on {}", display(&self.local)))),
+            };
         }
     }
 

@@ -264,7 +264,8 @@ impl RecvBatch {
     /// Receives into up to `max` buffers (at most the number of slots) and returns how many datagrams
     /// arrived (more than `max` when GRO coalesced them). With `wait`, blocks for the first (as long as
     /// the socket's receive timeout allows: then `WouldBlock`) and takes whatever else is already
-    /// queued; without, never blocks (`WouldBlock` when nothing is queued).
+    /// queued; without, never blocks (`WouldBlock` when nothing is queued). A signal makes it fail
+    /// with `Interrupted`.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn recv(&mut self, sock: &Socket, max: usize, wait: bool) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
@@ -301,7 +302,7 @@ impl RecvBatch {
         } else {
             libc::MSG_DONTWAIT
         };
-        let got = loop {
+        let got = {
             // SAFETY: msgs holds n headers pointing at n distinct slots of buf, n sockaddr_storage
             // entries and n control buffers, all owned by this frame or self and alive for the call;
             // the lengths passed are the real sizes, so the kernel writes only inside them.
@@ -315,11 +316,10 @@ impl RecvBatch {
                 )
             };
             if r >= 0 {
-                break r as usize;
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+                r as usize
+            } else {
+                // EINTR too goes back to the caller: a stop signal may be behind it.
+                return Err(io::Error::last_os_error());
             }
         };
         for (i, m) in msgs.iter().enumerate().take(got) {

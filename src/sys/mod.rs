@@ -6,3 +6,4 @@
 pub mod mmsg;
 pub mod netdb;
 pub mod poll;
+pub mod signal;

@@ -310,7 +310,7 @@ pub struct UdpRecvArgs {
     /// Set SO_REUSEPORT
     #[arg(long)]
     pub reuseport: bool,
-    /// SO_RCVBUF (default: 8M, capped by net.core.rmem_max); 512k, 4M accepted
+    /// SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted
     #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
     pub recv_buffer: Option<usize>,
     /// Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)

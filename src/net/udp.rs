@@ -25,7 +25,7 @@ pub const MAX_PAYLOAD_V6: usize = 65527;
 
 /// The receive buffer udp-recv asks for unless told otherwise: bursts of small datagrams fit in it
 /// while the reader is busy writing (the kernel caps it at net.core.rmem_max).
-pub const DEFAULT_RECV_BUFFER: usize = 8 * 1024 * 1024;
+pub const DEFAULT_RECV_BUFFER: usize = 32 * 1024 * 1024;
 
 /// udp-send's pace unless told otherwise (datagrams per second): three times the rate a receiver must
 /// sustain, yet one a receiver on a busy two-CPU machine keeps up with where an unpaced GSO sender

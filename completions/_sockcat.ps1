@@ -30,6 +30,8 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Look up names, addresses, services and protocols with the C library''s resolver')
             [CompletionResult]::new('sockopt', 'sockopt', [CompletionResultType]::ParameterValue, 'Show and set socket options on a fresh socket or a live connection')
             [CompletionResult]::new('byteorder', 'byteorder', [CompletionResultType]::ParameterValue, 'Byte-order and address conversions (htons, inet_aton, inet_pton...)')
+            [CompletionResult]::new('udp-send', 'udp-send', [CompletionResultType]::ParameterValue, 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies')
+            [CompletionResult]::new('udp-recv', 'udp-recv', [CompletionResultType]::ParameterValue, 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -149,12 +151,60 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'sockcat;udp-send' {
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest datagram: stdin is cut into pieces of this size; longer lines or messages are an error')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send everything N times')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between datagrams')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'IP TTL / IPv6 hop limit (multicast TTL for a multicast target)')
+            [CompletionResult]::new('--wait-reply', '--wait-reply', [CompletionResultType]::ParameterName, 'After sending, print each reply until DUR passes without one (status 3 if none came)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR (for a multicast target: the interface to send from)')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR (for a multicast target: the interface to send from)')
+            [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Bind the local end to PORT')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'One datagram per stdin line, without its newline')
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Messages (or stdin, or each line) are hex; whitespace is ignored')
+            [CompletionResult]::new('--broadcast', '--broadcast', [CompletionResultType]::ParameterName, 'Allow sending to a broadcast address (SO_BROADCAST)')
+            [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'Print datagrams, bytes and rate on stderr at the end')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sockcat;udp-recv' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print each datagram')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Exit 0 after N datagrams')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit 0 after N datagrams')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Exit when no datagram came for DUR (status 3 if none came at all)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Exit when no datagram came for DUR (status 3 if none came at all)')
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Join this multicast group (SO_REUSEADDR is then on)')
+            [CompletionResult]::new('--recv-buffer', '--recv-buffer', [CompletionResultType]::ParameterName, 'SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Send each datagram back to its sender')
+            [CompletionResult]::new('--reuseaddr', '--reuseaddr', [CompletionResultType]::ParameterName, 'Set SO_REUSEADDR')
+            [CompletionResult]::new('--reuseport', '--reuseport', [CompletionResultType]::ParameterName, 'Set SO_REUSEPORT')
+            [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'sockcat;help' {
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'Accept TCP (or Unix) connections and relay them to stdin/stdout')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Look up names, addresses, services and protocols with the C library''s resolver')
             [CompletionResult]::new('sockopt', 'sockopt', [CompletionResultType]::ParameterValue, 'Show and set socket options on a fresh socket or a live connection')
             [CompletionResult]::new('byteorder', 'byteorder', [CompletionResultType]::ParameterValue, 'Byte-order and address conversions (htons, inet_aton, inet_pton...)')
+            [CompletionResult]::new('udp-send', 'udp-send', [CompletionResultType]::ParameterValue, 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies')
+            [CompletionResult]::new('udp-recv', 'udp-recv', [CompletionResultType]::ParameterValue, 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -171,6 +221,12 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             break
         }
         'sockcat;help;byteorder' {
+            break
+        }
+        'sockcat;help;udp-send' {
+            break
+        }
+        'sockcat;help;udp-recv' {
             break
         }
         'sockcat;help;help' {

@@ -34,6 +34,12 @@ _sockcat() {
             sockcat,sockopt)
                 cmd="sockcat__subcmd__sockopt"
                 ;;
+            sockcat,udp-recv)
+                cmd="sockcat__subcmd__udp__subcmd__recv"
+                ;;
+            sockcat,udp-send)
+                cmd="sockcat__subcmd__udp__subcmd__send"
+                ;;
             sockcat__subcmd__help,byteorder)
                 cmd="sockcat__subcmd__help__subcmd__byteorder"
                 ;;
@@ -52,6 +58,12 @@ _sockcat() {
             sockcat__subcmd__help,sockopt)
                 cmd="sockcat__subcmd__help__subcmd__sockopt"
                 ;;
+            sockcat__subcmd__help,udp-recv)
+                cmd="sockcat__subcmd__help__subcmd__udp__subcmd__recv"
+                ;;
+            sockcat__subcmd__help,udp-send)
+                cmd="sockcat__subcmd__help__subcmd__udp__subcmd__send"
+                ;;
             *)
                 ;;
         esac
@@ -59,7 +71,7 @@ _sockcat() {
 
     case "${cmd}" in
         sockcat)
-            opts="-h -V --help --version listen connect resolve sockopt byteorder help"
+            opts="-h -V --help --version listen connect resolve sockopt byteorder udp-send udp-recv help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,7 +149,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__help)
-            opts="listen connect resolve sockopt byteorder help"
+            opts="listen connect resolve sockopt byteorder udp-send udp-recv help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,6 +233,34 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__help__subcmd__sockopt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockcat__subcmd__help__subcmd__udp__subcmd__recv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockcat__subcmd__help__subcmd__udp__subcmd__send)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -358,6 +398,98 @@ _sockcat() {
                     return 0
                     ;;
                 -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockcat__subcmd__udp__subcmd__recv)
+            opts="-4 -6 -c -w -v -h -V --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "raw line hex json" -- "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recv-buffer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockcat__subcmd__udp__subcmd__send)
+            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --stats --source --source-port --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,6 +27,8 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand resolve 'Look up names, addresses, services and protocols with the C library''s resolver'
             cand sockopt 'Show and set socket options on a fresh socket or a live connection'
             cand byteorder 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+            cand udp-send 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
+            cand udp-recv 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockcat;listen'= {
@@ -140,12 +142,58 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sockcat;udp-send'= {
+            cand --max-size 'Largest datagram: stdin is cut into pieces of this size; longer lines or messages are an error'
+            cand --count 'Send everything N times'
+            cand --interval 'Time between datagrams'
+            cand --rate 'Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)'
+            cand --ttl 'IP TTL / IPv6 hop limit (multicast TTL for a multicast target)'
+            cand --wait-reply 'After sending, print each reply until DUR passes without one (status 3 if none came)'
+            cand -s 'Bind the local end to ADDR (for a multicast target: the interface to send from)'
+            cand --source 'Bind the local end to ADDR (for a multicast target: the interface to send from)'
+            cand --source-port 'Bind the local end to PORT'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --lines 'One datagram per stdin line, without its newline'
+            cand --hex 'Messages (or stdin, or each line) are hex; whitespace is ignored'
+            cand --broadcast 'Allow sending to a broadcast address (SO_BROADCAST)'
+            cand --stats 'Print datagrams, bytes and rate on stderr at the end'
+            cand -v 'Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)'
+            cand --verbose 'Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sockcat;udp-recv'= {
+            cand --format 'How to print each datagram'
+            cand -c 'Exit 0 after N datagrams'
+            cand --count 'Exit 0 after N datagrams'
+            cand -w 'Exit when no datagram came for DUR (status 3 if none came at all)'
+            cand --timeout 'Exit when no datagram came for DUR (status 3 if none came at all)'
+            cand --group 'Join this multicast group (SO_REUSEADDR is then on)'
+            cand --recv-buffer 'SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --echo 'Send each datagram back to its sender'
+            cand --reuseaddr 'Set SO_REUSEADDR'
+            cand --reuseport 'Set SO_REUSEPORT'
+            cand --stats 'Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)'
+            cand -v 'Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)'
+            cand --verbose 'Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sockcat;help'= {
             cand listen 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
             cand connect 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
             cand resolve 'Look up names, addresses, services and protocols with the C library''s resolver'
             cand sockopt 'Show and set socket options on a fresh socket or a live connection'
             cand byteorder 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+            cand udp-send 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
+            cand udp-recv 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockcat;help;listen'= {
@@ -157,6 +205,10 @@ set edit:completion:arg-completer[sockcat] = {|@words|
         &'sockcat;help;sockopt'= {
         }
         &'sockcat;help;byteorder'= {
+        }
+        &'sockcat;help;udp-send'= {
+        }
+        &'sockcat;help;udp-recv'= {
         }
         &'sockcat;help;help'= {
         }

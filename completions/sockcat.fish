@@ -31,6 +31,8 @@ complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "connect" -d 'Open a
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "udp-send" -d 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "udp-recv" -d 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l unix -d 'Listen on a Unix-domain socket at PATH instead' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l backlog -d 'Listen backlog (default: SOMAXCONN)' -r
@@ -109,9 +111,45 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -l hex -d 'He
 complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -l json -d 'Machine-readable output (JSON lines)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s V -l version -d 'Print version'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "listen" -d 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "connect" -d 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l max-size -d 'Largest datagram: stdin is cut into pieces of this size; longer lines or messages are an error' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l count -d 'Send everything N times' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l interval -d 'Time between datagrams' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l rate -d 'Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l ttl -d 'IP TTL / IPv6 hop limit (multicast TTL for a multicast target)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l wait-reply -d 'After sending, print each reply until DUR passes without one (status 3 if none came)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s s -l source -d 'Bind the local end to ADDR (for a multicast target: the interface to send from)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l source-port -d 'Bind the local end to PORT' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l lines -d 'One datagram per stdin line, without its newline'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l hex -d 'Messages (or stdin, or each line) are hex; whitespace is ignored'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l broadcast -d 'Allow sending to a broadcast address (SO_BROADCAST)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l stats -d 'Print datagrams, bytes and rate on stderr at the end'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s v -l verbose -d 'Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l format -d 'How to print each datagram' -r -f -a "raw\t'The payload, byte-exact'
+line\t'The payload and a newline'
+hex\t'One hex line per datagram'
+json\t'JSON lines with "from", "len", "hex", and "text" when the payload is UTF-8'"
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s c -l count -d 'Exit 0 after N datagrams' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s w -l timeout -d 'Exit when no datagram came for DUR (status 3 if none came at all)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l group -d 'Join this multicast group (SO_REUSEADDR is then on)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l recv-buffer -d 'SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l echo -d 'Send each datagram back to its sender'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l reuseaddr -d 'Set SO_REUSEADDR'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l reuseport -d 'Set SO_REUSEPORT'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l stats -d 'Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s v -l verbose -d 'Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "listen" -d 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "connect" -d 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "udp-send" -d 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "udp-recv" -d 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

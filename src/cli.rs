@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::net::addr::{parse_duration_arg, parse_port_arg};
+use crate::net::udp::parse_size_arg;
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
@@ -52,6 +53,12 @@ pub enum Command {
     /// Write shell completions or man pages (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
+    /// Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies
+    #[command(after_long_help = UDP_SEND_EXAMPLES)]
+    UdpSend(UdpSendArgs),
+    /// Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)
+    #[command(after_long_help = UDP_RECV_EXAMPLES)]
+    UdpRecv(UdpRecvArgs),
 }
 
 /// `sockcat generate`: the files in completions/ and man/, from this command line.
@@ -448,4 +455,142 @@ pub struct ByteorderArgs {
     /// Machine-readable output (JSON lines)
     #[arg(long)]
     pub json: bool,
+}
+
+const UDP_SEND_EXAMPLES: &str = "\
+Datagrams:
+  MESSAGE...            one datagram each ('' is an empty datagram); stdin is not read
+  no MESSAGE            stdin to EOF, cut into datagrams of --max-size bytes (their payloads joined
+                        are exactly stdin; an empty stdin sends nothing)
+  --lines               one datagram per stdin line, without its newline, sent as each line arrives
+  --count N             send it all N times; --interval / --rate space the datagrams out
+  --wait-reply DUR      print replies (raw) until DUR passes without one; status 3 if none came,
+                        1 if the port is closed (ICMP port unreachable: connection refused)
+
+Examples:
+  sockcat udp-send 127.0.0.1 9000 hello                 one datagram
+  sockcat udp-send localhost:53 --hex 12340100000100000000000003777777076578616d706c6503636f6d0000010001 --wait-reply 1s | xxd
+  seq 1000000 | sockcat udp-send --lines --stats 127.0.0.1 9000
+  sockcat udp-send --count 5 --interval 1s [::1]:9000 ping
+  sockcat udp-send --broadcast --hex 192.168.1.255 9 ffffffffffff
+
+Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
+
+const UDP_RECV_EXAMPLES: &str = "\
+Without ADDR it binds every address (IPv6 dual-stack where available, else 0.0.0.0); PORT 0 picks a
+free port (-v says which). Any number of senders; it runs until -c or -w ends it.
+
+Examples:
+  sockcat udp-recv -v 9000                              print payloads as they come
+  sockcat udp-recv --format json -c 1 127.0.0.1 9000    one JSON line for the next datagram
+  sockcat udp-recv --echo 9000                          a UDP echo server
+  sockcat udp-recv -w 2s --format line --stats 9000 | wc -l
+  sockcat udp-recv --group 239.1.2.3 5000               join a multicast group
+
+Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 -w expired before any
+datagram came.";
+
+#[derive(Debug, Args)]
+pub struct UdpSendArgs {
+    /// HOST, or HOST:PORT / [IPV6]:PORT
+    #[arg(value_name = "HOST")]
+    pub host: String,
+    /// PORT (unless given with HOST), then the messages: one datagram each
+    #[arg(value_name = "PORT] [MESSAGE")]
+    pub rest: Vec<String>,
+    #[command(flatten)]
+    pub family: FamilyOpts,
+    /// Largest datagram: stdin is cut into pieces of this size; longer lines or messages are an error
+    #[arg(long, value_name = "BYTES", default_value_t = 65507,
+          value_parser = clap::value_parser!(u32).range(1..=65527))]
+    pub max_size: u32,
+    /// One datagram per stdin line, without its newline
+    #[arg(long)]
+    pub lines: bool,
+    /// Messages (or stdin, or each line) are hex; whitespace is ignored
+    #[arg(long)]
+    pub hex: bool,
+    /// Send everything N times
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+    /// Time between datagrams
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, conflicts_with = "rate")]
+    pub interval: Option<std::time::Duration>,
+    /// Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u64>,
+    /// Allow sending to a broadcast address (SO_BROADCAST)
+    #[arg(long)]
+    pub broadcast: bool,
+    /// IP TTL / IPv6 hop limit (multicast TTL for a multicast target)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub ttl: Option<u32>,
+    /// After sending, print each reply until DUR passes without one (status 3 if none came)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub wait_reply: Option<Duration>,
+    /// Print datagrams, bytes and rate on stderr at the end
+    #[arg(long)]
+    pub stats: bool,
+    /// Bind the local end to ADDR (for a multicast target: the interface to send from)
+    #[arg(short = 's', long, value_name = "ADDR")]
+    pub source: Option<String>,
+    /// Bind the local end to PORT
+    #[arg(long, value_name = "PORT", value_parser = parse_port_arg)]
+    pub source_port: Option<u16>,
+    /// Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// How udp-recv prints a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UdpFormat {
+    /// The payload, byte-exact
+    Raw,
+    /// The payload and a newline
+    Line,
+    /// One hex line per datagram
+    Hex,
+    /// JSON lines with "from", "len", "hex", and "text" when the payload is UTF-8
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct UdpRecvArgs {
+    /// [ADDR] PORT: the address to bind (default: every address) and the port (0 picks one)
+    #[arg(value_name = "ADDR] [PORT", num_args = 1..=2, required = true)]
+    pub endpoint: Vec<String>,
+    #[command(flatten)]
+    pub family: FamilyOpts,
+    /// How to print each datagram
+    #[arg(long, value_enum, default_value_t = UdpFormat::Raw)]
+    pub format: UdpFormat,
+    /// Exit 0 after N datagrams
+    #[arg(short = 'c', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Exit when no datagram came for DUR (status 3 if none came at all)
+    #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
+    /// Send each datagram back to its sender
+    #[arg(long)]
+    pub echo: bool,
+    /// Join this multicast group (SO_REUSEADDR is then on)
+    #[arg(long, value_name = "ADDR")]
+    pub group: Option<String>,
+    /// Set SO_REUSEADDR
+    #[arg(long)]
+    pub reuseaddr: bool,
+    /// Set SO_REUSEPORT
+    #[arg(long)]
+    pub reuseport: bool,
+    /// SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted
+    #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
+    pub recv_buffer: Option<usize>,
+    /// Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)
+    #[arg(long)]
+    pub stats: bool,
+    /// Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }

@@ -143,7 +143,9 @@ fn render_page(man: &Man, cmd: &clap::Command, w: &mut dyn io::Write) -> io::Res
     }
     roff.to_writer(w)?;
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
-        man.render_options_section(w)?;
+        let mut options = Vec::new();
+        man.render_options_section(&mut options)?;
+        w.write_all(&tidy_possible_values(&options))?;
     }
     if cmd.has_subcommands() {
         man.render_subcommands_section(w)?;
@@ -158,6 +160,14 @@ fn render_page(man: &Man, cmd: &clap::Command, w: &mut dyn io::Write) -> io::Res
     see_also(&mut roff, cmd);
     roff.to_writer(w)?;
     man.render_version_section(w)
+}
+
+/// clap_mangen puts `.br`, a blank line and `.br` between an option's help and its list of possible
+/// values; mandoc and groff warn about the breaks around the blank line (an implicit `.sp`).
+fn tidy_possible_values(roff: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(roff)
+        .replace("\n.br\n\n.br\n", "\n.sp\n")
+        .into_bytes()
 }
 
 fn exit_status(roff: &mut Roff) {

@@ -15,3 +15,4 @@ mod props;
 mod resolve;
 mod server;
 mod sockopt;
+mod udp;

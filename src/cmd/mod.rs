@@ -6,6 +6,8 @@ mod generate;
 mod listen;
 mod resolve;
 mod sockopt;
+mod udp_recv;
+mod udp_send;
 
 use crate::cli::Command;
 
@@ -18,5 +20,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Sockopt(args) => sockopt::run(&args),
         Command::Byteorder(args) => byteorder::run(&args),
         Command::Generate(args) => generate::run(&args),
+        Command::UdpSend(args) => udp_send::run(&args),
+        Command::UdpRecv(args) => udp_recv::run(&args),
     }
 }

@@ -12,3 +12,4 @@ pub mod resolve;
 pub mod server;
 pub mod socket;
 pub mod sockopt;
+pub mod udp;

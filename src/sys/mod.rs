@@ -4,8 +4,10 @@
 #![allow(unsafe_code)]
 
 pub mod inet;
+pub mod mmsg;
 pub mod netdb;
 pub mod poll;
 pub mod process;
 pub mod resolver;
+pub mod signal;
 pub mod sockopt;

@@ -1,0 +1,310 @@
+//! `sockcat udp-send`: send MESSAGE arguments, or stdin cut into datagrams (by size or by line), paced,
+//! repeated, and print the replies.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+
+use crate::cli::UdpSendArgs;
+use crate::exit;
+use crate::net::addr::{Family, display};
+use crate::net::relay::{CHUNK, Input, Output};
+use crate::net::udp::{DEFAULT_RATE, SendOpts, UdpSender, max_payload, parse_send_target};
+
+/// How stdin becomes datagrams.
+#[derive(Debug, Clone, Copy)]
+struct Framing {
+    lines: bool,
+    hex: bool,
+    max: usize,
+}
+
+pub fn run(args: &UdpSendArgs) -> Result<()> {
+    let (target, messages) = parse_send_target(&args.host, &args.rest)?;
+    if args.lines && !messages.is_empty() {
+        return Err(exit::usage(
+            "--lines cuts stdin into datagrams; give no MESSAGE with it",
+        ));
+    }
+    let payloads = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match args.hex {
+            true => decode_hex(m.as_bytes(), || format!("message {}", i + 1)),
+            false => Ok(m.as_bytes().to_vec()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let source = match &args.source {
+        Some(s) => Some(crate::net::addr::resolve_local(s, 0, Family::from(args.family))?.ip()),
+        None => None,
+    };
+    let opts = SendOpts {
+        family: Family::from(args.family),
+        source,
+        source_port: args.source_port,
+        broadcast: args.broadcast,
+        ttl: args.ttl,
+        gap: match (args.interval, args.rate.unwrap_or(DEFAULT_RATE)) {
+            (Some(interval), _) => Some(interval),
+            (None, 0) => None,
+            (None, rate) => Some(Duration::from_secs_f64(1.0 / rate as f64)),
+        },
+        replies: args.wait_reply.is_some(),
+    };
+    let mut sender = UdpSender::open(&target, &opts)?;
+    let limit = max_payload(&sender.peer);
+    let max_size = args.max_size as usize;
+    if max_size > limit {
+        return Err(exit::usage(format!(
+            "--max-size {} is more than a UDP datagram to {} can carry ({limit})",
+            args.max_size,
+            sender.shown()
+        )));
+    }
+    if args.verbose > 0 {
+        let from = sender.local.map(|a| display(&a)).unwrap_or_default();
+        eprintln!("sending to {} from {from}", sender.shown());
+    }
+    let framing = Framing {
+        lines: args.lines,
+        hex: args.hex,
+        max: max_size,
+    };
+    let result = send_and_wait(&mut sender, args, &payloads, framing);
+    if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
+        eprintln!("{}", sender.sent.summary("sent"));
+        if args.wait_reply.is_some() {
+            eprintln!("{}", sender.received.summary("received"));
+        }
+    }
+    result
+}
+
+fn send_and_wait(
+    sender: &mut UdpSender,
+    args: &UdpSendArgs,
+    payloads: &[Vec<u8>],
+    framing: Framing,
+) -> Result<()> {
+    let mut out = Output::stdout()?;
+    let mut on_reply = |data: &[u8]| -> Result<()> {
+        out.file
+            .write_all(data)
+            .map_err(|e| exit::output_error(e, "stdout"))
+    };
+    if !payloads.is_empty() {
+        for (i, p) in payloads.iter().enumerate() {
+            check_size(p.len(), framing.max, || format!("message {}", i + 1))?;
+        }
+        let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
+        for _ in 0..args.count {
+            sender.send(&refs, &mut on_reply)?;
+        }
+    } else {
+        let stdin = Input::stdin()
+            .map(|i| i.file)
+            .ok_or_else(|| anyhow!("stdin is closed"))?;
+        if args.count > 1 || framing.hex && !framing.lines {
+            // Repeating needs all of stdin; so does hex that may wrap anywhere.
+            let mut all = Vec::new();
+            (&stdin)
+                .read_to_end(&mut all)
+                .map_err(|e| anyhow!(e).context("read stdin"))?;
+            let data = if framing.hex && !framing.lines {
+                decode_hex(&all, || "stdin".to_string())?
+            } else {
+                all
+            };
+            let plain = Framing {
+                hex: framing.hex && framing.lines,
+                ..framing
+            };
+            for _ in 0..args.count {
+                let mut line_no = 0;
+                let (frames, _) = frames(&data, plain, true, &mut line_no)?;
+                sender.send(&refs(&frames), &mut on_reply)?;
+            }
+        } else {
+            stream(sender, stdin, framing, &mut on_reply)?;
+        }
+    }
+    if let Some(quiet) = args.wait_reply
+        && sender.wait_replies(quiet, &mut on_reply)? == 0
+    {
+        return Err(exit::timeout(format!(
+            "no reply from {} within {}",
+            sender.shown(),
+            humantime::format_duration(quiet)
+        )));
+    }
+    Ok(())
+}
+
+/// Reads stdin as it comes and sends what is complete: whole lines, or full --max-size chunks (the
+/// rest at EOF), so datagram boundaries never depend on how the reads happen to fall.
+fn stream(
+    sender: &mut UdpSender,
+    mut stdin: File,
+    framing: Framing,
+    on_reply: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    let mut line_no = 0;
+    loop {
+        let have = buf.len();
+        buf.resize(have + CHUNK, 0);
+        let n = loop {
+            match stdin.read(&mut buf[have..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(anyhow!(e).context("read stdin")),
+            }
+        };
+        buf.truncate(have + n);
+        let eof = n == 0;
+        let (frames, used) = frames(&buf, framing, eof, &mut line_no)?;
+        sender.send(&refs(&frames), on_reply)?;
+        drop(frames);
+        if eof {
+            return Ok(());
+        }
+        buf.drain(..used);
+        if framing.lines && buf.len() > framing.max.max(1) * 2 + 2 {
+            // A line that can never fit: say so now rather than reading without end.
+            check_size(buf.len(), framing.max, || format!("line {}", line_no + 1))?;
+        }
+    }
+}
+
+/// A datagram's payload: borrowed from the input, or decoded from hex.
+enum Frame<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+fn refs<'a>(frames: &'a [Frame<'_>]) -> Vec<&'a [u8]> {
+    frames
+        .iter()
+        .map(|f| match f {
+            Frame::Borrowed(b) => *b,
+            Frame::Owned(v) => v.as_slice(),
+        })
+        .collect()
+}
+
+/// Cuts `data` into datagrams; returns them and how many bytes of `data` they used. Before EOF only
+/// complete lines and full chunks are cut.
+fn frames<'a>(
+    data: &'a [u8],
+    framing: Framing,
+    eof: bool,
+    line_no: &mut usize,
+) -> Result<(Vec<Frame<'a>>, usize)> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    if !framing.lines {
+        for chunk in data.chunks(framing.max) {
+            if chunk.len() < framing.max && !eof {
+                break;
+            }
+            out.push(Frame::Borrowed(chunk));
+            used += chunk.len();
+        }
+        return Ok((out, used));
+    }
+    while used < data.len() {
+        let rest = &data[used..];
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], used + i + 1),
+            None if eof => (rest, data.len()),
+            None => break,
+        };
+        *line_no += 1;
+        let frame = if framing.hex {
+            Frame::Owned(decode_hex(line, || format!("line {line_no}"))?)
+        } else {
+            Frame::Borrowed(line)
+        };
+        let len = match &frame {
+            Frame::Borrowed(b) => b.len(),
+            Frame::Owned(v) => v.len(),
+        };
+        check_size(len, framing.max, || format!("line {line_no}"))?;
+        out.push(frame);
+        used = next;
+    }
+    Ok((out, used))
+}
+
+fn check_size(len: usize, max: usize, what: impl Fn() -> String) -> Result<()> {
+    if len > max {
+        return Err(exit::usage(format!(
+            "{} is {len} bytes, more than --max-size {max}",
+            what()
+        )));
+    }
+    Ok(())
+}
+
+/// Hex to bytes (whitespace ignored, so `de ad be ef` works); bad hex is invalid input (status 2).
+fn decode_hex(text: &[u8], what: impl Fn() -> String) -> Result<Vec<u8>> {
+    let clean: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    hex::decode(&clean).map_err(|e| exit::usage(format!("invalid hex in {}: {e}", what())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(data: &[u8], lines: bool, max: usize, eof: bool) -> (Vec<Vec<u8>>, usize) {
+        let mut n = 0;
+        let f = Framing {
+            lines,
+            hex: false,
+            max,
+        };
+        let (frames, used) = frames(data, f, eof, &mut n).unwrap();
+        (refs(&frames).iter().map(|b| b.to_vec()).collect(), used)
+    }
+
+    #[test]
+    fn chunks_join_to_the_input() {
+        assert_eq!(
+            cut(b"abcdefg", false, 3, true),
+            (vec![b"abc".to_vec(), b"def".to_vec(), b"g".to_vec()], 7)
+        );
+        assert_eq!(
+            cut(b"abcdefg", false, 3, false),
+            (vec![b"abc".to_vec(), b"def".to_vec()], 6)
+        );
+    }
+
+    #[test]
+    fn lines_lose_only_their_newline() {
+        assert_eq!(
+            cut(b"a\n\nb\r\nc", true, 10, false),
+            (vec![b"a".to_vec(), b"".to_vec(), b"b\r".to_vec()], 6)
+        );
+        assert_eq!(
+            cut(b"a\nc", true, 10, true),
+            (vec![b"a".to_vec(), b"c".to_vec()], 3)
+        );
+        assert_eq!(cut(b"a\n", true, 10, true).0.len(), 1);
+    }
+
+    #[test]
+    fn hex() {
+        assert_eq!(
+            decode_hex(b"de ad\tBE ef\r", String::new).unwrap(),
+            vec![0xde, 0xad, 0xbe, 0xef]
+        );
+        assert!(decode_hex(b"abc", String::new).is_err());
+        assert!(decode_hex(b"zz", String::new).is_err());
+    }
+}

@@ -1,0 +1,744 @@
+//! The UDP core of `udp-send` and `udp-recv`: sockets (source bind, broadcast, TTL, multicast joins,
+//! dual-stack receivers, a large receive buffer), batched sends with pacing, batched receives, replies
+//! and the counters behind `--stats`.
+//!
+//! Datagrams move in batches (sendmmsg/recvmmsg through [`crate::sys::mmsg`]): one system call and one
+//! wake-up per batch rather than per datagram. A sender is connected to its target unless it sends to a
+//! broadcast or multicast address, so an ICMP port-unreachable comes back as "connection refused".
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::exit::{self, usage};
+use crate::net::addr::{Family, HostPort, check_host, display, parse_port_proto, resolve};
+use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
+use crate::sys::poll;
+
+/// The largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8).
+pub const MAX_PAYLOAD_V4: usize = 65507;
+pub const MAX_PAYLOAD_V6: usize = 65527;
+
+/// The receive buffer udp-recv asks for unless told otherwise: bursts of small datagrams fit in it
+/// while the reader is busy writing (the kernel caps it at net.core.rmem_max).
+pub const DEFAULT_RECV_BUFFER: usize = 32 * 1024 * 1024;
+
+/// udp-send's pace unless told otherwise (datagrams per second): three times the rate a receiver must
+/// sustain, yet one a receiver on a busy two-CPU machine keeps up with where an unpaced GSO sender
+/// (4-5 M/s on loopback) overruns it. `--rate 0` lifts it.
+pub const DEFAULT_RATE: u64 = 1_000_000;
+
+/// The largest payload one datagram to `addr` can carry.
+pub fn max_payload(addr: &SocketAddr) -> usize {
+    if addr.is_ipv4() || addr.ip().to_canonical().is_ipv4() {
+        MAX_PAYLOAD_V4
+    } else {
+        MAX_PAYLOAD_V6
+    }
+}
+
+/// Splits `udp-send`'s positional arguments into the target and the messages: `HOST PORT MSG...`,
+/// `HOST:PORT MSG...` or `[IPV6]:PORT MSG...`. A bare IPv6 address (`::1`) is a HOST.
+pub fn parse_send_target<'a>(host: &str, rest: &'a [String]) -> Result<(HostPort, &'a [String])> {
+    let one_arg = if host.starts_with('[') {
+        host.contains("]:")
+    } else {
+        host.matches(':').count() == 1
+    };
+    if one_arg {
+        let (h, p) = crate::net::addr::split_host_port(host)?;
+        return Ok((
+            HostPort {
+                host: check_host(&h)?,
+                port: parse_port_proto(&p, "udp")?,
+            },
+            rest,
+        ));
+    }
+    let Some((port, messages)) = rest.split_first() else {
+        return Err(usage(format!(
+            "missing port: give HOST PORT or HOST:PORT (got {host:?})"
+        )));
+    };
+    Ok((
+        HostPort {
+            host: check_host(host)?,
+            port: parse_port_proto(port, "udp")?,
+        },
+        messages,
+    ))
+}
+
+/// `udp-recv`'s `[ADDR] PORT` (or `ADDR:PORT`): the address to bind (None: every address) and the port.
+pub fn parse_bind_endpoint(endpoint: &[String], family: Family) -> Result<(Option<IpAddr>, u16)> {
+    let (host, port) = match endpoint {
+        [one] if one.contains(':') => {
+            let (host, port) = crate::net::addr::split_host_port(one)?;
+            (Some(host), port)
+        }
+        [port] => (None, port.clone()),
+        [addr, port] => (Some(addr.clone()), port.clone()),
+        _ => return Err(usage("give [ADDR] PORT")),
+    };
+    let port = parse_port_proto(&port, "udp")?;
+    let ip = match host {
+        Some(h) => Some(crate::net::addr::resolve_local(&h, port, family)?.ip()),
+        None => None,
+    };
+    Ok((ip, port))
+}
+
+/// Parses a byte count: `4194304`, `512k`, `4M`, `1G` (K, M, G are powers of 1024; `KiB` also taken).
+pub fn parse_size(text: &str) -> Result<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || {
+        usage(format!(
+            "invalid size {text:?}: expected BYTES like 4194304, 512k or 4M"
+        ))
+    };
+    let num: u64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    num.checked_mul(mult)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n <= i32::MAX as usize)
+        .ok_or_else(|| usage(format!("invalid size {text:?}: too large")))
+}
+
+/// clap value parser for a BYTES option.
+pub fn parse_size_arg(text: &str) -> Result<usize, String> {
+    parse_size(text).map_err(|e| e.to_string())
+}
+
+/// How many datagrams and bytes went by, and over what time: `--stats`.
+#[derive(Debug, Default, Clone)]
+pub struct Counter {
+    pub datagrams: u64,
+    pub bytes: u64,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl Counter {
+    /// Marks the start of the measured time (otherwise the first datagram starts it).
+    pub fn start(&mut self) {
+        self.first.get_or_insert_with(Instant::now);
+    }
+
+    pub fn add(&mut self, datagrams: usize, bytes: usize) {
+        let now = Instant::now();
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        self.datagrams += datagrams as u64;
+        self.bytes += bytes as u64;
+    }
+
+    pub fn seconds(&self) -> f64 {
+        match (self.first, self.last) {
+            (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+
+    /// `sent 1000 datagrams, 64000 bytes in 0.004 s (250000 datagrams/s, 16.0 MB/s)`.
+    pub fn summary(&self, verb: &str) -> String {
+        let secs = self.seconds();
+        let mut line = format!(
+            "{verb} {} datagram{}, {} bytes in {secs:.3} s",
+            self.datagrams,
+            if self.datagrams == 1 { "" } else { "s" },
+            self.bytes
+        );
+        if secs > 0.0 {
+            line.push_str(&format!(
+                " ({:.0} datagrams/s, {:.1} MB/s)",
+                self.datagrams as f64 / secs,
+                self.bytes as f64 / secs / 1e6
+            ));
+        }
+        line
+    }
+}
+
+/// How `udp-send` sets up its socket.
+#[derive(Debug, Clone, Default)]
+pub struct SendOpts {
+    pub family: Family,
+    pub source: Option<IpAddr>,
+    pub source_port: Option<u16>,
+    pub broadcast: bool,
+    pub ttl: Option<u32>,
+    /// Time between datagrams (`--interval`, or 1/`--rate`).
+    pub gap: Option<Duration>,
+    /// Receive replies (`--wait-reply`).
+    pub replies: bool,
+}
+
+/// Receives the payload of each reply.
+pub type OnReply<'a> = dyn FnMut(&[u8]) -> Result<()> + 'a;
+
+/// A UDP socket aimed at one target, sending batches at a paced rate.
+pub struct UdpSender {
+    sock: Socket,
+    /// The target's address when the socket is not connected (broadcast, multicast).
+    dest: Option<SockAddr>,
+    pub peer: SocketAddr,
+    pub local: Option<SocketAddr>,
+    shown: String,
+    pacer: Pacer,
+    replies: Option<RecvBatch>,
+    /// Send runs of equal-sized datagrams as UDP GSO; off once the kernel or route refuses it.
+    gso: bool,
+    pub sent: Counter,
+    pub received: Counter,
+}
+
+impl UdpSender {
+    /// Resolves `target`, opens, binds and (unless broadcast/multicast) connects the socket.
+    pub fn open(target: &HostPort, opts: &SendOpts) -> Result<UdpSender> {
+        let addrs = resolve(&target.host, target.port, opts.family)?;
+        let peer = match opts.source {
+            Some(src) => *addrs
+                .iter()
+                .find(|a| a.is_ipv6() == src.is_ipv6())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "source {src} and target {target} have no address family in common"
+                    ))
+                })?,
+            None => addrs[0],
+        };
+        let shown = display(&peer);
+        let sock = Socket::new(Domain::for_address(peer), Type::DGRAM, Some(Protocol::UDP))
+            .with_context(|| format!("socket for {shown}"))?;
+        if opts.source.is_some() || opts.source_port.is_some() {
+            let ip = opts.source.unwrap_or(if peer.is_ipv6() {
+                Ipv6Addr::UNSPECIFIED.into()
+            } else {
+                Ipv4Addr::UNSPECIFIED.into()
+            });
+            let local = SocketAddr::new(ip, opts.source_port.unwrap_or(0));
+            sock.bind(&local.into())
+                .with_context(|| format!("bind {}", display(&local)))?;
+        }
+        let multicast = peer.ip().is_multicast();
+        if opts.broadcast {
+            sock.set_broadcast(true)
+                .with_context(|| format!("set SO_BROADCAST for {shown}"))?;
+        }
+        if let Some(ttl) = opts.ttl {
+            let r = match peer {
+                SocketAddr::V4(_) if multicast => sock.set_multicast_ttl_v4(ttl),
+                SocketAddr::V4(_) => sock.set_ttl_v4(ttl),
+                SocketAddr::V6(_) if multicast => sock.set_multicast_hops_v6(ttl),
+                SocketAddr::V6(_) => sock.set_unicast_hops_v6(ttl),
+            };
+            r.with_context(|| format!("set TTL {ttl} for {shown}"))?;
+        }
+        if let (true, Some(IpAddr::V4(src))) = (multicast, opts.source) {
+            // -s picks the interface multicast leaves by.
+            sock.set_multicast_if_v4(&src)
+                .with_context(|| format!("set IP_MULTICAST_IF {src}"))?;
+        }
+        let dest = if opts.broadcast || multicast {
+            Some(SockAddr::from(peer))
+        } else {
+            sock.connect(&peer.into())
+                .map_err(|e| send_error(e, &shown, opts.broadcast))?;
+            None
+        };
+        let local = sock.local_addr().ok().and_then(|a| a.as_socket());
+        Ok(UdpSender {
+            sock,
+            dest,
+            peer,
+            local,
+            shown,
+            pacer: Pacer::new(opts.gap),
+            replies: opts.replies.then(|| RecvBatch::new(64, 65536)),
+            gso: true,
+            sent: Counter::default(),
+            received: Counter::default(),
+        })
+    }
+
+    /// How the target is named in messages.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Sends each of `datagrams` as one datagram, paced, collecting replies on the way when asked.
+    pub fn send(&mut self, datagrams: &[&[u8]], on_reply: &mut OnReply<'_>) -> Result<()> {
+        self.sent.start();
+        let mut i = 0;
+        while i < datagrams.len() {
+            let allowed = self.pace(datagrams.len() - i, on_reply)?;
+            let batch = &datagrams[i..i + allowed];
+            let dest = match &self.dest {
+                Some(addr) => Dest::All(addr),
+                None => Dest::Connected,
+            };
+            match mmsg::send_batch(&self.sock, batch, dest, self.gso) {
+                Ok(n) => {
+                    let bytes = batch[..n].iter().map(|d| d.len()).sum();
+                    self.sent.add(n, bytes);
+                    self.pacer.sent += n as u64;
+                    i += n;
+                }
+                Err(e) if self.gso && gso_refused(&e) => self.gso = false,
+                Err(e) if is_congestion(&e) => {
+                    // The send queue is full for now: wait until there is room.
+                    let _ = poll::poll(
+                        &[(self.sock.as_fd(), poll::WRITABLE)],
+                        Some(Duration::from_millis(1)),
+                    );
+                }
+                Err(e) => return Err(send_error(e, &self.shown, self.dest.is_some())),
+            }
+            if self.replies.is_some() {
+                self.take_replies(None, on_reply)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for replies, passing each to `on_reply`, until `quiet` passes without one. Returns how
+    /// many came in all (also those taken while sending). An ICMP port-unreachable (connected socket)
+    /// is "connection refused".
+    pub fn wait_replies(&mut self, quiet: Duration, on_reply: &mut OnReply<'_>) -> Result<u64> {
+        while self.take_replies(Some(quiet), on_reply)? > 0 {}
+        Ok(self.received.datagrams)
+    }
+
+    /// Takes the replies that are queued, first waiting up to `wait` for one (None: no waiting).
+    fn take_replies(
+        &mut self,
+        wait: Option<Duration>,
+        on_reply: &mut OnReply<'_>,
+    ) -> Result<usize> {
+        let Some(batch) = self.replies.as_mut() else {
+            return Ok(0);
+        };
+        if let Some(wait) = wait {
+            let ready =
+                poll::poll(&[(self.sock.as_fd(), poll::READABLE)], Some(wait)).context("poll")?;
+            if ready[0] == 0 {
+                return Ok(0);
+            }
+        }
+        let mut total = 0;
+        loop {
+            match batch.recv(&self.sock, usize::MAX, false) {
+                Ok(n) => {
+                    for i in 0..n {
+                        let d = batch.get(i);
+                        self.received.add(1, d.data.len());
+                        on_reply(d.data)?;
+                    }
+                    total += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(anyhow!(e).context(format!("wait for a reply from {}", self.shown)));
+                }
+            }
+        }
+    }
+
+    /// Waits until the pacer lets datagrams go (taking replies meanwhile); returns how many may go now.
+    fn pace(&mut self, want: usize, on_reply: &mut OnReply<'_>) -> Result<usize> {
+        let want = want.min(mmsg::MAX_BATCH);
+        loop {
+            match self.pacer.due(want) {
+                Ok(n) => return Ok(n),
+                Err(until) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if self.replies.is_some() {
+                        self.take_replies(Some(left), on_reply)?;
+                    } else {
+                        std::thread::sleep(left);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The most datagrams a paced sender sends at once to catch up after falling behind.
+const BURST: u64 = mmsg::MAX_BATCH as u64;
+
+/// Schedules datagram k at start + k * gap (like ping -i): no drift, no bursts beyond what is due.
+#[derive(Debug)]
+struct Pacer {
+    gap: Option<Duration>,
+    start: Option<Instant>,
+    sent: u64,
+}
+
+impl Pacer {
+    fn new(gap: Option<Duration>) -> Pacer {
+        Pacer {
+            gap: gap.filter(|g| !g.is_zero()),
+            start: None,
+            sent: 0,
+        }
+    }
+
+    /// Ok(how many of `want` may go now), or Err(when the next one is due).
+    fn due(&mut self, want: usize) -> Result<usize, Instant> {
+        let Some(gap) = self.gap else {
+            return Ok(want);
+        };
+        let mut start = *self.start.get_or_insert_with(Instant::now);
+        let mut due_total = (start.elapsed().as_secs_f64() / gap.as_secs_f64()).floor() as u64 + 1;
+        if due_total > self.sent + BURST {
+            // Far behind (slow input, a stall): catch up by one burst at most, then keep the pace.
+            start += gap.mul_f64((due_total - self.sent - BURST) as f64);
+            self.start = Some(start);
+            due_total = self.sent + BURST;
+        }
+        if due_total > self.sent {
+            Ok(((due_total - self.sent) as usize).min(want))
+        } else {
+            Err(start + gap.mul_f64(self.sent as f64))
+        }
+    }
+}
+
+/// UDP GSO is not available here (old kernel, a route without checksum offload, segments above the MTU).
+fn gso_refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL) | Some(libc::EIO) | Some(libc::ENOPROTOOPT) | Some(libc::EOPNOTSUPP)
+    )
+}
+
+fn is_congestion(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
+}
+
+fn send_error(e: io::Error, shown: &str, broadcast: bool) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::PermissionDenied && !broadcast {
+        return anyhow!(
+            "send to {shown}: {} (a broadcast address needs --broadcast)",
+            exit::describe_io(&e)
+        );
+    }
+    anyhow!(e).context(format!("send to {shown}"))
+}
+
+/// How `udp-recv` sets up its socket.
+#[derive(Debug, Clone, Default)]
+pub struct RecvOpts {
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    /// SO_RCVBUF asked for on the command line (None: [`DEFAULT_RECV_BUFFER`], quietly capped).
+    pub recv_buffer: Option<usize>,
+    pub group: Option<IpAddr>,
+    /// `-w`: a receive that waits longer than this ends with "timed out".
+    pub timeout: Option<Duration>,
+}
+
+/// What one [`UdpReceiver::recv`] brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// This many datagrams, now in the batch.
+    Datagrams(usize),
+    /// The socket's timeout (`-w`) passed without a datagram.
+    TimedOut,
+    /// SIGINT or SIGTERM (caught with `--stats`) asked to stop.
+    Stopped,
+}
+
+/// A bound UDP socket receiving batches from any number of senders.
+pub struct UdpReceiver {
+    sock: Socket,
+    batch: RecvBatch,
+    pub local: SocketAddr,
+    pub received: Counter,
+    /// Things worth a warning on stderr (a receive buffer smaller than asked).
+    pub notes: Vec<String>,
+}
+
+impl UdpReceiver {
+    /// Binds `addr:port` (None: every address, IPv6 dual-stack where available, else 0.0.0.0),
+    /// joins `opts.group`, sizes the receive buffer.
+    pub fn open(
+        addr: Option<IpAddr>,
+        port: u16,
+        family: Family,
+        opts: &RecvOpts,
+    ) -> Result<UdpReceiver> {
+        if let Some(group) = opts.group {
+            if !group.is_multicast() {
+                return Err(usage(format!("--group {group} is not a multicast address")));
+            }
+            if !family.admits(&group) || addr.is_some_and(|a| a.is_ipv6() != group.is_ipv6()) {
+                return Err(usage(format!(
+                    "--group {group} is not of the address family being bound"
+                )));
+            }
+        }
+        let any_v4 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port);
+        let any_v6 = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port);
+        let (sock, local) = match (addr, opts.group, family) {
+            (Some(ip), _, _) => bind_udp(SocketAddr::new(ip, port), false, opts)?,
+            (None, Some(IpAddr::V4(_)), _) | (None, None, Family::V4) => {
+                bind_udp(any_v4, false, opts)?
+            }
+            (None, Some(IpAddr::V6(_)), _) | (None, None, Family::V6) => {
+                bind_udp(any_v6, false, opts)?
+            }
+            (None, None, Family::Any) => match bind_udp(any_v6, true, opts) {
+                Err(e) if no_ipv6(&e) => bind_udp(any_v4, false, opts)?,
+                other => other?,
+            },
+        };
+        let mut notes = Vec::new();
+        size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
+        // Coalesced arrivals (from GSO senders) are cut apart again by RecvBatch.
+        mmsg::enable_gro(&sock);
+        match opts.group {
+            Some(IpAddr::V4(g)) => sock
+                .join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)
+                .with_context(|| format!("join multicast group {g}"))?,
+            Some(IpAddr::V6(g)) => sock
+                .join_multicast_v6(&g, 0)
+                .with_context(|| format!("join multicast group {g}"))?,
+            None => {}
+        }
+        if let Some(t) = opts.timeout {
+            // A zero SO_RCVTIMEO means "forever"; the shortest real wait stands in for 0.
+            sock.set_read_timeout(Some(t.max(Duration::from_micros(1))))
+                .context("set SO_RCVTIMEO")?;
+        }
+        Ok(UdpReceiver {
+            sock,
+            batch: RecvBatch::new(64, 65536),
+            local,
+            received: Counter::default(),
+            notes,
+        })
+    }
+
+    /// Receives a batch of up to `max` datagrams, waiting for the first. (Coalesced datagrams beyond
+    /// `max` are dropped.)
+    pub fn recv(&mut self, max: usize) -> Result<Received> {
+        loop {
+            // A signal that came while we were busy elsewhere interrupts no call: look first.
+            if crate::sys::signal::stop_requested() {
+                return Ok(Received::Stopped);
+            }
+            return match self.batch.recv(&self.sock, max, true) {
+                Ok(n) => {
+                    let n = n.min(max);
+                    self.batch.keep(n);
+                    let bytes = (0..n).map(|i| self.batch.get(i).data.len()).sum();
+                    self.received.add(n, bytes);
+                    Ok(Received::Datagrams(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Received::TimedOut),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if crate::sys::signal::stop_requested() {
+                        Ok(Received::Stopped)
+                    } else {
+                        continue;
+                    }
+                }
+                Err(e) => Err(anyhow!(e).context(format!("receive on {}", display(&self.local)))),
+            };
+        }
+    }
+
+    /// The `i`th datagram of the last batch.
+    pub fn datagram(&self, i: usize) -> Datagram<'_> {
+        self.batch.get(i)
+    }
+
+    /// Sends every datagram of the last batch back to its sender. UDP is lossy both ways: a datagram
+    /// that cannot be echoed is dropped, not an error; returns how many were not echoed.
+    pub fn echo(&self) -> usize {
+        let n = self.batch.len();
+        let mut payloads = Vec::with_capacity(n);
+        let mut dests = Vec::with_capacity(n);
+        for i in 0..n {
+            let d = self.batch.get(i);
+            if let Some(from) = d.from {
+                payloads.push(d.data);
+                dests.push(SockAddr::from(from));
+            }
+        }
+        let mut done = 0;
+        while done < payloads.len() {
+            match mmsg::send_batch(
+                &self.sock,
+                &payloads[done..],
+                Dest::Each(&dests[done..]),
+                false,
+            ) {
+                Ok(k) => done += k,
+                // Skip the one that failed.
+                Err(_) => done += 1,
+            }
+        }
+        n - payloads.len()
+    }
+}
+
+fn bind_udp(addr: SocketAddr, dual_stack: bool, opts: &RecvOpts) -> Result<(Socket, SocketAddr)> {
+    let shown = display(&addr);
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .with_context(|| format!("socket for {shown}"))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(!dual_stack)
+            .with_context(|| format!("set IPV6_V6ONLY on {shown}"))?;
+    }
+    if opts.reuseaddr || opts.group.is_some() {
+        sock.set_reuse_address(true)
+            .with_context(|| format!("set SO_REUSEADDR on {shown}"))?;
+    }
+    if opts.reuseport {
+        sock.set_reuse_port(true)
+            .with_context(|| format!("set SO_REUSEPORT on {shown}"))?;
+    }
+    sock.bind(&addr.into())
+        .with_context(|| format!("bind {shown}"))?;
+    let local = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(addr);
+    Ok((sock, local))
+}
+
+fn no_ipv6(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|e| {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
+            )
+        })
+}
+
+/// SO_RCVBUF: what was asked (forced past rmem_max when we may), or a large default, quietly capped.
+fn size_recv_buffer(sock: &Socket, asked: Option<usize>, notes: &mut Vec<String>) -> Result<()> {
+    let want = asked.unwrap_or(DEFAULT_RECV_BUFFER);
+    sock.set_recv_buffer_size(want)
+        .with_context(|| format!("set SO_RCVBUF to {want}"))?;
+    // Linux reports twice the size set (the kernel's bookkeeping share); compare halves.
+    let got = |s: &Socket| s.recv_buffer_size().map(|n| n / 2).unwrap_or(0);
+    if got(sock) < want {
+        let _ = mmsg::force_recv_buffer(sock, want);
+    }
+    if asked.is_some() && got(sock) < want {
+        notes.push(format!(
+            "warning: SO_RCVBUF is {} bytes, less than the {want} asked (the system limit is net.core.rmem_max)",
+            got(sock)
+        ));
+    }
+    Ok(())
+}
+
+/// Exit with "timed out" (status 3) or not: `-w` expired after `received` datagrams.
+pub fn idle_expired(received: u64, waited: Duration, shown: &str) -> Result<()> {
+    if received == 0 {
+        Err(exit::timeout(format!(
+            "no datagram arrived on {shown} within {}",
+            humantime::format_duration(waited)
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{USAGE, status_of};
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn targets() {
+        let rest = strings(&["9000", "hi"]);
+        let (t, m) = parse_send_target("localhost", &rest).unwrap();
+        assert_eq!((t.host.as_str(), t.port, m.len()), ("localhost", 9000, 1));
+        let rest = strings(&["hi", "there"]);
+        let (t, m) = parse_send_target("127.0.0.1:53", &rest).unwrap();
+        assert_eq!((t.host.as_str(), t.port, m.len()), ("127.0.0.1", 53, 2));
+        let (t, m) = parse_send_target("[::1]:7", &[]).unwrap();
+        assert_eq!((t.host.as_str(), t.port, m.len()), ("::1", 7, 0));
+        let rest = strings(&["7"]);
+        let (t, _) = parse_send_target("::1", &rest).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 7));
+        let (t, _) = parse_send_target("[::1]", &rest).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 7));
+        for (host, rest) in [
+            ("localhost", &[][..]),
+            ("h", &["99999".to_string()][..]),
+            ("h:70000", &[]),
+            ("[x]:1", &[]),
+        ] {
+            assert_eq!(
+                status_of(&parse_send_target(host, rest).unwrap_err()),
+                USAGE,
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("512k").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("4M").unwrap(), 4 << 20);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        for bad in ["", "x", "-1", "4T", "1.5M", "99999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pacer_spaces_datagrams() {
+        let mut p = Pacer::new(Some(Duration::from_millis(50)));
+        assert_eq!(p.due(10), Ok(1));
+        p.sent = 1;
+        let next = p.due(10).unwrap_err();
+        assert!(next > Instant::now());
+        let mut free = Pacer::new(None);
+        assert_eq!(free.due(10), Ok(10));
+        // After a long stall only one burst is let through.
+        let mut late = Pacer::new(Some(Duration::from_micros(1)));
+        late.start = Some(Instant::now() - Duration::from_secs(1));
+        assert_eq!(late.due(usize::MAX), Ok(BURST as usize));
+        late.sent = BURST;
+        assert!(!matches!(late.due(usize::MAX), Ok(n) if n >= 100));
+    }
+
+    #[test]
+    fn summaries() {
+        let mut c = Counter::default();
+        assert_eq!(c.summary("sent"), "sent 0 datagrams, 0 bytes in 0.000 s");
+        c.add(1, 5);
+        assert!(
+            c.summary("received")
+                .starts_with("received 1 datagram, 5 bytes in ")
+        );
+    }
+}

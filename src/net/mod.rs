@@ -6,3 +6,4 @@ pub mod hexdump;
 pub mod probe;
 pub mod relay;
 pub mod socket;
+pub mod zerocopy;

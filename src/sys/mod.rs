@@ -5,3 +5,4 @@
 
 pub mod netdb;
 pub mod poll;
+pub mod zerocopy;

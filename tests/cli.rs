@@ -12,6 +12,7 @@ mod faults;
 mod interop;
 mod listen;
 mod props;
+mod relay;
 mod resolve;
 mod server;
 mod sockopt;

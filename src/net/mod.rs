@@ -13,3 +13,4 @@ pub mod server;
 pub mod socket;
 pub mod sockopt;
 pub mod udp;
+pub mod zerocopy;

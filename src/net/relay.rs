@@ -13,12 +13,14 @@
 //! | `idle_timeout` | any byte in either direction resets the timer; expiry is a [`Timeout`] (status 3) |
 //!
 //! Each direction is one thread doing large blocking reads and sendall writes (no poll round per chunk);
-//! the calling thread only decides when the session is over. A direction is a [`Pump`], so a zero-copy
-//! path (splice, sendfile) can replace the buffered copy without touching the rules above.
+//! the calling thread only decides when the session is over. A direction is a [`Pump`]: when nothing
+//! needs the bytes in user space (no `--crlf`, no `--hexdump`) it first tries the zero-copy paths of
+//! [`zerocopy`] (sendfile, splice) and falls back to the buffered copy where the kernel offers none.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -29,6 +31,7 @@ use socket2::Socket;
 
 use crate::exit::{self, StdoutClosed};
 use crate::net::hexdump::{Direction, Hexdump};
+use crate::net::zerocopy::{self, Flow};
 
 /// Bytes per read: large calls, few wake-ups.
 pub const CHUNK: usize = 256 * 1024;
@@ -178,6 +181,29 @@ impl Crlf {
 }
 
 impl Pump {
+    /// Like [`Pump::run`], by the zero-copy path when nothing needs to see the bytes: whatever that path
+    /// cannot do (or the kernel refuses) is left to the buffered copy.
+    fn run_fd(
+        &mut self,
+        src: impl Read + AsFd,
+        dst: impl Write + AsFd,
+        on_read_err: impl Fn(io::Error) -> anyhow::Error,
+        on_write_err: impl Fn(io::Error) -> anyhow::Error,
+    ) -> Result<()> {
+        if self.crlf.is_none() && self.hexdump.is_none() {
+            let activity = &self.activity;
+            let errors = zerocopy::Errors {
+                read: &on_read_err,
+                write: &on_write_err,
+            };
+            let flow = zerocopy::copy(src.as_fd(), dst.as_fd(), &|| activity.touch(), &errors)?;
+            if flow == Flow::Done {
+                return Ok(());
+            }
+        }
+        self.run(src, dst, on_read_err, on_write_err)
+    }
+
     /// Reads `src` until EOF, writing every byte to `dst`. Read errors and write errors are told apart
     /// by the callers' `on_read_err` / `on_write_err`.
     fn run(
@@ -260,8 +286,8 @@ pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConf
         let mut pump = pump(Direction::Sent, cfg.crlf);
         std::thread::spawn(move || {
             let result = match input {
-                Some(input) => pump.run(
-                    input.file,
+                Some(input) => pump.run_fd(
+                    &input.file,
                     &*sock,
                     |e| anyhow!(e).context("read stdin"),
                     send_error,
@@ -285,7 +311,7 @@ pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConf
                 pump.hexdump = None;
                 pump.run(&*sock, Discard, recv_error, |e| anyhow!(e))
             } else {
-                pump.run(&*sock, file, recv_error, |e| exit::output_error(e, &name))
+                pump.run_fd(&*sock, &file, recv_error, |e| exit::output_error(e, &name))
             };
             let _ = tx.send(match result {
                 Ok(()) => Event::DownDone,

@@ -11,3 +11,4 @@ pub mod process;
 pub mod resolver;
 pub mod signal;
 pub mod sockopt;
+pub mod zerocopy;

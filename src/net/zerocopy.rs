@@ -1,0 +1,205 @@
+//! The relay's zero-copy paths: bytes that nobody needs to look at (no `--crlf`, no `--hexdump`) go
+//! from one descriptor to the other inside the kernel, in few large calls.
+//!
+//! | from | to | how |
+//! | --- | --- | --- |
+//! | regular file | socket | sendfile(2) |
+//! | pipe | anything | splice(2) (the input pipe is enlarged to [`PIPE_SIZE`]) |
+//! | socket | pipe | splice(2) (the output pipe is enlarged to [`PIPE_SIZE`]) |
+//! | socket | file, /dev/null, other non-terminal | splice(2) into a private pipe, splice(2) out of it |
+//!
+//! Anything else, or a kernel that refuses (EINVAL, ENOSYS, EOPNOTSUPP, EAGAIN on a non-blocking
+//! descriptor), is [`Flow::Fallback`]: the caller carries on with its buffered copy from where this
+//! stopped, nothing lost or repeated (the file offsets moved with the bytes, and bytes caught in the
+//! private pipe are written out first).
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use anyhow::Result;
+
+use crate::sys::zerocopy::{self as sys, FdKind};
+
+/// The pipe size asked for (the unprivileged maximum by default, /proc/sys/fs/pipe-max-size).
+pub const PIPE_SIZE: usize = 1 << 20;
+
+/// Bytes per sendfile call: big enough that the syscall cost vanishes, small enough that the idle timer
+/// sees progress on a slow link.
+pub const SENDFILE_CHUNK: usize = 4 << 20;
+
+/// How a fast copy ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The input ended and every byte reached the output.
+    Done,
+    /// No fast path here (or the kernel refused one): continue with a buffered copy.
+    Fallback,
+}
+
+/// How the caller names failures: a read error (input side) or a write error (output side).
+pub struct Errors<'a> {
+    pub read: &'a dyn Fn(io::Error) -> anyhow::Error,
+    pub write: &'a dyn Fn(io::Error) -> anyhow::Error,
+}
+
+/// Copies `src` to `dst` until `src` ends, the zero-copy way, calling `touch` whenever bytes move.
+pub fn copy(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    touch: &dyn Fn(),
+    errors: &Errors<'_>,
+) -> Result<Flow> {
+    let (Ok(from), Ok(to)) = (sys::kind(src), sys::kind(dst)) else {
+        return Ok(Flow::Fallback);
+    };
+    match (from, to) {
+        (FdKind::RegularFile, FdKind::Socket) => {
+            let blame = Blame::socket_dst(errors);
+            direct(touch, &blame, || sys::sendfile(dst, src, SENDFILE_CHUNK))
+        }
+        (FdKind::Pipe, _) => {
+            let size = sys::set_pipe_size(src, PIPE_SIZE)
+                .or_else(|_| sys::pipe_size(src))
+                .unwrap_or(64 * 1024);
+            let blame = if to == FdKind::Socket {
+                Blame::socket_dst(errors)
+            } else {
+                Blame::plain(errors)
+            };
+            direct(touch, &blame, || sys::splice(src, dst, size))
+        }
+        (FdKind::Socket, FdKind::Pipe) => {
+            let size = sys::set_pipe_size(dst, PIPE_SIZE)
+                .or_else(|_| sys::pipe_size(dst))
+                .unwrap_or(64 * 1024);
+            direct(touch, &Blame::socket_src(errors), || {
+                sys::splice(src, dst, size)
+            })
+        }
+        (FdKind::Socket, FdKind::RegularFile | FdKind::CharDevice | FdKind::Socket)
+            if !dst.is_terminal() =>
+        {
+            through_pipe(src, dst, touch, errors)
+        }
+        _ => Ok(Flow::Fallback),
+    }
+}
+
+/// Does this error mean "no zero-copy here", rather than a failure?
+fn refused(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EAGAIN | libc::EBADF)
+    )
+}
+
+/// Which end an error of a one-call copy belongs to: the socket's own errors go to the socket's side.
+struct Blame<'a> {
+    errors: &'a Errors<'a>,
+    socket_is_dst: Option<bool>,
+}
+
+impl<'a> Blame<'a> {
+    fn socket_dst(errors: &'a Errors<'a>) -> Self {
+        Blame {
+            errors,
+            socket_is_dst: Some(true),
+        }
+    }
+    fn socket_src(errors: &'a Errors<'a>) -> Self {
+        Blame {
+            errors,
+            socket_is_dst: Some(false),
+        }
+    }
+    /// No socket involved (pipe to file): errors are the output's, the input being a pipe.
+    fn plain(errors: &'a Errors<'a>) -> Self {
+        Blame {
+            errors,
+            socket_is_dst: None,
+        }
+    }
+    fn error(&self, err: io::Error) -> anyhow::Error {
+        let from_socket = matches!(
+            err.raw_os_error(),
+            Some(
+                libc::ECONNRESET
+                    | libc::ENOTCONN
+                    | libc::ETIMEDOUT
+                    | libc::ECONNABORTED
+                    | libc::EHOSTUNREACH
+                    | libc::ENETUNREACH
+                    | libc::ENETDOWN
+            )
+        );
+        let is_epipe = err.raw_os_error() == Some(libc::EPIPE);
+        match self.socket_is_dst {
+            // A write to the socket: its errors (and EPIPE) are the output's; anything else the input's.
+            Some(true) if from_socket || is_epipe => (self.errors.write)(err),
+            Some(true) => (self.errors.read)(err),
+            // A read from the socket: its errors are the input's; anything else (EPIPE, ENOSPC) the
+            // output's.
+            Some(false) if from_socket => (self.errors.read)(err),
+            _ => (self.errors.write)(err),
+        }
+    }
+}
+
+/// One call moves bytes straight from input to output; repeat until it returns 0.
+fn direct(
+    touch: &dyn Fn(),
+    blame: &Blame<'_>,
+    mut call: impl FnMut() -> io::Result<usize>,
+) -> Result<Flow> {
+    loop {
+        match call() {
+            Ok(0) => return Ok(Flow::Done),
+            Ok(_) => touch(),
+            Err(e) if refused(&e) => return Ok(Flow::Fallback),
+            Err(e) => return Err(blame.error(e)),
+        }
+    }
+}
+
+/// socket -> private pipe -> output: splice needs a pipe on one side of each call.
+fn through_pipe(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    touch: &dyn Fn(),
+    errors: &Errors<'_>,
+) -> Result<Flow> {
+    let Ok((r, w)) = sys::pipe() else {
+        return Ok(Flow::Fallback);
+    };
+    let size = sys::set_pipe_size(w.as_fd(), PIPE_SIZE).unwrap_or(64 * 1024);
+    loop {
+        let n = match sys::splice(src, w.as_fd(), size) {
+            Ok(0) => return Ok(Flow::Done),
+            Ok(n) => n,
+            Err(e) if refused(&e) => return Ok(Flow::Fallback),
+            Err(e) => return Err((errors.read)(e)),
+        };
+        touch();
+        let mut left = n;
+        while left > 0 {
+            match sys::splice(r.as_fd(), dst, left) {
+                Ok(0) => return Err((errors.write)(io::ErrorKind::WriteZero.into())),
+                Ok(m) => left -= m,
+                Err(e) if refused(&e) => {
+                    drain(r, dst, left).map_err(errors.write)?;
+                    return Ok(Flow::Fallback);
+                }
+                Err(e) => return Err((errors.write)(e)),
+            }
+        }
+        touch();
+    }
+}
+
+/// Writes the `left` bytes still in the private pipe to `dst` the ordinary way.
+fn drain(r: OwnedFd, dst: BorrowedFd<'_>, left: usize) -> io::Result<()> {
+    let mut buf = vec![0; left];
+    File::from(r).read_exact(&mut buf)?;
+    File::from(dst.try_clone_to_owned()?).write_all(&buf)
+}

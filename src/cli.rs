@@ -445,7 +445,7 @@ pub struct ByteorderArgs {
     #[arg(value_enum, value_name = "OP", hide_possible_values = true)]
     pub op: Option<ByteOp>,
     /// The values to convert
-    #[arg(value_name = "VALUE", requires = "op", allow_negative_numbers = true)]
+    #[arg(value_name = "VALUE", requires = "op")]
     pub values: Vec<String>,
     #[command(flatten)]
     pub family: FamilyOpts,

@@ -52,20 +52,61 @@ pub fn parse_port_arg(text: &str) -> Result<u16, String> {
     parse_port(text).map_err(|e| e.to_string())
 }
 
-/// Parses a duration: `5`, `2.5` (seconds), `5s`, `250ms`, `1m`, `1h30m`.
+/// The longest duration accepted, in seconds (about 31 years), whatever the spelling: a deadline
+/// `Instant::now() + d` must not overflow (`18446744073709551615s` used to panic there).
+pub const MAX_DURATION_SECS: u64 = 1_000_000_000;
+
+/// Parses a duration: `5`, `2.5` (seconds), `5s`, `250ms`, `1m`, `1h30m`, at most
+/// [`MAX_DURATION_SECS`].
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let text = text.trim();
+    let out_of_range = || usage(format!("invalid duration {text:?}: out of range"));
+    if let Some(exact) = decimal_seconds(text) {
+        return exact
+            .filter(|d| *d <= Duration::from_secs(MAX_DURATION_SECS))
+            .ok_or_else(out_of_range);
+    }
     if let Ok(secs) = text.parse::<f64>() {
-        if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-            return Err(usage(format!("invalid duration {text:?}: out of range")));
+        if !secs.is_finite() || !(0.0..=MAX_DURATION_SECS as f64).contains(&secs) {
+            return Err(out_of_range());
         }
         return Ok(Duration::from_secs_f64(secs));
     }
-    humantime::parse_duration(text).map_err(|e| {
+    let d = humantime::parse_duration(text).map_err(|e| {
         usage(format!(
             "invalid duration {text:?}: {e} (try 5, 2.5, 5s, 250ms, 1m)"
         ))
-    })
+    })?;
+    if d > Duration::from_secs(MAX_DURATION_SECS) {
+        return Err(out_of_range());
+    }
+    Ok(d)
+}
+
+/// Seconds written as a plain decimal (`5`, `2.5`, `.25`, `+1`), read exactly to the nanosecond
+/// rather than through a float (`9551615.12502` is not 9551615.125019999 s). None: not this form;
+/// Some(None): too large.
+fn decimal_seconds(text: &str) -> Option<Option<Duration>> {
+    let t = text.strip_prefix('+').unwrap_or(text);
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let secs = match int {
+        "" => 0,
+        _ => match int.parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => return Some(None),
+        },
+    };
+    let nanos = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(Some(Duration::new(secs, nanos)))
 }
 
 /// clap value parser for a DUR option.

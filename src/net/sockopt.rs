@@ -351,10 +351,12 @@ pub fn parse_value(opt: &SockOpt, text: &str) -> Result<Value> {
         }
         Timeval => {
             let d: Duration = parse_duration(text).with_context(|| opt.name.to_string())?;
-            let sec = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            // Whole microseconds, rounded up: a timeout below 1 us must not become 0, which the
+            // kernel takes for "no timeout".
+            let micros = d.as_nanos().div_ceil(1000);
             Ok(Value::Timeval {
-                sec,
-                usec: i64::from(d.subsec_micros()),
+                sec: i64::try_from(micros / 1_000_000).unwrap_or(i64::MAX),
+                usec: (micros % 1_000_000) as i64,
             })
         }
         Text => {

@@ -167,8 +167,15 @@ pub fn check_host(text: &str) -> Result<String> {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(text);
-    if host.is_empty() || host.contains(['[', ']', ' ', '/', '\t', '\n']) {
+    if host.is_empty()
+        || host.contains(['[', ']', '/'])
+        || host.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(usage(format!("invalid host {text:?}")));
+    }
+    // A colon only belongs in an IPv6 address.
+    if host.contains(':') && host.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err(usage(format!("invalid host {text:?}: not an IPv6 address")));
     }
     Ok(host.to_string())
 }

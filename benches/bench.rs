@@ -4,18 +4,32 @@
 //!
 //! | variable | default | meaning |
 //! | --- | --- | --- |
-//! | `SOCKCAT_BENCH_BYTES` | 1073741824 | bytes per bulk transfer |
-//! | `SOCKCAT_BENCH_RUNS` | 5 | measured rounds per scenario (after one warm-up) |
+//! | `SOCKCAT_BENCH_BYTES` | 536870912 | bytes per bulk transfer |
+//! | `SOCKCAT_BENCH_RUNS` | 3 | measured rounds per scenario (after one warm-up) |
 //! | `SOCKCAT_BENCH_CONNS` | 100 | sequential connections per lifecycle measurement |
+//! | `SOCKCAT_BENCH_SERVER_SECS` | 0.5 | seconds of sequential lifecycles per server lifecycle run |
+//! | `SOCKCAT_BENCH_BURST` | 2000 | connects fired at once in the burst scenario |
+//! | `SOCKCAT_BENCH_BURST_SECS` | 5 | the most one burst may take (a collapse shows as "N of M served") |
+//! | `SOCKCAT_BENCH_ECHO_CLIENTS` | 200 | concurrent clients of the echo server |
+//! | `SOCKCAT_BENCH_ECHO_BYTES` | 1048576 | bytes each echo client sends and reads back |
+//! | `SOCKCAT_BENCH_UDP_LINES` | 1000000 | 64-byte datagrams per UDP run |
+//! | `SOCKCAT_BENCH_UDP_SLOW_LINES` | 100000 | datagrams per run for the slow senders (socat, iperf3) |
+//! | `SOCKCAT_BENCH_HEAVY_RUNS` | 3 | measured rounds of the server and UDP scenarios (after one warm-up) |
+//! | `SOCKCAT_BENCH_BURST_RUNS` | 2 | measured rounds of the burst scenario (no warm-up) |
+//!
+//! The defaults keep a whole run near 4 minutes on a busy 2-CPU machine.
 //! | `SOCKCAT_BENCH_FILTER` | (all) | run only scenarios whose name contains this text |
 //! | `SOCKCAT_BENCH_BIN` | the bench build's sockcat | the sockcat binary to measure |
 
 mod harness;
 mod process;
+mod server;
 mod tcp;
+mod udp;
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::Duration;
 
 use harness::{Rounds, Scenario, load_average};
 
@@ -33,13 +47,32 @@ fn main() {
     let sockcat = std::env::var_os("SOCKCAT_BENCH_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sockcat")));
-    let bytes = env_num("SOCKCAT_BENCH_BYTES", 1 << 30);
+    let bytes = env_num("SOCKCAT_BENCH_BYTES", 512 << 20);
     let rounds = Rounds {
         warmup: 1,
-        runs: env_num("SOCKCAT_BENCH_RUNS", 5).max(1) as usize,
+        runs: env_num("SOCKCAT_BENCH_RUNS", 3).max(1) as usize,
     };
     let conns = env_num("SOCKCAT_BENCH_CONNS", 100).max(1) as usize;
     let filter = std::env::var("SOCKCAT_BENCH_FILTER").unwrap_or_default();
+    let server_secs: f64 = std::env::var("SOCKCAT_BENCH_SERVER_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.5);
+    let server_budget = Duration::from_secs_f64(server_secs);
+    let burst = env_num("SOCKCAT_BENCH_BURST", 2000).max(1) as usize;
+    let burst_limit = Duration::from_secs(env_num("SOCKCAT_BENCH_BURST_SECS", 5).max(1));
+    let echo_clients = env_num("SOCKCAT_BENCH_ECHO_CLIENTS", 200).max(1) as usize;
+    let echo_bytes = env_num("SOCKCAT_BENCH_ECHO_BYTES", 1 << 20).max(1) as usize;
+    let udp_lines = env_num("SOCKCAT_BENCH_UDP_LINES", 1_000_000).max(1);
+    let udp_slow = env_num("SOCKCAT_BENCH_UDP_SLOW_LINES", 100_000)
+        .max(1)
+        .min(udp_lines);
+    // The server and UDP scenarios take seconds per run: fewer rounds (a burst needs no warm-up).
+    let heavy = Rounds {
+        warmup: 1,
+        runs: env_num("SOCKCAT_BENCH_HEAVY_RUNS", 3).max(1) as usize,
+    };
+    let burst_rounds = Rounds { warmup: 0, ..heavy };
 
     println!(
         "sockcat bench: {} | {} CPUs | kernel {} | load {} | {} measured rounds after {} warm-up",
@@ -58,33 +91,90 @@ fn main() {
     let small = Rc::new(tcp::DataFile::create(rss_bytes).expect("create the RSS data file"));
     let path = |d: &Rc<tcp::DataFile>| Rc::new(d.0.clone());
 
-    let scenarios: Vec<Box<dyn FnOnce() -> Scenario>> = vec![
-        Box::new({
-            let (s, p) = (sockcat.clone(), path(&data));
-            move || tcp::bulk_file(&s, p, bytes)
-        }),
-        Box::new({
-            let s = sockcat.clone();
-            move || tcp::bulk_pipe(&s, bytes)
-        }),
-        Box::new({
-            let s = sockcat.clone();
-            move || tcp::lifecycles(&s, conns)
-        }),
-        Box::new({
-            let s = sockcat.clone();
-            move || process::startup(&s, 200)
-        }),
-        Box::new({
-            let (s, p) = (sockcat.clone(), path(&small));
-            move || tcp::peak_rss(&s, p, rss_bytes, true)
-        }),
-        Box::new({
-            let (s, p) = (sockcat.clone(), path(&small));
-            move || tcp::peak_rss(&s, p, rss_bytes, false)
-        }),
+    let scenarios: Vec<(Rounds, Box<dyn FnOnce() -> Scenario>)> = vec![
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&data));
+                move || tcp::bulk_file(&s, p, bytes)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let s = sockcat.clone();
+                move || tcp::bulk_pipe(&s, bytes)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let s = sockcat.clone();
+                move || tcp::lifecycles(&s, conns)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let s = sockcat.clone();
+                move || process::startup(&s, 200)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || tcp::peak_rss(&s, p, rss_bytes, true)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || tcp::peak_rss(&s, p, rss_bytes, false)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || server::echo_lifecycles(&s, server_budget)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || server::plain_lifecycles(&s, server_budget)
+            }),
+        ),
+        (
+            burst_rounds,
+            Box::new({
+                let s = sockcat.clone();
+                move || server::connect_burst(&s, burst, burst_limit)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || server::concurrent_echo(&s, echo_clients, echo_bytes)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || {
+                    let make =
+                        |n| Rc::new(udp::LineFile::create(n).expect("create a UDP line file"));
+                    udp::datagrams(&s, make(udp_lines), make(udp_slow))
+                }
+            }),
+        ),
     ];
-    for make in scenarios {
+    for (rounds, make) in scenarios {
         let scenario = make();
         if !scenario.name.contains(&filter) {
             continue;

@@ -7,6 +7,7 @@
 //! here: [`Proc`] (a child with a hard time limit), [`wait_listening`] and [`free_port`].
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 pub enum Unit {
     GibPerSec,
+    MiBPerSec,
     PerSec,
     Millis,
     MiB,
@@ -27,18 +29,50 @@ impl Unit {
     pub fn label(self) -> &'static str {
         match self {
             Unit::GibPerSec => "GiB/s",
+            Unit::MiBPerSec => "MiB/s",
             Unit::PerSec => "per second",
             Unit::Millis => "ms",
             Unit::MiB => "MiB",
         }
     }
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Unit::GibPerSec | Unit::PerSec)
+        matches!(self, Unit::GibPerSec | Unit::MiBPerSec | Unit::PerSec)
     }
 }
 
 /// One measurement, or why there is none.
 pub type Outcome = Result<f64, String>;
+
+thread_local! {
+    /// A second figure for the run in progress (label, value), e.g. the loss of a UDP run.
+    static EXTRA: RefCell<Option<(&'static str, f64)>> = const { RefCell::new(None) };
+    /// Remarks made during the scenario in progress (a topic and the values seen), shown under its table.
+    static NOTES: RefCell<Vec<(String, Vec<String>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a second figure for the current run (shown as its own column: median and min-max).
+pub fn extra(label: &'static str, value: f64) {
+    EXTRA.with(|e| *e.borrow_mut() = Some((label, value)));
+}
+
+/// Records a remark about the current scenario, shown under its table as `topic: value, value ...`
+/// (one line per topic, the values of every run that made it; an empty value adds nothing).
+pub fn note(topic: impl Into<String>, value: impl Into<String>) {
+    let (topic, value) = (topic.into(), value.into());
+    NOTES.with(|n| {
+        let mut notes = n.borrow_mut();
+        let at = match notes.iter().position(|(t, _)| *t == topic) {
+            Some(at) => at,
+            None => {
+                notes.push((topic, Vec::new()));
+                notes.len() - 1
+            }
+        };
+        if !value.is_empty() {
+            notes[at].1.push(value);
+        }
+    });
+}
 
 /// One program (or pair of programs) in a scenario.
 pub struct Contender {
@@ -79,6 +113,9 @@ pub struct Report {
     pub name: String,
     pub unit: Unit,
     pub rows: Vec<(String, Result<Vec<f64>, String>)>,
+    /// The label of the second figure, if the runs recorded one ([`extra`]), and its values per row.
+    pub extra: Option<(&'static str, Vec<Vec<f64>>)>,
+    pub notes: Vec<(String, Vec<String>)>,
 }
 
 impl Scenario {
@@ -92,13 +129,30 @@ impl Scenario {
                 None => Ok(Vec::new()),
             })
             .collect();
+        let mut extras: Vec<Vec<f64>> = vec![Vec::new(); self.contenders.len()];
+        let mut extra_label = None;
+        NOTES.with(|n| n.borrow_mut().clear());
         for round in 0..rounds.warmup + rounds.runs {
-            for (contender, slot) in self.contenders.iter_mut().zip(samples.iter_mut()) {
+            for (i, (contender, slot)) in self
+                .contenders
+                .iter_mut()
+                .zip(samples.iter_mut())
+                .enumerate()
+            {
                 if slot.is_err() {
                     continue;
                 }
-                match ((contender.run)(), slot) {
-                    (Ok(v), Ok(list)) if round >= rounds.warmup => list.push(v),
+                EXTRA.with(|e| e.borrow_mut().take());
+                let outcome = (contender.run)();
+                let extra = EXTRA.with(|e| e.borrow_mut().take());
+                match (outcome, slot) {
+                    (Ok(v), Ok(list)) if round >= rounds.warmup => {
+                        list.push(v);
+                        if let Some((label, x)) = extra {
+                            extra_label = Some(label);
+                            extras[i].push(x);
+                        }
+                    }
                     (Ok(_), _) => {}
                     (Err(e), slot) => *slot = Err(format!("failed: {e}")),
                 }
@@ -113,6 +167,8 @@ impl Scenario {
                 .map(|c| c.name)
                 .zip(samples)
                 .collect(),
+            extra: extra_label.map(|label| (label, extras)),
+            notes: NOTES.with(|n| std::mem::take(&mut *n.borrow_mut())),
         }
     }
 }
@@ -129,7 +185,9 @@ pub fn median(values: &[f64]) -> f64 {
 }
 
 fn fmt_value(v: f64) -> String {
-    if v >= 1000.0 {
+    if v == 0.0 {
+        "0".to_string()
+    } else if v >= 1000.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
         format!("{v:.1}")
@@ -147,40 +205,71 @@ impl Report {
             "lower is better"
         };
         let mut out = format!("## {}  [{}, {better}]\n", self.name, self.unit.label());
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "  {:<22} {:>10} {:>21} {:>14}",
+            "  {:<28} {:>10} {:>21} {:>14}",
             "contender", "median", "min-max", "sockcat/this"
         );
+        match &self.extra {
+            Some((label, _)) => {
+                let _ = writeln!(out, "   {label}: median (min-max)");
+            }
+            None => out.push('\n'),
+        }
         let first = self.rows.first().and_then(|(_, r)| r.as_ref().ok());
         let reference = first.filter(|v| !v.is_empty()).map(|v| median(v));
         for (i, (name, result)) in self.rows.iter().enumerate() {
             match result {
                 Ok(values) if !values.is_empty() => {
                     let med = median(values);
-                    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let (min, max) = min_max(values);
                     let ratio = match reference {
                         Some(r) if i > 0 && med > 0.0 => format!("{:.2}x", r / med),
                         _ => "-".to_string(),
                     };
-                    let _ = writeln!(
+                    let _ = write!(
                         out,
-                        "  {name:<22} {:>10} {:>21} {ratio:>14}",
+                        "  {name:<28} {:>10} {:>21} {ratio:>14}",
                         fmt_value(med),
                         format!("{}-{}", fmt_value(min), fmt_value(max)),
                     );
+                    match self.extra.as_ref().map(|(_, e)| &e[i]) {
+                        Some(x) if !x.is_empty() => {
+                            let (lo, hi) = min_max(x);
+                            let _ = writeln!(
+                                out,
+                                "   {} ({}-{})",
+                                fmt_value(median(x)),
+                                fmt_value(lo),
+                                fmt_value(hi)
+                            );
+                        }
+                        _ => out.push('\n'),
+                    }
                 }
                 Ok(_) => {
-                    let _ = writeln!(out, "  {name:<22} no runs");
+                    let _ = writeln!(out, "  {name:<28} no runs");
                 }
                 Err(why) => {
-                    let _ = writeln!(out, "  {name:<22} {why}");
+                    let _ = writeln!(out, "  {name:<28} {why}");
                 }
             }
         }
+        for (topic, values) in &self.notes {
+            match values.is_empty() {
+                true => writeln!(out, "  note: {topic}"),
+                false => writeln!(out, "  note: {topic}: {}", values.join(", ")),
+            }
+            .expect("write to a String");
+        }
         out
     }
+}
+
+fn min_max(values: &[f64]) -> (f64, f64) {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (min, max)
 }
 
 /// Is `program` runnable (on PATH, or an existing file when given as a path)?

@@ -6,6 +6,7 @@ pub mod byteorder;
 pub mod connect;
 pub mod exec;
 pub mod hexdump;
+pub mod pool;
 pub mod probe;
 pub mod relay;
 pub mod resolve;

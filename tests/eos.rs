@@ -84,8 +84,8 @@ fn peer_reset_is_status_1() {
         s.set_linger(Some(Duration::ZERO)).unwrap();
         drop(s); // RST
     });
-    let mut p = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::Pipe);
-    p.write(b"x"); // stdin stays open
+    let p = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::Pipe);
+    // stdin stays open: the pipe is held, never closed, by `p`.
     server.join().unwrap();
     let done = p
         .finish()

@@ -1,16 +1,14 @@
 //! `sockcat listen`: accept TCP or Unix-domain stream connections; one client relayed to
 //! stdin/stdout, or a server (`-k`, `--echo`, `--exec`, `--sh-exec`, `--broker`).
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use socket2::Socket;
 
 use crate::cli::ListenArgs;
-use crate::exit;
 use crate::net::acl::Acl;
-use crate::net::addr::{Family, check_host, display, parse_port, resolve_local, split_host_port};
+use crate::net::addr::{Family, display, parse_bind_endpoint};
 use crate::net::exec::{self, ExecSpec};
 use crate::net::relay::{Output, RelayConfig};
 use crate::net::server::{Mode, ServeConfig, serve};
@@ -52,7 +50,7 @@ pub fn run(args: &ListenArgs) -> Result<()> {
             (sock, Some(guard), path.display().to_string())
         }
         None => {
-            let (addr, port) = parse_listen_endpoint(&args.endpoint, family)?;
+            let (addr, port) = parse_bind_endpoint(&args.endpoint, family, "tcp")?;
             let (sock, local) = socket::tcp_listener(addr, port, family, &opts)?;
             (sock, None, display(&local))
         }
@@ -94,22 +92,4 @@ fn end_on_signals(unix_path: Option<PathBuf>) {
             std::process::exit(128 + sig);
         }
     });
-}
-
-/// `[ADDR] PORT`: the address to bind (None: every address) and the port.
-fn parse_listen_endpoint(endpoint: &[String], family: Family) -> Result<(Option<IpAddr>, u16)> {
-    match endpoint {
-        [one] if one.contains(':') => {
-            let (host, port) = split_host_port(one)?;
-            let port = parse_port(&port)?;
-            Ok((Some(resolve_local(&host, port, family)?.ip()), port))
-        }
-        [port] => Ok((None, parse_port(port)?)),
-        [addr, port] => {
-            let port = parse_port(port)?;
-            let host = check_host(addr)?;
-            Ok((Some(resolve_local(&host, port, family)?.ip()), port))
-        }
-        _ => Err(exit::usage("give [ADDR] PORT or --unix PATH")),
-    }
 }

@@ -202,6 +202,30 @@ pub fn parse_endpoint(args: &[String]) -> Result<HostPort> {
     }
 }
 
+/// `[ADDR] PORT` or `ADDR:PORT` of a command that binds (`listen`, `udp-recv`, `sendfile --receive`):
+/// the address to bind (None: every address) and the port, service names looked up for `proto`.
+pub fn parse_bind_endpoint(
+    endpoint: &[String],
+    family: Family,
+    proto: &str,
+) -> Result<(Option<IpAddr>, u16)> {
+    let (host, port) = match endpoint {
+        [one] if one.contains(':') => {
+            let (host, port) = split_host_port(one)?;
+            (Some(host), port)
+        }
+        [port] => (None, port.clone()),
+        [addr, port] => (Some(check_host(addr)?), port.clone()),
+        _ => return Err(usage("give [ADDR] PORT")),
+    };
+    let port = parse_port_proto(&port, proto)?;
+    let ip = match host {
+        Some(host) => Some(resolve_local(&host, port, family)?.ip()),
+        None => None,
+    };
+    Ok((ip, port))
+}
+
 /// Parses a port list for probes: `22,80,8000-8100` (numbers, service names, inclusive ranges).
 /// The order of the list is kept; repeated ports are probed once.
 pub fn parse_port_list(text: &str) -> Result<Vec<u16>> {

@@ -58,27 +58,40 @@ pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
     )
 }
 
-/// A TCP listener on `addr`, or on every address when `addr` is None (IPv6 dual-stack where the system
-/// has IPv6, else 0.0.0.0). Returns the socket and the address it really listens on.
+/// Binds with `bind` on `addr:port`, or on every address when `addr` is None: IPv6 dual-stack where
+/// the system has IPv6, else 0.0.0.0 (`-4`: 0.0.0.0 only, `-6`: `[::]` IPv6 only). `bind` gets the
+/// address and whether the socket should be dual-stack.
+pub fn bind_any<T>(
+    addr: Option<IpAddr>,
+    port: u16,
+    family: Family,
+    bind: impl Fn(SocketAddr, bool) -> Result<T>,
+) -> Result<T> {
+    let wanted = match (addr, family) {
+        (Some(ip), _) => SocketAddr::new(ip, port),
+        (None, Family::V4) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+        (None, _) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
+    };
+    let dual_stack = addr.is_none() && family == Family::Any;
+    match bind(wanted, dual_stack) {
+        Err(err) if dual_stack && no_ipv6(&err) => {
+            bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port), false)
+        }
+        other => other,
+    }
+}
+
+/// A TCP listener on `addr`, or on every address when `addr` is None (see [`bind_any`]). Returns the
+/// socket and the address it really listens on.
 pub fn tcp_listener(
     addr: Option<IpAddr>,
     port: u16,
     family: Family,
     opts: &ListenOpts,
 ) -> Result<(Socket, SocketAddr)> {
-    let wanted = match (addr, family) {
-        (Some(ip), _) => SocketAddr::new(ip, port),
-        (None, Family::V4) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
-        (None, _) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
-    };
-    match bind_listener(wanted, addr.is_none() && family == Family::Any, opts) {
-        Err(err) if addr.is_none() && family == Family::Any && no_ipv6(&err) => bind_listener(
-            SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
-            false,
-            opts,
-        ),
-        other => other,
-    }
+    bind_any(addr, port, family, |wanted, dual_stack| {
+        bind_listener(wanted, dual_stack, opts)
+    })
 }
 
 fn no_ipv6(err: &anyhow::Error) -> bool {

@@ -75,21 +75,7 @@ pub fn parse_send_target<'a>(host: &str, rest: &'a [String]) -> Result<(HostPort
 
 /// `udp-recv`'s `[ADDR] PORT` (or `ADDR:PORT`): the address to bind (None: every address) and the port.
 pub fn parse_bind_endpoint(endpoint: &[String], family: Family) -> Result<(Option<IpAddr>, u16)> {
-    let (host, port) = match endpoint {
-        [one] if one.contains(':') => {
-            let (host, port) = crate::net::addr::split_host_port(one)?;
-            (Some(host), port)
-        }
-        [port] => (None, port.clone()),
-        [addr, port] => (Some(addr.clone()), port.clone()),
-        _ => return Err(usage("give [ADDR] PORT")),
-    };
-    let port = parse_port_proto(&port, "udp")?;
-    let ip = match host {
-        Some(h) => Some(crate::net::addr::resolve_local(&h, port, family)?.ip()),
-        None => None,
-    };
-    Ok((ip, port))
+    crate::net::addr::parse_bind_endpoint(endpoint, family, "udp")
 }
 
 /// Parses a byte count: `4194304`, `512k`, `4M`, `1G` (K, M, G are powers of 1024; `KiB` also taken).
@@ -491,21 +477,16 @@ impl UdpReceiver {
                 )));
             }
         }
-        let any_v4 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port);
-        let any_v6 = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port);
-        let (sock, local) = match (addr, opts.group, family) {
-            (Some(ip), _, _) => bind_udp(SocketAddr::new(ip, port), false, opts)?,
-            (None, Some(IpAddr::V4(_)), _) | (None, None, Family::V4) => {
-                bind_udp(any_v4, false, opts)?
-            }
-            (None, Some(IpAddr::V6(_)), _) | (None, None, Family::V6) => {
-                bind_udp(any_v6, false, opts)?
-            }
-            (None, None, Family::Any) => match bind_udp(any_v6, true, opts) {
-                Err(e) if no_ipv6(&e) => bind_udp(any_v4, false, opts)?,
-                other => other?,
-            },
+        // A group decides the family: the socket must be of the group's.
+        let family = match opts.group {
+            Some(IpAddr::V4(_)) => Family::V4,
+            Some(IpAddr::V6(_)) => Family::V6,
+            None => family,
         };
+        let (sock, local) =
+            crate::net::socket::bind_any(addr, port, family, |wanted, dual_stack| {
+                bind_udp(wanted, dual_stack, opts)
+            })?;
         let mut notes = Vec::new();
         size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
         // Coalesced arrivals (from GSO senders) are cut apart again by RecvBatch.
@@ -621,17 +602,6 @@ fn bind_udp(addr: SocketAddr, dual_stack: bool, opts: &RecvOpts) -> Result<(Sock
         .and_then(|a| a.as_socket())
         .unwrap_or(addr);
     Ok((sock, local))
-}
-
-fn no_ipv6(err: &anyhow::Error) -> bool {
-    err.chain()
-        .filter_map(|c| c.downcast_ref::<io::Error>())
-        .any(|e| {
-            matches!(
-                e.raw_os_error(),
-                Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
-            )
-        })
 }
 
 /// SO_RCVBUF: what was asked (forced past rmem_max when we may), or a large default, quietly capped.

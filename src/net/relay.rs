@@ -196,7 +196,7 @@ impl Pump {
                 read: &on_read_err,
                 write: &on_write_err,
             };
-            let flow = zerocopy::copy(src.as_fd(), dst.as_fd(), &|| activity.touch(), &errors)?;
+            let flow = zerocopy::copy(src.as_fd(), dst.as_fd(), &|_| activity.touch(), &errors)?;
             if flow == Flow::Done {
                 return Ok(());
             }

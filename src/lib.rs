@@ -7,6 +7,8 @@ pub mod cli;
 pub mod cmd;
 pub mod exit;
 pub mod net;
+pub mod progress;
+pub mod staged;
 pub mod sys;
 
 /// Runs one parsed command line.

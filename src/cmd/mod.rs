@@ -2,6 +2,7 @@
 
 mod connect;
 mod listen;
+mod sendfile;
 
 use crate::cli::Command;
 
@@ -10,5 +11,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Listen(args) => listen::run(&args),
         Command::Connect(args) => connect::run(&args),
+        Command::Sendfile(args) => sendfile::run(&args),
     }
 }

@@ -6,4 +6,6 @@ pub mod hexdump;
 pub mod probe;
 pub mod relay;
 pub mod socket;
+pub mod transfer;
+pub mod verify;
 pub mod zerocopy;

@@ -3,6 +3,7 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
+pub mod fs;
 pub mod netdb;
 pub mod poll;
 pub mod zerocopy;

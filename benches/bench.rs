@@ -12,6 +12,7 @@
 
 mod harness;
 mod process;
+mod sendfile;
 mod tcp;
 
 use std::path::PathBuf;
@@ -66,6 +67,10 @@ fn main() {
         Box::new({
             let s = sockcat.clone();
             move || tcp::bulk_pipe(&s, bytes)
+        }),
+        Box::new({
+            let (s, p) = (sockcat.clone(), path(&data));
+            move || sendfile::scenario(&s, p, bytes)
         }),
         Box::new({
             let s = sockcat.clone();

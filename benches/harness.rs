@@ -149,7 +149,7 @@ impl Report {
         let mut out = format!("## {}  [{}, {better}]\n", self.name, self.unit.label());
         let _ = writeln!(
             out,
-            "  {:<22} {:>10} {:>21} {:>14}",
+            "  {:<26} {:>10} {:>21} {:>14}",
             "contender", "median", "min-max", "sockcat/this"
         );
         let first = self.rows.first().and_then(|(_, r)| r.as_ref().ok());
@@ -166,16 +166,16 @@ impl Report {
                     };
                     let _ = writeln!(
                         out,
-                        "  {name:<22} {:>10} {:>21} {ratio:>14}",
+                        "  {name:<26} {:>10} {:>21} {ratio:>14}",
                         fmt_value(med),
                         format!("{}-{}", fmt_value(min), fmt_value(max)),
                     );
                 }
                 Ok(_) => {
-                    let _ = writeln!(out, "  {name:<22} no runs");
+                    let _ = writeln!(out, "  {name:<26} no runs");
                 }
                 Err(why) => {
-                    let _ = writeln!(out, "  {name:<22} {why}");
+                    let _ = writeln!(out, "  {name:<26} {why}");
                 }
             }
         }

@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -234,7 +235,7 @@ fn recv_error(err: io::Error) -> anyhow::Error {
 /// (it sees the header first, to refuse a bad name or a size that does not fit), receives exactly
 /// `size` bytes while hashing them, and compares the SHA-256. On any failure the sender is told why.
 /// The caller puts the file in place and then answers with [`answer`].
-pub fn receive_verified<W: Write>(
+pub fn receive_verified<W: Write + Send>(
     sock: &Socket,
     open: impl FnOnce(&Header) -> Result<W>,
     name: &str,
@@ -242,30 +243,9 @@ pub fn receive_verified<W: Write>(
 ) -> Result<(Header, W)> {
     let result = (|| {
         let header = Header::read_from(&mut &*sock)?;
-        let mut out = open(&header)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; BUF];
-        let mut left = header.size;
-        while left > 0 {
-            let want = left.min(BUF as u64) as usize;
-            let n = match (&*sock).read(&mut buf[..want]) {
-                Ok(0) => bail!(
-                    "the sender stopped after {} of {} bytes",
-                    header.size - left,
-                    header.size
-                ),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(recv_error(e)),
-            };
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| exit::output_error(e, name))?;
-            left -= n as u64;
-            moved(n as u64);
-        }
+        let out = open(&header)?;
+        let (ours, out) = receive_hashed(sock, header.size, out, name, moved)?;
         let theirs = verify::read_digest(&mut &*sock)?;
-        let ours: [u8; 32] = hasher.finalize().into();
         if theirs != ours {
             bail!(
                 "SHA-256 mismatch: received {}, sender says {}",
@@ -273,13 +253,74 @@ pub fn receive_verified<W: Write>(
                 hex::encode(theirs)
             );
         }
-        out.flush().map_err(|e| exit::output_error(e, name))?;
         Ok((header, out))
     })();
     if let Err(e) = &result {
         answer(sock, &Err(anyhow!("{}", exit::render(e))));
     }
     result
+}
+
+/// Receives exactly `size` bytes into `out`, hashing them. The socket is read on this thread while a
+/// second one hashes and writes, [`DEPTH`] buffers apart, so SHA-256 and receiving overlap.
+fn receive_hashed<W: Write + Send>(
+    sock: &Socket,
+    size: u64,
+    mut out: W,
+    name: &str,
+    moved: &dyn Fn(u64),
+) -> Result<([u8; 32], W)> {
+    const DEPTH: usize = 4;
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(DEPTH);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..DEPTH {
+        let _ = empty_tx.send(vec![0u8; BUF]);
+    }
+    std::thread::scope(|s| {
+        let worker = s.spawn(move || -> Result<([u8; 32], W)> {
+            let mut hasher = Sha256::new();
+            for (buf, n) in full_rx {
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n])
+                    .map_err(|e| exit::output_error(e, name))?;
+                let _ = empty_tx.send(buf);
+            }
+            out.flush().map_err(|e| exit::output_error(e, name))?;
+            Ok((hasher.finalize().into(), out))
+        });
+        let mut left = size;
+        let read = (|| -> Result<()> {
+            while left > 0 {
+                // The worker hung up: it failed, and says why when joined.
+                let Ok(mut buf) = empty_rx.recv() else {
+                    return Ok(());
+                };
+                let want = left.min(BUF as u64) as usize;
+                let n = loop {
+                    match (&*sock).read(&mut buf[..want]) {
+                        Ok(0) => {
+                            bail!("the sender stopped after {} of {} bytes", size - left, size)
+                        }
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(recv_error(e)),
+                    }
+                };
+                left -= n as u64;
+                moved(n as u64);
+                if full_tx.send((buf, n)).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })();
+        drop(full_tx);
+        let written = worker
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("the hashing thread failed")));
+        read?;
+        written
+    })
 }
 
 /// Tells a `--verify` sender how it went, then closes our side.

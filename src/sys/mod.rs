@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 pub mod fs;
+pub mod math;
 pub mod netdb;
 pub mod poll;
 pub mod zerocopy;

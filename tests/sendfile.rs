@@ -361,6 +361,48 @@ fn hostile_names_stay_inside_the_directory() {
 }
 
 #[test]
+fn a_sender_named_special_file_is_never_written_into() {
+    let dst = tempfile::tempdir().unwrap();
+    let fifo = dst.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    for force in [false, true] {
+        let mut extra = vec!["--verify", "-o", dst.path().to_str().unwrap()];
+        if force {
+            extra.push("--force");
+        }
+        let (rx, addr) = receiver(&extra);
+        let mut bytes = header(b"fifo", 3);
+        bytes.extend_from_slice(b"abc");
+        bytes.extend_from_slice(&sha256(b"abc"));
+        let reply = fake_sender(addr, &bytes);
+        rx_error(rx.finish().code(1), "not a regular file");
+        assert!(reply.starts_with("ERR "), "{reply:?}");
+    }
+    assert_eq!(entries(dst.path()), ["fifo"]);
+}
+
+#[test]
+fn output_in_a_missing_directory_is_status_2() {
+    Proc::spawn(
+        &[
+            "sendfile",
+            "--receive",
+            "-o",
+            "/nonexistent-dir/x",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    )
+    .finish()
+    .code(2)
+    .one_error_line("no such directory");
+}
+
+#[test]
 fn hostile_sizes_and_lengths_are_refused_before_anything_is_created() {
     let dst = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<u8>, &str)> = vec![

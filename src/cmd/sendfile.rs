@@ -150,6 +150,17 @@ fn destination(args: &SendfileArgs) -> Result<Dest> {
         return Ok(Dest::Dir(path.clone()));
     }
     staged::check_target(path, args.force)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(exit::usage(format!(
+            "-o {}: no such directory: {}",
+            path.display(),
+            dir.display()
+        )));
+    }
     Ok(Dest::File(path.clone()))
 }
 
@@ -258,7 +269,17 @@ fn receive_verified(
                 return Ok(Sink::Stdout(crate::net::relay::Output::stdout()?.file));
             }
             Dest::File(path) => path.clone(),
-            Dest::Dir(dir) => dir.join(crate::net::verify::safe_name(&header.name)?),
+            Dest::Dir(dir) => {
+                let target = dir.join(crate::net::verify::safe_name(&header.name)?);
+                // The sender picked this name: never write into a device or FIFO it points at.
+                if staged::is_special(&target) {
+                    return Err(anyhow!(
+                        "refusing to write into {}: not a regular file",
+                        target.display()
+                    ));
+                }
+                target
+            }
         };
         if !staged::is_special(&target) {
             if !force && target.exists() {

@@ -16,6 +16,9 @@
 //! the calling thread only decides when the session is over. A direction is a [`Pump`]: when nothing
 //! needs the bytes in user space (no `--crlf`, no `--hexdump`) it first tries the zero-copy paths of
 //! [`zerocopy`] (sendfile, splice) and falls back to the buffered copy where the kernel offers none.
+//! A short session whose sending side cannot block (stdin /dev/null or a small file, or `recv_only`)
+//! without an idle timer runs on the calling thread, one direction after the other
+//! ([`one_way_then_other`]): starting threads costs more than such a session.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -213,6 +216,9 @@ impl Pump {
         on_read_err: impl Fn(io::Error) -> anyhow::Error,
         on_write_err: impl Fn(io::Error) -> anyhow::Error,
     ) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; CHUNK];
+        }
         loop {
             let n = match src.read(&mut self.buf) {
                 Ok(0) => return Ok(()),
@@ -345,7 +351,7 @@ pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConf
     });
     let dump = cfg.hexdump.then(|| Arc::new(Hexdump::new()));
     let pump = |dir: Direction, crlf: bool| Pump {
-        buf: vec![0; CHUNK],
+        buf: Vec::new(),
         crlf: crlf.then(Crlf::default),
         hexdump: dump.clone().map(|d| (d, dir)),
         activity: activity.clone(),

@@ -23,6 +23,7 @@
 
 mod harness;
 mod process;
+mod sendfile;
 mod server;
 mod tcp;
 mod udp;
@@ -104,6 +105,13 @@ fn main() {
             Box::new({
                 let s = sockcat.clone();
                 move || tcp::bulk_pipe(&s, bytes)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&data));
+                move || sendfile::scenario(&s, p, bytes)
             }),
         ),
         (

@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('byteorder', 'byteorder', [CompletionResultType]::ParameterValue, 'Byte-order and address conversions (htons, inet_aton, inet_pton...)')
             [CompletionResult]::new('udp-send', 'udp-send', [CompletionResultType]::ParameterValue, 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies')
             [CompletionResult]::new('udp-recv', 'udp-recv', [CompletionResultType]::ParameterValue, 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)')
+            [CompletionResult]::new('sendfile', 'sendfile', [CompletionResultType]::ParameterValue, 'Send a file over TCP with sendfile(2), or receive one (--receive)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -197,6 +198,27 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'sockcat;sendfile' {
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start at byte N of FILE')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send only N bytes')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout, or with --receive the longest wait for the sender (status 3)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout, or with --receive the longest wait for the sender (status 3)')
+            [CompletionResult]::new('--receive', '--receive', [CompletionResultType]::ParameterName, 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'With --receive: replace an existing output file')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bar (it is shown only when stderr is a terminal anyway)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'sockcat;help' {
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'Accept TCP (or Unix) connections and relay them to stdin/stdout')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service')
@@ -205,6 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('byteorder', 'byteorder', [CompletionResultType]::ParameterValue, 'Byte-order and address conversions (htons, inet_aton, inet_pton...)')
             [CompletionResult]::new('udp-send', 'udp-send', [CompletionResultType]::ParameterValue, 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies')
             [CompletionResult]::new('udp-recv', 'udp-recv', [CompletionResultType]::ParameterValue, 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)')
+            [CompletionResult]::new('sendfile', 'sendfile', [CompletionResultType]::ParameterValue, 'Send a file over TCP with sendfile(2), or receive one (--receive)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -227,6 +250,9 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             break
         }
         'sockcat;help;udp-recv' {
+            break
+        }
+        'sockcat;help;sendfile' {
             break
         }
         'sockcat;help;help' {

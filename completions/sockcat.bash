@@ -31,6 +31,9 @@ _sockcat() {
             sockcat,resolve)
                 cmd="sockcat__subcmd__resolve"
                 ;;
+            sockcat,sendfile)
+                cmd="sockcat__subcmd__sendfile"
+                ;;
             sockcat,sockopt)
                 cmd="sockcat__subcmd__sockopt"
                 ;;
@@ -55,6 +58,9 @@ _sockcat() {
             sockcat__subcmd__help,resolve)
                 cmd="sockcat__subcmd__help__subcmd__resolve"
                 ;;
+            sockcat__subcmd__help,sendfile)
+                cmd="sockcat__subcmd__help__subcmd__sendfile"
+                ;;
             sockcat__subcmd__help,sockopt)
                 cmd="sockcat__subcmd__help__subcmd__sockopt"
                 ;;
@@ -71,7 +77,7 @@ _sockcat() {
 
     case "${cmd}" in
         sockcat)
-            opts="-h -V --help --version listen connect resolve sockopt byteorder udp-send udp-recv help"
+            opts="-h -V --help --version listen connect resolve sockopt byteorder udp-send udp-recv sendfile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,7 +155,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__help)
-            opts="listen connect resolve sockopt byteorder udp-send udp-recv help"
+            opts="listen connect resolve sockopt byteorder udp-send udp-recv sendfile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,6 +225,20 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__help__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockcat__subcmd__help__subcmd__sendfile)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -364,6 +384,44 @@ _sockcat() {
                     return 0
                     ;;
                 --protocol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sockcat__subcmd__sendfile)
+            opts="-4 -6 -o -w -v -h -V --receive --offset --count --verify --output --force --timeout --no-progress --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand byteorder 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
             cand udp-send 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
             cand udp-recv 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
+            cand sendfile 'Send a file over TCP with sendfile(2), or receive one (--receive)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockcat;listen'= {
@@ -186,6 +187,26 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sockcat;sendfile'= {
+            cand --offset 'Start at byte N of FILE'
+            cand --count 'Send only N bytes'
+            cand -o 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)'
+            cand --output 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)'
+            cand -w 'Connect timeout, or with --receive the longest wait for the sender (status 3)'
+            cand --timeout 'Connect timeout, or with --receive the longest wait for the sender (status 3)'
+            cand --receive 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
+            cand -4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --verify 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it'
+            cand --force 'With --receive: replace an existing output file'
+            cand --no-progress 'No progress bar (it is shown only when stderr is a terminal anyway)'
+            cand -v 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)'
+            cand --verbose 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sockcat;help'= {
             cand listen 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
             cand connect 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
@@ -194,6 +215,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand byteorder 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
             cand udp-send 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
             cand udp-recv 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
+            cand sendfile 'Send a file over TCP with sendfile(2), or receive one (--receive)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockcat;help;listen'= {
@@ -209,6 +231,8 @@ set edit:completion:arg-completer[sockcat] = {|@words|
         &'sockcat;help;udp-send'= {
         }
         &'sockcat;help;udp-recv'= {
+        }
+        &'sockcat;help;sendfile'= {
         }
         &'sockcat;help;help'= {
         }

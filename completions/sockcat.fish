@@ -33,6 +33,7 @@ complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "sockopt" -d 'Show a
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "udp-send" -d 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "udp-recv" -d 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
+complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "sendfile" -d 'Send a file over TCP with sendfile(2), or receive one (--receive)'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l unix -d 'Listen on a Unix-domain socket at PATH instead' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l backlog -d 'Listen backlog (default: SOMAXCONN)' -r
@@ -145,11 +146,25 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l stats -d 'P
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s v -l verbose -d 'Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s V -l version -d 'Print version'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "listen" -d 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "connect" -d 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "udp-send" -d 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "udp-recv" -d 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
-complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l offset -d 'Start at byte N of FILE' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l count -d 'Send only N bytes' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s o -l output -d 'With --receive: write to FILE (or into DIR, keeping the sender\'s name; needs --verify)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s w -l timeout -d 'Connect timeout, or with --receive the longest wait for the sender (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l verify -d 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l force -d 'With --receive: replace an existing output file'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l no-progress -d 'No progress bar (it is shown only when stderr is a terminal anyway)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s v -l verbose -d 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "listen" -d 'Accept TCP (or Unix) connections and relay them to stdin/stdout'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "connect" -d 'Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "resolve" -d 'Look up names, addresses, services and protocols with the C library\'s resolver'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "sockopt" -d 'Show and set socket options on a fresh socket or a live connection'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "byteorder" -d 'Byte-order and address conversions (htons, inet_aton, inet_pton...)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "udp-send" -d 'Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "udp-recv" -d 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "sendfile" -d 'Send a file over TCP with sendfile(2), or receive one (--receive)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand help; and not __fish_seen_subcommand_from listen connect resolve sockopt byteorder udp-send udp-recv sendfile help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -59,6 +59,9 @@ pub enum Command {
     /// Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)
     #[command(after_long_help = UDP_RECV_EXAMPLES)]
     UdpRecv(UdpRecvArgs),
+    /// Send a file over TCP with sendfile(2), or receive one (--receive)
+    #[command(after_long_help = SENDFILE_EXAMPLES)]
+    Sendfile(SendfileArgs),
 }
 
 /// `sockcat generate`: the files in completions/ and man/, from this command line.
@@ -137,6 +140,27 @@ Examples:
   sockcat connect [::1]:9000 < file.bin          send a file over IPv6
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
+
+const SENDFILE_EXAMPLES: &str = "\
+Sending: sendfile(2) from FILE (read/write where there is none), then a half-close; exit 0 once the
+receiver's TCP has acknowledged every byte. Any receiver works: `nc -l 9000 > out` too.
+
+Receiving (--receive): accept one connection and write what arrives to -o FILE (stdout by default),
+by way of a hidden temporary file that is renamed into place at the end. An existing FILE is kept
+unless --force.
+
+--verify (both sides): the sender frames the transfer (file name and size first, SHA-256 last) and the
+receiver answers; the file appears only when size and hash match, otherwise both exit 1 and nothing is
+left. With -o DIR the file keeps the sender's name (reduced to a plain file name) inside DIR.
+
+Examples:
+  sockcat sendfile --receive -v --verify -o downloads/ 9000    receive into downloads/NAME
+  sockcat sendfile --verify backup.tar host 9000                send it, checked end to end
+  sockcat sendfile --offset 1048576 --count 4096 disk.img host 9000
+  sockcat sendfile --receive 9000 > copy.bin                    plain bytes, like nc -l
+
+Exit status: 0 success, 1 runtime failure (refused, reset, hash mismatch), 2 usage error or invalid
+input (missing FILE, bad port), 3 a timeout expired.";
 
 /// `-4` / `-6`.
 #[derive(Debug, Clone, Copy, Default, Args)]
@@ -591,6 +615,42 @@ pub struct UdpRecvArgs {
     #[arg(long)]
     pub stats: bool,
     /// Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct SendfileArgs {
+    /// Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)
+    #[arg(long)]
+    pub receive: bool,
+    /// FILE HOST PORT (or FILE HOST:PORT) to send; [ADDR] PORT with --receive
+    #[arg(value_name = "ARGS", required = true, num_args = 1..=3)]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub family: FamilyOpts,
+    /// Start at byte N of FILE
+    #[arg(long, value_name = "N", conflicts_with = "receive")]
+    pub offset: Option<u64>,
+    /// Send only N bytes
+    #[arg(long, value_name = "N", conflicts_with = "receive")]
+    pub count: Option<u64>,
+    /// Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it
+    #[arg(long)]
+    pub verify: bool,
+    /// With --receive: write to FILE (or into DIR, keeping the sender's name; needs --verify)
+    #[arg(short = 'o', long, value_name = "FILE|DIR", requires = "receive")]
+    pub output: Option<PathBuf>,
+    /// With --receive: replace an existing output file
+    #[arg(long, requires = "receive")]
+    pub force: bool,
+    /// Connect timeout, or with --receive the longest wait for the sender (status 3)
+    #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
+    /// No progress bar (it is shown only when stderr is a terminal anyway)
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

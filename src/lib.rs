@@ -8,6 +8,8 @@ pub mod cmd;
 pub mod exit;
 pub mod generate;
 pub mod net;
+pub mod progress;
+pub mod staged;
 pub mod sys;
 
 /// Runs one parsed command line.

@@ -16,6 +16,7 @@ mod listen;
 mod props;
 mod relay;
 mod resolve;
+mod sendfile;
 mod server;
 mod sockopt;
 mod udp;

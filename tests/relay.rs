@@ -332,3 +332,100 @@ fn full_disk_on_stdout_is_status_1() {
     .one_error_line("no space left on device");
     let _ = server.join();
 }
+
+// A short regular file (or /dev/null) on stdin, or --recv-only, without -i: the session runs on the
+// calling thread, one direction after the other, under the same end-of-stream rules.
+
+#[test]
+fn short_file_stdin_then_the_reply_after_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "req", b"GET /\n");
+    let (listener, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(crate::common::LIMIT)).unwrap();
+        let mut req = Vec::new();
+        conn.read_to_end(&mut req).unwrap();
+        conn.write_all(b"reply to ").unwrap();
+        conn.write_all(&req).unwrap();
+    });
+    let done = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::File(file))
+        .finish()
+        .ok();
+    assert_eq!(done.stdout, b"reply to GET /\n", "{}", done.show());
+    server.join().unwrap();
+}
+
+#[test]
+fn short_file_stdin_with_send_only_and_close_on_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "msg", b"hello");
+    for flag in ["--send-only", "--close-on-eof"] {
+        // The server never closes: sockcat must not wait for it.
+        let (listener, port) = tcp_listener();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(crate::common::LIMIT)).unwrap();
+            let mut got = vec![0u8; 5];
+            conn.read_exact(&mut got).unwrap();
+            let _ = rx.recv();
+            got
+        });
+        let done = Proc::spawn(
+            &["connect", flag, "127.0.0.1", &port.to_string()],
+            In::File(file.clone()),
+        )
+        .finish()
+        .ok();
+        tx.send(()).unwrap();
+        assert_eq!(server.join().unwrap(), b"hello", "{}", done.show());
+    }
+}
+
+#[test]
+fn recv_only_and_dev_null_stdin() {
+    let data = pattern(3 << 20, 13);
+    for (args, stdin) in [
+        (vec!["connect", "--recv-only"], In::Pipe),
+        (vec!["connect"], In::File("/dev/null".into())),
+    ] {
+        let (port, server) = source_server(data.clone());
+        let port = port.to_string();
+        let mut all = args.clone();
+        all.extend_from_slice(&["127.0.0.1", &port]);
+        let mut p = Proc::spawn(&all, stdin);
+        // --recv-only never reads stdin: an open, silent pipe must not keep it waiting.
+        let keep_open = p.stdin.take();
+        let done = p.finish().ok();
+        drop(keep_open);
+        assert!(done.stdout == data, "stdout differs\n{}", done.show());
+        assert!(server.join().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn reset_with_a_short_file_stdin_is_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "msg", b"hello");
+    let (listener, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        socket2::SockRef::from(&conn)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .unwrap();
+        drop(conn);
+    });
+    let done = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::File(file))
+        .finish()
+        .code(1);
+    server.join().unwrap();
+    assert!(
+        done.stderr.contains("connection reset by peer")
+            || done
+                .stderr
+                .contains("peer closed before all input was sent"),
+        "{}",
+        done.show()
+    );
+}

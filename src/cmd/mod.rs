@@ -5,6 +5,7 @@ mod connect;
 mod generate;
 mod listen;
 mod resolve;
+mod sendfile;
 mod sockopt;
 mod udp_recv;
 mod udp_send;
@@ -22,5 +23,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(&args),
         Command::UdpSend(args) => udp_send::run(&args),
         Command::UdpRecv(args) => udp_recv::run(&args),
+        Command::Sendfile(args) => sendfile::run(&args),
     }
 }

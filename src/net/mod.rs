@@ -13,5 +13,7 @@ pub mod resolve;
 pub mod server;
 pub mod socket;
 pub mod sockopt;
+pub mod transfer;
 pub mod udp;
+pub mod verify;
 pub mod zerocopy;

@@ -16,6 +16,9 @@
 //! the calling thread only decides when the session is over. A direction is a [`Pump`]: when nothing
 //! needs the bytes in user space (no `--crlf`, no `--hexdump`) it first tries the zero-copy paths of
 //! [`zerocopy`] (sendfile, splice) and falls back to the buffered copy where the kernel offers none.
+//! A short session whose sending side cannot block (stdin /dev/null or a small file, or `recv_only`)
+//! without an idle timer runs on the calling thread, one direction after the other
+//! ([`one_way_then_other`]): starting threads costs more than such a session.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -196,7 +199,7 @@ impl Pump {
                 read: &on_read_err,
                 write: &on_write_err,
             };
-            let flow = zerocopy::copy(src.as_fd(), dst.as_fd(), &|| activity.touch(), &errors)?;
+            let flow = zerocopy::copy(src.as_fd(), dst.as_fd(), &|_| activity.touch(), &errors)?;
             if flow == Flow::Done {
                 return Ok(());
             }
@@ -213,6 +216,9 @@ impl Pump {
         on_read_err: impl Fn(io::Error) -> anyhow::Error,
         on_write_err: impl Fn(io::Error) -> anyhow::Error,
     ) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; CHUNK];
+        }
         loop {
             let n = match src.read(&mut self.buf) {
                 Ok(0) => return Ok(()),
@@ -261,6 +267,80 @@ fn recv_error(err: io::Error) -> anyhow::Error {
     }
 }
 
+/// The most stdin may hold for [`one_way_then_other`]: it fits a fresh TCP socket's send buffer
+/// (net.ipv4.tcp_wmem's default), so sending it never waits for the peer to read.
+const AT_ONCE: u64 = 16 * 1024;
+
+/// Is `input` short and unable to block: /dev/null, or a regular file with at most [`AT_ONCE`] bytes
+/// left?
+fn sent_at_once(input: &Input) -> bool {
+    use crate::sys::zerocopy::{FdKind, kind};
+    use std::io::Seek;
+    match kind(input.file.as_fd()) {
+        Ok(FdKind::DevNull) => true,
+        Ok(FdKind::RegularFile) => {
+            let len = input.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            let pos = (&input.file).stream_position().unwrap_or(0);
+            len.saturating_sub(pos) <= AT_ONCE
+        }
+        _ => false,
+    }
+}
+
+/// The session on the calling thread, one direction after the other, when nothing can block the
+/// sending side (stdin is [`sent_at_once`], or `recv_only`) and no idle timer runs: no thread to start
+/// and no hand-off to wait for, so a short session costs what nc's does. Same rules as [`relay`].
+fn one_way_then_other(
+    sock: &Socket,
+    input: Option<Input>,
+    output: Output,
+    cfg: &RelayConfig,
+    pump: impl Fn(Direction, bool) -> Pump,
+) -> Result<()> {
+    let mut up_error = None;
+    if !cfg.recv_only {
+        let sent = match input {
+            Some(input) => pump(Direction::Sent, cfg.crlf).run_fd(
+                &input.file,
+                sock,
+                |e| anyhow!(e).context("read stdin"),
+                send_error,
+            ),
+            None => Ok(()),
+        };
+        match sent {
+            Ok(()) if cfg.close_on_eof => {
+                let _ = sock.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Ok(()) => {
+                if !cfg.no_shutdown {
+                    let _ = sock.shutdown(Shutdown::Write);
+                }
+            }
+            // Deliver whatever the peer sent before it went away, then report.
+            Err(e) => up_error = Some(e),
+        }
+    }
+    let Output { file, name } = output;
+    let mut down = pump(Direction::Received, false);
+    let received = if cfg.send_only {
+        if up_error.is_none() {
+            return Ok(());
+        }
+        down.hexdump = None;
+        down.run(sock, Discard, recv_error, |e| anyhow!(e))
+    } else {
+        down.run_fd(sock, &file, recv_error, |e| exit::output_error(e, &name))
+    };
+    match (received, up_error) {
+        (Err(e), _) if e.chain().any(|c| c.is::<StdoutClosed>()) => Err(e),
+        (Err(e), up) => Err(up.unwrap_or(e)),
+        (Ok(()), Some(up)) => Err(up),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
 /// Relays between `input`/`output` and `sock` until the session ends by the rules above.
 /// `input` None means "never send" (a closed stdin counts as an empty one unless `recv_only`).
 pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConfig) -> Result<()> {
@@ -271,11 +351,14 @@ pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConf
     });
     let dump = cfg.hexdump.then(|| Arc::new(Hexdump::new()));
     let pump = |dir: Direction, crlf: bool| Pump {
-        buf: vec![0; CHUNK],
+        buf: Vec::new(),
         crlf: crlf.then(Crlf::default),
         hexdump: dump.clone().map(|d| (d, dir)),
         activity: activity.clone(),
     };
+    if cfg.idle_timeout.is_none() && (cfg.recv_only || input.as_ref().is_none_or(sent_at_once)) {
+        return one_way_then_other(&sock, input, output, cfg, pump);
+    }
     let (tx, rx) = mpsc::channel::<Event>();
 
     let stdin_is_terminal = input.as_ref().is_some_and(|i| i.is_terminal);

@@ -6,7 +6,8 @@
 //! | regular file | socket | sendfile(2) |
 //! | pipe | anything | splice(2) (the input pipe is enlarged to [`PIPE_SIZE`]) |
 //! | socket | pipe | splice(2) (the output pipe is enlarged to [`PIPE_SIZE`]) |
-//! | socket | file, /dev/null, other non-terminal | splice(2) into a private pipe, splice(2) out of it |
+//! | socket | /dev/null | recv(2) with MSG_TRUNC: TCP drops the bytes in the kernel, nothing is copied |
+//! | socket | file, other non-terminal | splice(2) into a private pipe, splice(2) out of it |
 //!
 //! Anything else, or a kernel that refuses (EINVAL, ENOSYS, EOPNOTSUPP, EAGAIN on a non-blocking
 //! descriptor), is [`Flow::Fallback`]: the caller carries on with its buffered copy from where this
@@ -43,11 +44,12 @@ pub struct Errors<'a> {
     pub write: &'a dyn Fn(io::Error) -> anyhow::Error,
 }
 
-/// Copies `src` to `dst` until `src` ends, the zero-copy way, calling `touch` whenever bytes move.
+/// Copies `src` to `dst` until `src` ends, the zero-copy way, calling `moved` with each count of bytes
+/// that reached `dst`.
 pub fn copy(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
-    touch: &dyn Fn(),
+    moved: &dyn Fn(u64),
     errors: &Errors<'_>,
 ) -> Result<Flow> {
     let (Ok(from), Ok(to)) = (sys::kind(src), sys::kind(dst)) else {
@@ -56,7 +58,7 @@ pub fn copy(
     match (from, to) {
         (FdKind::RegularFile, FdKind::Socket) => {
             let blame = Blame::socket_dst(errors);
-            direct(touch, &blame, || sys::sendfile(dst, src, SENDFILE_CHUNK))
+            direct(moved, &blame, || sys::sendfile(dst, src, SENDFILE_CHUNK))
         }
         (FdKind::Pipe, _) => {
             let size = sys::set_pipe_size(src, PIPE_SIZE)
@@ -67,20 +69,21 @@ pub fn copy(
             } else {
                 Blame::plain(errors)
             };
-            direct(touch, &blame, || sys::splice(src, dst, size))
+            direct(moved, &blame, || sys::splice(src, dst, size))
         }
         (FdKind::Socket, FdKind::Pipe) => {
             let size = sys::set_pipe_size(dst, PIPE_SIZE)
                 .or_else(|_| sys::pipe_size(dst))
                 .unwrap_or(64 * 1024);
-            direct(touch, &Blame::socket_src(errors), || {
+            direct(moved, &Blame::socket_src(errors), || {
                 sys::splice(src, dst, size)
             })
         }
+        (FdKind::Socket, FdKind::DevNull) => discard(src, moved, errors),
         (FdKind::Socket, FdKind::RegularFile | FdKind::CharDevice | FdKind::Socket)
             if !dst.is_terminal() =>
         {
-            through_pipe(src, dst, touch, errors)
+            through_pipe(src, dst, moved, errors)
         }
         _ => Ok(Flow::Fallback),
     }
@@ -148,14 +151,14 @@ impl<'a> Blame<'a> {
 
 /// One call moves bytes straight from input to output; repeat until it returns 0.
 fn direct(
-    touch: &dyn Fn(),
+    moved: &dyn Fn(u64),
     blame: &Blame<'_>,
     mut call: impl FnMut() -> io::Result<usize>,
 ) -> Result<Flow> {
     loop {
         match call() {
             Ok(0) => return Ok(Flow::Done),
-            Ok(_) => touch(),
+            Ok(n) => moved(n as u64),
             Err(e) if refused(&e) => return Ok(Flow::Fallback),
             Err(e) => return Err(blame.error(e)),
         }
@@ -166,7 +169,7 @@ fn direct(
 fn through_pipe(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
-    touch: &dyn Fn(),
+    moved: &dyn Fn(u64),
     errors: &Errors<'_>,
 ) -> Result<Flow> {
     let Ok((r, w)) = sys::pipe() else {
@@ -180,20 +183,40 @@ fn through_pipe(
             Err(e) if refused(&e) => return Ok(Flow::Fallback),
             Err(e) => return Err((errors.read)(e)),
         };
-        touch();
         let mut left = n;
         while left > 0 {
             match sys::splice(r.as_fd(), dst, left) {
                 Ok(0) => return Err((errors.write)(io::ErrorKind::WriteZero.into())),
-                Ok(m) => left -= m,
+                Ok(m) => {
+                    left -= m;
+                    moved(m as u64);
+                }
                 Err(e) if refused(&e) => {
                     drain(r, dst, left).map_err(errors.write)?;
+                    moved(left as u64);
                     return Ok(Flow::Fallback);
                 }
                 Err(e) => return Err((errors.write)(e)),
             }
         }
-        touch();
+    }
+}
+
+/// socket -> /dev/null: receive and drop. TCP's MSG_TRUNC never copies into the buffer, so its pages are
+/// never touched; other stream sockets fill a smaller one.
+fn discard(src: BorrowedFd<'_>, moved: &dyn Fn(u64), errors: &Errors<'_>) -> Result<Flow> {
+    let tcp = matches!(
+        socket2::SockRef::from(&src).domain(),
+        Ok(d) if d == socket2::Domain::IPV4 || d == socket2::Domain::IPV6
+    );
+    let mut buf = vec![0u8; if tcp { PIPE_SIZE } else { 64 * 1024 }];
+    loop {
+        match sys::recv_discard(src, &mut buf) {
+            Ok(0) => return Ok(Flow::Done),
+            Ok(n) => moved(n as u64),
+            Err(e) if refused(&e) => return Ok(Flow::Fallback),
+            Err(e) => return Err((errors.read)(e)),
+        }
     }
 }
 

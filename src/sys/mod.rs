@@ -3,7 +3,9 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
+pub mod fs;
 pub mod inet;
+pub mod math;
 pub mod mmsg;
 pub mod netdb;
 pub mod poll;

@@ -12,6 +12,8 @@ pub enum FdKind {
     RegularFile,
     Pipe,
     Socket,
+    /// /dev/null (character device 1:3): bytes written there need not exist at all.
+    DevNull,
     CharDevice,
     Other,
 }
@@ -26,11 +28,12 @@ pub fn kind(fd: BorrowedFd<'_>) -> io::Result<FdKind> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fstat returned 0, so it initialised the whole struct.
-    let mode = unsafe { st.assume_init() }.st_mode & libc::S_IFMT;
-    Ok(match mode {
+    let st = unsafe { st.assume_init() };
+    Ok(match st.st_mode & libc::S_IFMT {
         libc::S_IFREG => FdKind::RegularFile,
         libc::S_IFIFO => FdKind::Pipe,
         libc::S_IFSOCK => FdKind::Socket,
+        libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => FdKind::DevNull,
         libc::S_IFCHR => FdKind::CharDevice,
         _ => FdKind::Other,
     })
@@ -108,6 +111,24 @@ pub fn splice(input: BorrowedFd<'_>, output: BorrowedFd<'_>, len: usize) -> io::
     })
 }
 
+/// Receives and throws away at most `buf.len()` bytes of a stream socket without copying them where
+/// the protocol allows (TCP with MSG_TRUNC discards in the kernel; elsewhere `buf` is written).
+/// Ok(0) is the end of the stream.
+pub fn recv_discard(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    retry(|| {
+        // SAFETY: buf is valid for writes of buf.len() bytes for the whole call, so whatever the kernel
+        // does with MSG_TRUNC on this socket type, it stays inside memory we own; sock is live.
+        unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC,
+            )
+        }
+    })
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
@@ -156,6 +177,11 @@ mod tests {
         if granted > 0 {
             assert_eq!(pipe_size(r.as_fd()).unwrap(), granted);
         }
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        assert_eq!(kind(null.as_fd()).unwrap(), FdKind::DevNull);
         let file = tempfile::tempfile().unwrap();
         assert_eq!(kind(file.as_fd()).unwrap(), FdKind::RegularFile);
 

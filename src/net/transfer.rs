@@ -1,0 +1,330 @@
+//! `sendfile`'s network side: send a byte range of a file with sendfile(2) (read/write where the kernel
+//! has none), half-close and wait until the peer has acknowledged every byte; receive into a file by
+//! splice; and the `--verify` exchange of [`crate::net::verify`] on both sides.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use sha2::{Digest, Sha256};
+use socket2::Socket;
+
+use crate::exit;
+use crate::net::verify::{self, Header};
+use crate::net::zerocopy::{self, Flow};
+use crate::sys::{fs as sysfs, poll, zerocopy as sys};
+
+/// Bytes per sendfile call and per buffer on the read/write paths.
+const CHUNK: usize = 4 << 20;
+const BUF: usize = 256 * 1024;
+
+/// A part of a file: `count` bytes from `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    pub offset: u64,
+    pub count: u64,
+}
+
+fn send_error(err: io::Error, sent: u64, total: u64) -> anyhow::Error {
+    match err.kind() {
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => anyhow!(
+            "the receiver closed the connection after {sent} of {total} bytes: {}",
+            exit::describe_io(&err)
+        ),
+        _ => anyhow!(err).context(format!("send (after {sent} of {total} bytes)")),
+    }
+}
+
+/// Sends `range` of `file` to `sock`, calling `moved` as bytes go out.
+pub fn send_range(sock: &Socket, file: &File, range: Range, moved: &dyn Fn(u64)) -> Result<()> {
+    let mut offset = range.offset as i64;
+    let end = range.offset + range.count;
+    let sent = |offset: i64| offset as u64 - range.offset;
+    while (offset as u64) < end {
+        let want = (end - offset as u64).min(CHUNK as u64) as usize;
+        match sys::sendfile_at(sock.as_fd(), file.as_fd(), &mut offset, want) {
+            Ok(0) => bail!(
+                "the file ended after {} of {} bytes (did it shrink?)",
+                sent(offset),
+                range.count
+            ),
+            Ok(n) => moved(n as u64),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+                ) =>
+            {
+                return copy_range(sock, file, offset as u64, end, range, moved);
+            }
+            Err(e) => return Err(send_error(e, sent(offset), range.count)),
+        }
+    }
+    Ok(())
+}
+
+/// The read/write stand-in for sendfile.
+fn copy_range(
+    mut sock: &Socket,
+    file: &File,
+    mut offset: u64,
+    end: u64,
+    range: Range,
+    moved: &dyn Fn(u64),
+) -> Result<()> {
+    let mut buf = vec![0u8; BUF];
+    while offset < end {
+        let want = (end - offset).min(BUF as u64) as usize;
+        let n = match file.read_at(&mut buf[..want], offset) {
+            Ok(0) => bail!(
+                "the file ended after {} of {} bytes (did it shrink?)",
+                offset - range.offset,
+                range.count
+            ),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(anyhow!(e).context("read the file")),
+        };
+        sock.write_all(&buf[..n])
+            .map_err(|e| send_error(e, offset - range.offset, range.count))?;
+        offset += n as u64;
+        moved(n as u64);
+    }
+    Ok(())
+}
+
+/// Half-closes `sock` and waits until the peer's TCP has acknowledged every byte (or the peer closed
+/// after reading them). Bytes the peer sends meanwhile are dropped.
+pub fn finish_sending(sock: &Socket) -> Result<()> {
+    sock.shutdown(Shutdown::Write)
+        .map_err(|e| anyhow!(e).context("shut down the sending side"))?;
+    let mut pause = Duration::from_millis(1);
+    let mut sink = [0u8; 4096];
+    loop {
+        match sysfs::unacknowledged(sock.as_fd()) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            // Not TCP (a Unix socket): the peer holds the bytes once they are written.
+            Err(_) => return Ok(()),
+        }
+        let ready = poll::poll(&[(sock.as_fd(), poll::READABLE)], Some(pause))
+            .map_err(|e| anyhow!(e).context("poll"))?;
+        if ready[0] != 0 {
+            match (&*sock).read(&mut sink) {
+                Ok(0) => {
+                    // The peer closed after our FIN; its TCP acknowledged everything before that.
+                    return Ok(());
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    bail!("connection reset by peer before it acknowledged every byte")
+                }
+                Err(e) => return Err(anyhow!(e).context("receive")),
+            }
+        }
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// The SHA-256 of `range` of `file`, read independently of what sendfile sends.
+fn hash_range(file: &File, range: Range) -> Result<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut offset = range.offset;
+    let end = range.offset + range.count;
+    while offset < end {
+        let want = (end - offset).min(buf.len() as u64) as usize;
+        match file.read_at(&mut buf[..want], offset) {
+            Ok(0) => bail!("the file shrank while it was being sent"),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(anyhow!(e).context("read the file to hash it")),
+        }
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// `--verify` sending: header, the bytes (sendfile, hashed alongside by a second reader), the SHA-256,
+/// a half-close, then the receiver's answer.
+pub fn send_verified(
+    sock: &Socket,
+    file: &File,
+    range: Range,
+    name: &[u8],
+    moved: &dyn Fn(u64),
+) -> Result<()> {
+    let header = Header {
+        name: name.to_vec(),
+        size: range.count,
+    };
+    let sent = (|| {
+        (&*sock)
+            .write_all(&header.encode())
+            .map_err(|e| send_error(e, 0, range.count))?;
+        let digest = std::thread::scope(|s| -> Result<[u8; 32]> {
+            let hasher = s.spawn(|| hash_range(file, range));
+            let sent = send_range(sock, file, range, moved);
+            let digest = hasher
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the hashing thread failed")));
+            sent?;
+            digest
+        })?;
+        (&*sock)
+            .write_all(&digest)
+            .map_err(|e| send_error(e, range.count, range.count))
+    })();
+    if let Err(e) = sent {
+        // A receiver that refused the file said why before it closed: prefer its reason.
+        let _ = sock.set_read_timeout(Some(Duration::from_secs(1)));
+        return match verify::read_reply(&mut &*sock) {
+            Err(why) if why.to_string().starts_with("the receiver refused") => Err(why),
+            _ => Err(e),
+        };
+    }
+    let _ = sock.shutdown(Shutdown::Write);
+    verify::read_reply(&mut &*sock)
+}
+
+/// Receives until the peer closes, into `out` (zero-copy where the kernel allows). Returns the count.
+pub fn receive_plain(sock: &Socket, out: &File, name: &str, moved: &dyn Fn(u64)) -> Result<u64> {
+    let total = std::cell::Cell::new(0u64);
+    let count = |n: u64| {
+        total.set(total.get() + n);
+        moved(n);
+    };
+    let read_err = |e: io::Error| recv_error(e);
+    let write_err = |e: io::Error| exit::output_error(e, name);
+    let errors = zerocopy::Errors {
+        read: &read_err,
+        write: &write_err,
+    };
+    if zerocopy::copy(sock.as_fd(), out.as_fd(), &count, &errors)? == Flow::Fallback {
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let n = match (&*sock).read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(recv_error(e)),
+            };
+            (&*out).write_all(&buf[..n]).map_err(write_err)?;
+            count(n as u64);
+        }
+    }
+    Ok(total.get())
+}
+
+fn recv_error(err: io::Error) -> anyhow::Error {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
+        _ => anyhow!(err).context("receive"),
+    }
+}
+
+/// `--verify` receiving, up to the check: reads the header, lets `open` decide where the bytes go
+/// (it sees the header first, to refuse a bad name or a size that does not fit), receives exactly
+/// `size` bytes while hashing them, and compares the SHA-256. On any failure the sender is told why.
+/// The caller puts the file in place and then answers with [`answer`].
+pub fn receive_verified<W: Write + Send>(
+    sock: &Socket,
+    open: impl FnOnce(&Header) -> Result<W>,
+    name: &str,
+    moved: &dyn Fn(u64),
+) -> Result<(Header, W)> {
+    let result = (|| {
+        let header = Header::read_from(&mut &*sock)?;
+        let out = open(&header)?;
+        let (ours, out) = receive_hashed(sock, header.size, out, name, moved)?;
+        let theirs = verify::read_digest(&mut &*sock)?;
+        if theirs != ours {
+            bail!(
+                "SHA-256 mismatch: received {}, sender says {}",
+                hex::encode(ours),
+                hex::encode(theirs)
+            );
+        }
+        Ok((header, out))
+    })();
+    if let Err(e) = &result {
+        answer(sock, &Err(anyhow!("{}", exit::render(e))));
+    }
+    result
+}
+
+/// Receives exactly `size` bytes into `out`, hashing them. The socket is read on this thread while a
+/// second one hashes and writes, [`DEPTH`] buffers apart, so SHA-256 and receiving overlap.
+fn receive_hashed<W: Write + Send>(
+    sock: &Socket,
+    size: u64,
+    mut out: W,
+    name: &str,
+    moved: &dyn Fn(u64),
+) -> Result<([u8; 32], W)> {
+    const DEPTH: usize = 4;
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(DEPTH);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..DEPTH {
+        let _ = empty_tx.send(vec![0u8; BUF]);
+    }
+    std::thread::scope(|s| {
+        let worker = s.spawn(move || -> Result<([u8; 32], W)> {
+            let mut hasher = Sha256::new();
+            for (buf, n) in full_rx {
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n])
+                    .map_err(|e| exit::output_error(e, name))?;
+                let _ = empty_tx.send(buf);
+            }
+            out.flush().map_err(|e| exit::output_error(e, name))?;
+            Ok((hasher.finalize().into(), out))
+        });
+        let mut left = size;
+        let read = (|| -> Result<()> {
+            while left > 0 {
+                // The worker hung up: it failed, and says why when joined.
+                let Ok(mut buf) = empty_rx.recv() else {
+                    return Ok(());
+                };
+                let want = left.min(BUF as u64) as usize;
+                let n = loop {
+                    match (&*sock).read(&mut buf[..want]) {
+                        Ok(0) => {
+                            bail!("the sender stopped after {} of {} bytes", size - left, size)
+                        }
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(recv_error(e)),
+                    }
+                };
+                left -= n as u64;
+                moved(n as u64);
+                if full_tx.send((buf, n)).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })();
+        drop(full_tx);
+        let written = worker
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("the hashing thread failed")));
+        read?;
+        written
+    })
+}
+
+/// Tells a `--verify` sender how it went, then closes our side.
+pub fn answer(sock: &Socket, outcome: &Result<()>) {
+    let _ = verify::write_reply(&mut &*sock, outcome);
+    let _ = sock.shutdown(Shutdown::Write);
+}

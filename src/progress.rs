@@ -1,0 +1,36 @@
+//! The one place progress bars are made: on stderr, and only when stderr is a terminal (a pipe or a
+//! file never gets control sequences), unless the user said `--no-progress`.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+const BAR: &str =
+    "{bytes:>10} / {total_bytes:<10} [{wide_bar}] {binary_bytes_per_sec:>12}  ETA {eta}";
+const COUNTER: &str = "{spinner} {bytes:>10}  {binary_bytes_per_sec:>12}  {elapsed}";
+
+/// A bar for `total` bytes (a byte counter when the total is unknown); hidden unless `wanted` and
+/// stderr is a terminal.
+pub fn bytes(total: Option<u64>, wanted: bool) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    set_total(&bar, total);
+    bar
+}
+
+/// Sets (or learns) the total, switching between the bar and the counter look.
+pub fn set_total(bar: &ProgressBar, total: Option<u64>) {
+    if bar.is_hidden() {
+        return;
+    }
+    let template = if total.is_some() { BAR } else { COUNTER };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    match total {
+        Some(n) => bar.set_length(n),
+        None => bar.unset_length(),
+    }
+}

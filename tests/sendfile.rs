@@ -1,0 +1,568 @@
+//! `sockcat sendfile`: byte-exact sends (empty, small, tens of MiB, offset/count) to in-process
+//! receivers, to OpenBSD nc and to `sendfile --receive`; `--verify` end to end; a cut transfer, a
+//! hostile header or a bad hash leaving nothing behind; no overwrite without --force; input errors;
+//! the progress bar only on a terminal.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::common::{In, LIMIT, Proc, connect, have, pattern, read_all, tcp_listener};
+
+fn write_file(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+/// Accepts one connection in a thread and reads it to EOF.
+fn sink_server() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    let (listener, port) = tcp_listener();
+    let handle = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        read_all(conn)
+    });
+    (port, handle)
+}
+
+fn send(file: &Path, port: u16, extra: &[&str]) -> crate::common::Done {
+    let port = port.to_string();
+    let mut args = vec!["sendfile"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[file.to_str().unwrap(), "127.0.0.1", &port]);
+    Proc::spawn(&args, In::Null).finish()
+}
+
+/// A `sendfile --receive -v` on a free loopback port, with its port.
+fn receiver(extra: &[&str]) -> (Proc, SocketAddr) {
+    let mut args = vec!["sendfile", "--receive", "-v"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["127.0.0.1", "0"]);
+    let mut p = Proc::spawn(&args, In::Null);
+    let addr = p.listening();
+    (p, addr)
+}
+
+/// Like `Done::one_error_line`, after the receiver's `-v` lines (`listening on`, `connection from`).
+fn rx_error(done: crate::common::Done, needle: &str) -> crate::common::Done {
+    let rest: Vec<&str> = done
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("listening on ") && !l.starts_with("connection from "))
+        .collect();
+    assert!(
+        rest.len() == 1 && rest[0].starts_with("sockcat: error: ") && rest[0].contains(needle),
+        "expected one error line with {needle:?}\n{}",
+        done.show()
+    );
+    done
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The `--verify` header, built by hand so tests can lie in it.
+fn header(name: &[u8], size: u64) -> Vec<u8> {
+    let mut out = b"sockcat\x01".to_vec();
+    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    out.extend_from_slice(name);
+    out.extend_from_slice(&size.to_be_bytes());
+    out
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).to_vec()
+}
+
+/// Connects, sends `bytes`, half-closes and returns what the receiver answered.
+fn fake_sender(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut conn = connect(addr);
+    let _ = conn.write_all(bytes);
+    let _ = conn.shutdown(Shutdown::Write);
+    let mut reply = Vec::new();
+    let _ = conn.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[test]
+fn plain_sends_are_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, len) in [("empty", 0), ("small", 1000), ("big", 24 << 20)] {
+        let data = pattern(len, len as u64 + 1);
+        let file = write_file(dir.path(), name, &data);
+        let (port, server) = sink_server();
+        let done = send(&file, port, &[]).ok();
+        assert!(done.stderr.is_empty(), "{}", done.show());
+        let got = server.join().unwrap();
+        assert!(got == data, "{name}: got {} of {len} bytes", got.len());
+    }
+}
+
+#[test]
+fn offset_and_count_send_a_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(5 << 20, 3);
+    let file = write_file(dir.path(), "f", &data);
+    for (offset, count) in [
+        (0usize, 10usize),
+        (4097, 1 << 20),
+        (123, 5242880 - 123),
+        (5 << 20, 0),
+    ] {
+        let (port, server) = sink_server();
+        let mut extra = vec!["--offset".to_string(), offset.to_string()];
+        if offset != 123 {
+            extra.extend(["--count".to_string(), count.to_string()]);
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        send(&file, port, &extra).ok();
+        let got = server.join().unwrap();
+        assert!(
+            got == data[offset..offset + count],
+            "offset {offset} count {count}: got {} bytes",
+            got.len()
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_status_2_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.bin");
+    let port = crate::common::closed_port();
+    send(&missing, port, &[])
+        .code(2)
+        .one_error_line("missing.bin: no such file or directory");
+    send(dir.path(), port, &[])
+        .code(2)
+        .one_error_line("is a directory");
+    let file = write_file(dir.path(), "ten", b"0123456789");
+    send(&file, port, &["--offset", "11"])
+        .code(2)
+        .one_error_line("past the end");
+    send(&file, port, &["--offset", "5", "--count", "6"])
+        .code(2)
+        .one_error_line("only 5 bytes");
+    // Unreadable: only meaningful when not running as root.
+    let locked = write_file(dir.path(), "locked", b"x");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&locked).is_err() {
+        send(&locked, port, &[])
+            .code(2)
+            .one_error_line("locked: permission denied");
+    }
+}
+
+#[test]
+fn openbsd_nc_receives_byte_exact() {
+    if !have("nc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(8 << 20, 4);
+    let file = write_file(dir.path(), "f", &data);
+    let port = crate::common::closed_port();
+    let nc = Proc::spawn_program("nc", &["-l", "127.0.0.1", &port.to_string()], In::Null);
+    wait_listening(port);
+    send(&file, port, &[]).ok();
+    let got = nc.finish().stdout;
+    assert!(got == data, "nc got {} of {} bytes", got.len(), data.len());
+}
+
+/// Polls /proc/net/tcp until something listens on `port` (a connect would be taken for the client).
+fn wait_listening(port: u16) {
+    let needle = format!(":{port:04X} 00000000:0000 0A");
+    let deadline = Instant::now() + LIMIT;
+    while !std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .contains(&needle)
+    {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn receive_plain_to_stdout_and_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(6 << 20, 5);
+    let file = write_file(dir.path(), "f", &data);
+
+    let (rx, addr) = receiver(&[]);
+    send(&file, addr.port(), &[]).ok();
+    let done = rx.finish().ok();
+    assert!(done.stdout == data, "stdout differs\n{}", done.show());
+    assert!(
+        done.stderr.contains("connection from 127.0.0.1:"),
+        "{}",
+        done.show()
+    );
+    assert!(
+        done.stderr.contains("received 6291456 bytes in "),
+        "{}",
+        done.show()
+    );
+
+    let out = dir.path().join("out.bin");
+    let (rx, addr) = receiver(&["-o", out.to_str().unwrap()]);
+    send(&file, addr.port(), &[]).ok();
+    rx.finish().ok();
+    assert!(std::fs::read(&out).unwrap() == data);
+}
+
+#[test]
+fn verify_round_trip_into_a_directory() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    for (name, len) in [("empty.bin", 0), ("data.bin", 20 << 20)] {
+        let data = pattern(len, 6);
+        let file = write_file(src.path(), name, &data);
+        let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+        let sent = send(&file, addr.port(), &["--verify", "-v"]).ok();
+        assert!(sent.stderr.contains("sent "), "{}", sent.show());
+        rx.finish().ok();
+        assert!(
+            std::fs::read(dst.path().join(name)).unwrap() == data,
+            "{name} differs"
+        );
+    }
+    assert_eq!(entries(dst.path()), ["data.bin", "empty.bin"]);
+}
+
+#[test]
+fn verify_with_offset_and_count_and_an_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(3 << 20, 7);
+    let file = write_file(dir.path(), "whole", &data);
+    let out = dir.path().join("part");
+    let (rx, addr) = receiver(&["--verify", "-o", out.to_str().unwrap()]);
+    send(
+        &file,
+        addr.port(),
+        &["--verify", "--offset", "1000", "--count", "2000000"],
+    )
+    .ok();
+    rx.finish().ok();
+    assert!(std::fs::read(&out).unwrap() == data[1000..2_001_000]);
+}
+
+#[test]
+fn a_cut_transfer_leaves_nothing() {
+    let dst = tempfile::tempdir().unwrap();
+    let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+    let mut bytes = header(b"cut.bin", 10 << 20);
+    bytes.extend_from_slice(&pattern(1 << 20, 8));
+    // The sender dies after 1 of 10 MiB: its socket closes.
+    let reply = fake_sender(addr, &bytes);
+    let done = rx_error(rx.finish().code(1), "stopped after 1048576 of 10485760");
+    assert!(
+        reply.starts_with("ERR "),
+        "reply {reply:?}\n{}",
+        done.show()
+    );
+    assert!(entries(dst.path()).is_empty(), "{:?}", entries(dst.path()));
+}
+
+#[test]
+fn a_killed_sender_process_leaves_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let file = write_file(src.path(), "big.bin", &pattern(64 << 20, 9));
+    // A receiver that never reads: the sender blocks once the socket buffers are full.
+    let (listener, port) = tcp_listener();
+    let sender = Proc::spawn(
+        &[
+            "sendfile",
+            "--verify",
+            file.to_str().unwrap(),
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        In::Null,
+    );
+    let (conn, _) = listener.accept().unwrap();
+    // Relay what the sender managed to send into a real receiver, then kill the sender mid-way.
+    let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+    let mut upstream = conn;
+    upstream.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut downstream = connect(addr);
+    let mut buf = vec![0u8; 1 << 20];
+    let n = upstream.read(&mut buf).unwrap();
+    downstream.write_all(&buf[..n]).unwrap();
+    sender.signal("KILL");
+    let _ = sender.finish_within(LIMIT);
+    while let Ok(n) = upstream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        downstream.write_all(&buf[..n]).unwrap();
+    }
+    drop(downstream);
+    rx.finish().code(1);
+    assert!(entries(dst.path()).is_empty(), "{:?}", entries(dst.path()));
+}
+
+#[test]
+fn bad_hash_leaves_nothing() {
+    let dst = tempfile::tempdir().unwrap();
+    let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+    let data = pattern(100_000, 10);
+    let mut bytes = header(b"x.bin", data.len() as u64);
+    bytes.extend_from_slice(&data);
+    bytes.extend_from_slice(&sha256(b"something else"));
+    let reply = fake_sender(addr, &bytes);
+    rx_error(rx.finish().code(1), "SHA-256 mismatch");
+    assert!(
+        reply.starts_with("ERR ") && reply.contains("mismatch"),
+        "{reply:?}"
+    );
+    assert!(entries(dst.path()).is_empty());
+}
+
+#[test]
+fn hostile_names_stay_inside_the_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dst = root.path().join("inbox");
+    std::fs::create_dir(&dst).unwrap();
+    for (name, kept) in [
+        (&b"../escape.txt"[..], "escape.txt"),
+        (b"/etc/evil.conf", "evil.conf"),
+        (b"a/b/../../up.bin", "up.bin"),
+    ] {
+        let (rx, addr) = receiver(&["--verify", "-o", dst.to_str().unwrap()]);
+        let mut bytes = header(name, 3);
+        bytes.extend_from_slice(b"abc");
+        bytes.extend_from_slice(&sha256(b"abc"));
+        assert_eq!(fake_sender(addr, &bytes), "OK\n");
+        rx.finish().ok();
+        assert_eq!(std::fs::read(dst.join(kept)).unwrap(), b"abc");
+    }
+    assert_eq!(entries(root.path()), ["inbox"]);
+    for name in [&b".."[..], b"/", b"x\0y", b"new\nline"] {
+        let (rx, addr) = receiver(&["--verify", "-o", dst.to_str().unwrap()]);
+        let mut bytes = header(name, 3);
+        bytes.extend_from_slice(b"abc");
+        bytes.extend_from_slice(&sha256(b"abc"));
+        let reply = fake_sender(addr, &bytes);
+        rx_error(rx.finish().code(1), "refusing file name");
+        assert!(reply.starts_with("ERR refusing"), "{reply:?}");
+    }
+    assert_eq!(entries(&dst), ["escape.txt", "evil.conf", "up.bin"]);
+}
+
+#[test]
+fn a_sender_named_special_file_is_never_written_into() {
+    let dst = tempfile::tempdir().unwrap();
+    let fifo = dst.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    for force in [false, true] {
+        let mut extra = vec!["--verify", "-o", dst.path().to_str().unwrap()];
+        if force {
+            extra.push("--force");
+        }
+        let (rx, addr) = receiver(&extra);
+        let mut bytes = header(b"fifo", 3);
+        bytes.extend_from_slice(b"abc");
+        bytes.extend_from_slice(&sha256(b"abc"));
+        let reply = fake_sender(addr, &bytes);
+        rx_error(rx.finish().code(1), "not a regular file");
+        assert!(reply.starts_with("ERR "), "{reply:?}");
+    }
+    assert_eq!(entries(dst.path()), ["fifo"]);
+}
+
+#[test]
+fn output_in_a_missing_directory_is_status_2() {
+    Proc::spawn(
+        &[
+            "sendfile",
+            "--receive",
+            "-o",
+            "/nonexistent-dir/x",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    )
+    .finish()
+    .code(2)
+    .one_error_line("no such directory");
+}
+
+#[test]
+fn hostile_sizes_and_lengths_are_refused_before_anything_is_created() {
+    let dst = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (header(b"huge.bin", 1 << 62), "does not fit"),
+        (header(b"huger.bin", u64::MAX), "too large"),
+        (
+            {
+                let mut h = b"sockcat\x01".to_vec();
+                h.extend_from_slice(&60000u16.to_be_bytes());
+                h
+            },
+            "file name of 60000 bytes",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), "bad header"),
+    ];
+    for (bytes, why) in cases {
+        let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+        let reply = fake_sender(addr, &bytes);
+        rx_error(rx.finish().code(1), why);
+        assert!(reply.starts_with("ERR "), "{reply:?}");
+    }
+    assert!(entries(dst.path()).is_empty());
+}
+
+#[test]
+fn no_overwrite_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = write_file(dir.path(), "out.bin", b"precious");
+    // An existing -o FILE is refused before listening.
+    Proc::spawn(
+        &[
+            "sendfile",
+            "--receive",
+            "-o",
+            out.to_str().unwrap(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    )
+    .finish()
+    .code(2)
+    .one_error_line("already exists");
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+
+    let file = write_file(dir.path(), "new.bin", b"fresh bytes");
+    let (rx, addr) = receiver(&["--force", "-o", out.to_str().unwrap()]);
+    send(&file, addr.port(), &[]).ok();
+    rx.finish().ok();
+    assert_eq!(std::fs::read(&out).unwrap(), b"fresh bytes");
+
+    // In a directory, the sender's name is taken: status 1, the sender is told.
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    write_file(&inbox, "new.bin", b"older");
+    let (rx, addr) = receiver(&["--verify", "-o", inbox.to_str().unwrap()]);
+    send(&file, addr.port(), &["--verify"])
+        .code(1)
+        .one_error_line("already exists");
+    rx.finish().code(1);
+    assert_eq!(std::fs::read(inbox.join("new.bin")).unwrap(), b"older");
+    assert_eq!(entries(&inbox), ["new.bin"]);
+}
+
+#[test]
+fn verify_against_a_plain_receiver_is_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "f", b"hello");
+    let (port, server) = sink_server();
+    send(&file, port, &["--verify"])
+        .code(1)
+        .one_error_line("without confirming");
+    server.join().unwrap();
+}
+
+#[test]
+fn receive_timeout_is_status_3() {
+    Proc::spawn(
+        &["sendfile", "--receive", "-w", "200ms", "127.0.0.1", "0"],
+        In::Null,
+    )
+    .finish()
+    .code(3)
+    .one_error_line("no sender connected");
+}
+
+/// Runs `sockcat ARGS` inside a pseudo-terminal (`script`), so stderr is a terminal.
+fn in_pty(args: &[&str]) -> crate::common::Done {
+    let mut cmd = crate::common::bin().display().to_string();
+    for a in args {
+        cmd.push_str(&format!(" '{a}'"));
+    }
+    Proc::spawn_program("script", &["-qec", &cmd, "/dev/null"], In::Null).finish()
+}
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    if !have("script") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "f", &pattern(32 << 20, 11));
+    let shown = |done: &crate::common::Done| {
+        let out = done.stdout_str();
+        out.contains("ETA") && out.contains("MiB")
+    };
+
+    // A receiver that reads slowly enough for the bar to be drawn a few times.
+    let slow_sink = || {
+        let (listener, port) = tcp_listener();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(LIMIT)).unwrap();
+            let mut buf = vec![0u8; 256 * 1024];
+            let start = Instant::now();
+            let mut total = 0;
+            loop {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+                // Pace the reads: 32 MiB over about half a second.
+                let due = Duration::from_millis((total as u64 * 500) >> 25);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            total
+        });
+        (port, server)
+    };
+
+    let (port, server) = slow_sink();
+    let path = file.to_str().unwrap().to_string();
+    let done = in_pty(&["sendfile", &path, "127.0.0.1", &port.to_string()]).ok();
+    assert_eq!(server.join().unwrap(), 32 << 20);
+    assert!(
+        shown(&done),
+        "no progress bar on a terminal\n{}",
+        done.show()
+    );
+
+    let (port, server) = slow_sink();
+    let done = in_pty(&[
+        "sendfile",
+        "--no-progress",
+        &path,
+        "127.0.0.1",
+        &port.to_string(),
+    ])
+    .ok();
+    server.join().unwrap();
+    assert!(!shown(&done), "--no-progress drew a bar\n{}", done.show());
+
+    let (port, server) = slow_sink();
+    let done = send(&file, port, &[]).ok();
+    server.join().unwrap();
+    assert!(
+        done.stderr.is_empty(),
+        "stderr not a terminal, yet\n{}",
+        done.show()
+    );
+}

@@ -2,7 +2,6 @@
 //! `--verify` checks name, size and SHA-256 end to end.
 
 use std::fs::File;
-use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,9 +10,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::cli::SendfileArgs;
 use crate::exit;
-use crate::net::addr::{
-    Family, check_host, display, parse_endpoint, parse_port, resolve_local, split_host_port,
-};
+use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
 use crate::net::connect::{ConnectOpts, connect};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
 use crate::net::transfer::{self, Range};
@@ -109,24 +106,6 @@ fn send(args: &SendfileArgs) -> Result<()> {
     Ok(())
 }
 
-/// `[ADDR] PORT`: the address to bind (None: every address) and the port.
-fn parse_listen_endpoint(endpoint: &[String], family: Family) -> Result<(Option<IpAddr>, u16)> {
-    match endpoint {
-        [one] if one.contains(':') => {
-            let (host, port) = split_host_port(one)?;
-            let port = parse_port(&port)?;
-            Ok((Some(resolve_local(&host, port, family)?.ip()), port))
-        }
-        [port] => Ok((None, parse_port(port)?)),
-        [addr, port] => {
-            let port = parse_port(port)?;
-            let host = check_host(addr)?;
-            Ok((Some(resolve_local(&host, port, family)?.ip()), port))
-        }
-        _ => Err(exit::usage("give --receive [ADDR] PORT")),
-    }
-}
-
 /// Where received bytes go.
 enum Dest {
     Stdout,
@@ -179,7 +158,7 @@ fn check_space(dir: &Path, size: u64) -> Result<()> {
 
 fn receive(args: &SendfileArgs) -> Result<()> {
     let family = Family::from(args.family);
-    let (addr, port) = parse_listen_endpoint(&args.args, family)?;
+    let (addr, port) = parse_bind_endpoint(&args.args, family, "tcp")?;
     let dest = destination(args)?;
     let (listener, local) = socket::tcp_listener(addr, port, family, &ListenOpts::default())?;
     let shown = display(&local);

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::path::Path;
 
-use crate::common::{In, Proc, connect, pattern, read_all, tcp_listener};
+use crate::common::{In, Proc, connect, pattern, sink_server, tcp_listener, write_file};
 
 /// Enough to take many rounds through every path (pipes are 64 KiB - 1 MiB, sendfile chunks 4 MiB).
 const BIG: usize = 12 << 20;
@@ -24,23 +24,6 @@ fn spawn_redirected(args: &[&str], stdin: In, target: &Path) -> Proc {
     all.push(&bin);
     all.extend_from_slice(args);
     Proc::spawn_program("sh", &all, stdin)
-}
-
-fn write_file(dir: &Path, name: &str, data: &[u8]) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-/// Accepts one connection in a thread and reads it to EOF.
-fn sink_server() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
-    let (listener, port) = tcp_listener();
-    let handle = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        conn.set_read_timeout(Some(crate::common::LIMIT)).unwrap();
-        read_all(conn)
-    });
-    (port, handle)
 }
 
 /// Accepts one connection in a thread, sends `data`, half-closes, and reads to EOF.

@@ -5,27 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{In, LIMIT, Proc, connect, have, pattern, read_all, tcp_listener};
-
-fn write_file(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-/// Accepts one connection in a thread and reads it to EOF.
-fn sink_server() -> (u16, std::thread::JoinHandle<Vec<u8>>) {
-    let (listener, port) = tcp_listener();
-    let handle = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        conn.set_read_timeout(Some(LIMIT)).unwrap();
-        read_all(conn)
-    });
-    (port, handle)
-}
+use crate::common::{
+    In, LIMIT, Proc, connect, have, pattern, sink_server, tcp_listener, write_file,
+};
 
 fn send(file: &Path, port: u16, extra: &[&str]) -> crate::common::Done {
     let port = port.to_string();

@@ -321,6 +321,24 @@ pub fn tcp_listener() -> (TcpListener, u16) {
     (l, port)
 }
 
+/// Writes `data` to `dir/name` and returns the path.
+pub fn write_file(dir: &std::path::Path, name: &str, data: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+/// Accepts one connection in a thread and reads it to EOF.
+pub fn sink_server() -> (u16, JoinHandle<Vec<u8>>) {
+    let (listener, port) = tcp_listener();
+    let handle = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        read_all(conn)
+    });
+    (port, handle)
+}
+
 /// A port on which nothing listens (bound then closed; refused on connect).
 pub fn closed_port() -> u16 {
     let (l, port) = tcp_listener();

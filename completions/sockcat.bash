@@ -105,7 +105,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__connect)
-            opts="-4 -6 -w -z -s -i -v -h -V --unix --timeout --wait-for --scan --json --source --source-port --nodelay --keepalive --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --verbose --help --version"
+            opts="-4 -6 -w -z -s -i -v -h -V --unix --timeout --wait-for --scan --json --source --source-port --nodelay --keepalive --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,7 +295,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__listen)
-            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --broker --allow --deny --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --verbose --help --version"
+            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --broker --allow --deny --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

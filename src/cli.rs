@@ -209,6 +209,11 @@ pub struct RelayOpts {
     /// Any byte in either direction resets the timer.
     #[arg(short = 'i', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub idle_timeout: Option<Duration>,
+    /// Show progress on stderr: bytes each way and the rate
+    ///
+    /// Only when stderr is a terminal; a pipe or a file never gets control sequences.
+    #[arg(long)]
+    pub progress: bool,
 }
 
 #[derive(Debug, Args)]

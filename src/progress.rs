@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 const BAR: &str =
     "{bytes:>10} / {total_bytes:<10} [{wide_bar}] {binary_bytes_per_sec:>12}  ETA {eta}";
+const TRANSFER: &str = "{spinner} {msg}  {binary_bytes_per_sec:>12}  {elapsed}";
 const COUNTER: &str = "{spinner} {bytes:>10}  {binary_bytes_per_sec:>12}  {elapsed}";
 
 /// A bar for `total` bytes (a byte counter when the total is unknown); hidden unless `wanted` and
@@ -17,6 +18,19 @@ pub fn bytes(total: Option<u64>, wanted: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
     set_total(&bar, total);
+    bar
+}
+
+/// A counter for a two-way transfer (`--progress` of listen and connect): the message says what went
+/// each way; the position is both together. Hidden unless stderr is a terminal.
+pub fn transfer() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(TRANSFER) {
+        bar.set_style(style);
+    }
     bar
 }
 

@@ -289,3 +289,62 @@ fn unix_socket_missing_is_status_1() {
         .code(1)
         .one_error_line("none.sock");
 }
+
+#[test]
+fn progress_only_on_a_terminal() {
+    if !crate::common::have("script") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::common::write_file(dir.path(), "up", &crate::common::pattern(8 << 20, 3));
+    // A receiver slow enough (about half a second) for the counter to be drawn a few times.
+    let slow_sink = || {
+        let (l, port) = tcp_listener();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(crate::common::LIMIT)).unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut total = 0usize;
+            loop {
+                match std::io::Read::read(&mut s, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+                std::thread::sleep(Duration::from_millis(4));
+            }
+            total
+        });
+        (port, server)
+    };
+
+    let (port, server) = slow_sink();
+    let cmd = format!(
+        "{} connect --progress 127.0.0.1 {port} < {}",
+        crate::common::bin().display(),
+        file.display()
+    );
+    let done = Proc::spawn_program(
+        "script",
+        &["-qec", &cmd, "/dev/null"],
+        crate::common::In::Null,
+    )
+    .finish()
+    .ok();
+    assert_eq!(server.join().unwrap(), 8 << 20);
+    let screen = done.stdout_str();
+    assert!(
+        screen.contains("sent") && screen.contains("MiB"),
+        "no progress on a terminal:\n{screen}"
+    );
+
+    // Without a terminal, nothing at all on stderr.
+    let (port, server) = slow_sink();
+    let done = Proc::spawn(
+        &["connect", "--progress", "127.0.0.1", &port.to_string()],
+        crate::common::In::File(file),
+    )
+    .finish()
+    .ok();
+    assert_eq!(server.join().unwrap(), 8 << 20);
+    assert_eq!(done.stderr, "", "{}", done.show());
+}

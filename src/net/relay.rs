@@ -49,6 +49,7 @@ pub struct RelayConfig {
     pub crlf: bool,
     pub hexdump: bool,
     pub idle_timeout: Option<Duration>,
+    pub progress: bool,
 }
 
 impl From<&crate::cli::RelayOpts> for RelayConfig {
@@ -61,6 +62,7 @@ impl From<&crate::cli::RelayOpts> for RelayConfig {
             crlf: o.crlf,
             hexdump: o.hexdump,
             idle_timeout: o.idle_timeout,
+            progress: o.progress,
         }
     }
 }
@@ -133,13 +135,31 @@ enum Event {
     DownFailed(anyhow::Error),
 }
 
-/// Shared by both directions: the time of the last byte, for the idle timeout.
+/// Shared by both directions: the time of the last byte, for the idle timeout, and the bytes moved
+/// each way, for `--progress`.
 struct Activity {
     start: Instant,
     last_ms: AtomicU64,
+    /// Bytes sent and received, indexed by [`Direction`].
+    moved: [AtomicU64; 2],
 }
 
 impl Activity {
+    fn new() -> Self {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            moved: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
+    }
+    /// `n` bytes went `dir`.
+    fn moved(&self, dir: Direction, n: u64) {
+        self.moved[dir as usize].fetch_add(n, Ordering::Relaxed);
+        self.touch();
+    }
+    fn total(&self, dir: Direction) -> u64 {
+        self.moved[dir as usize].load(Ordering::Relaxed)
+    }
     fn touch(&self) {
         self.last_ms
             .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -152,6 +172,7 @@ impl Activity {
 
 /// Moves bytes one way. The buffered copy is the general case; a zero-copy pump can stand in for it.
 struct Pump {
+    dir: Direction,
     buf: Vec<u8>,
     crlf: Option<Crlf>,
     hexdump: Option<(Arc<Hexdump>, Direction)>,
@@ -194,12 +215,17 @@ impl Pump {
         on_write_err: impl Fn(io::Error) -> anyhow::Error,
     ) -> Result<()> {
         if self.crlf.is_none() && self.hexdump.is_none() {
-            let activity = &self.activity;
+            let (activity, dir) = (&self.activity, self.dir);
             let errors = zerocopy::Errors {
                 read: &on_read_err,
                 write: &on_write_err,
             };
-            let flow = zerocopy::copy(src.as_fd(), dst.as_fd(), &|_| activity.touch(), &errors)?;
+            let flow = zerocopy::copy(
+                src.as_fd(),
+                dst.as_fd(),
+                &|n| activity.moved(dir, n),
+                &errors,
+            )?;
             if flow == Flow::Done {
                 return Ok(());
             }
@@ -236,8 +262,48 @@ impl Pump {
                 dump.dump(*dir, data);
             }
             dst.write_all(data).map_err(&on_write_err)?;
-            self.activity.touch();
+            self.activity.moved(self.dir, data.len() as u64);
         }
+    }
+}
+
+/// `--progress`: a line on stderr, redrawn a few times a second, with the bytes sent and received and
+/// the rate; only when stderr is a terminal. It goes away with the session.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Progress {
+    fn start(activity: Arc<Activity>) -> Progress {
+        let bar = crate::progress::transfer();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if !bar.is_hidden() {
+            let (bar, stop) = (bar.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let (sent, received) = (
+                        activity.total(Direction::Sent),
+                        activity.total(Direction::Received),
+                    );
+                    bar.set_position(sent + received);
+                    bar.set_message(format!(
+                        "sent {}, received {}",
+                        indicatif::BinaryBytes(sent),
+                        indicatif::BinaryBytes(received)
+                    ));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        Progress { bar, stop }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.bar.finish_and_clear();
     }
 }
 
@@ -345,12 +411,11 @@ fn one_way_then_other(
 /// `input` None means "never send" (a closed stdin counts as an empty one unless `recv_only`).
 pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConfig) -> Result<()> {
     let sock = Arc::new(sock);
-    let activity = Arc::new(Activity {
-        start: Instant::now(),
-        last_ms: AtomicU64::new(0),
-    });
+    let activity = Arc::new(Activity::new());
+    let _progress = cfg.progress.then(|| Progress::start(activity.clone()));
     let dump = cfg.hexdump.then(|| Arc::new(Hexdump::new()));
     let pump = |dir: Direction, crlf: bool| Pump {
+        dir,
         buf: Vec::new(),
         crlf: crlf.then(Crlf::default),
         hexdump: dump.clone().map(|d| (d, dir)),

@@ -110,33 +110,43 @@ fn bind_listener(
     dual_stack: bool,
     opts: &ListenOpts,
 ) -> Result<(Socket, SocketAddr)> {
+    let (sock, local) = bound(addr, Type::STREAM, Protocol::TCP, dual_stack, opts)?;
+    sock.listen(backlog(opts))
+        .with_context(|| format!("listen on {}", display(&addr)))?;
+    Ok((sock, local))
+}
+
+/// A socket of type `ty` bound to `addr`: IPv6 only unless `dual_stack`, with the reuse options of
+/// `opts` (its backlog is not used here). Returns it and the address it really has (the port, when 0
+/// was asked).
+pub fn bound(
+    addr: SocketAddr,
+    ty: Type,
+    protocol: Protocol,
+    dual_stack: bool,
+    opts: &ListenOpts,
+) -> Result<(Socket, SocketAddr)> {
     let shown = display(&addr);
-    let sock = tcp_socket(&addr).with_context(|| format!("socket for {shown}"))?;
+    let sock = Socket::new(Domain::for_address(addr), ty, Some(protocol))
+        .with_context(|| format!("socket for {shown}"))?;
     if addr.is_ipv6() {
         sock.set_only_v6(!dual_stack)
             .with_context(|| format!("set IPV6_V6ONLY on {shown}"))?;
     }
-    apply_listen_opts(&sock, opts, &shown)?;
-    sock.bind(&addr.into())
-        .with_context(|| format!("bind {shown}"))?;
-    sock.listen(backlog(opts))
-        .with_context(|| format!("listen on {shown}"))?;
-    let local = sock
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .unwrap_or(addr);
-    Ok((sock, local))
-}
-
-fn apply_listen_opts(sock: &Socket, opts: &ListenOpts, shown: &str) -> Result<()> {
     sock.set_reuse_address(opts.reuseaddr)
         .with_context(|| format!("set SO_REUSEADDR on {shown}"))?;
     if opts.reuseport {
         sock.set_reuse_port(true)
             .with_context(|| format!("set SO_REUSEPORT on {shown}"))?;
     }
-    Ok(())
+    sock.bind(&addr.into())
+        .with_context(|| format!("bind {shown}"))?;
+    let local = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(addr);
+    Ok((sock, local))
 }
 
 /// Removes a Unix socket file when dropped.

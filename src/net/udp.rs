@@ -16,6 +16,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::exit::{self, usage};
 use crate::net::addr::{Family, HostPort, check_host, display, parse_port_proto, resolve};
+use crate::net::socket::ListenOpts;
 use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
 
@@ -579,29 +580,13 @@ impl UdpReceiver {
 }
 
 fn bind_udp(addr: SocketAddr, dual_stack: bool, opts: &RecvOpts) -> Result<(Socket, SocketAddr)> {
-    let shown = display(&addr);
-    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .with_context(|| format!("socket for {shown}"))?;
-    if addr.is_ipv6() {
-        sock.set_only_v6(!dual_stack)
-            .with_context(|| format!("set IPV6_V6ONLY on {shown}"))?;
-    }
-    if opts.reuseaddr || opts.group.is_some() {
-        sock.set_reuse_address(true)
-            .with_context(|| format!("set SO_REUSEADDR on {shown}"))?;
-    }
-    if opts.reuseport {
-        sock.set_reuse_port(true)
-            .with_context(|| format!("set SO_REUSEPORT on {shown}"))?;
-    }
-    sock.bind(&addr.into())
-        .with_context(|| format!("bind {shown}"))?;
-    let local = sock
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .unwrap_or(addr);
-    Ok((sock, local))
+    // A multicast group is shared: other receivers may bind its port too.
+    let reuse = ListenOpts {
+        reuseaddr: opts.reuseaddr || opts.group.is_some(),
+        reuseport: opts.reuseport,
+        backlog: None,
+    };
+    crate::net::socket::bound(addr, Type::DGRAM, Protocol::UDP, dual_stack, &reuse)
 }
 
 /// SO_RCVBUF: what was asked (forced past rmem_max when we may), or a large default, quietly capped.

@@ -10,6 +10,8 @@
 //! subcommand's man page). The other modules load the scripts into real shells, lint the man pages and
 //! check the help text.
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "generated/help.rs"]
 mod help;
 #[path = "generated/man.rs"]
@@ -115,7 +117,7 @@ fn every_man_page_has_examples() {
 fn generate_subcommand_writes_the_same_files() {
     for (shell, name) in generate::SHELLS {
         let done = util::run_sockcat(&["generate", "completions", &shell.to_string()]);
-        assert!(done.ok(), "{}", done.show());
+        assert!(done.success(), "{}", done.show());
         assert!(
             done.stdout == generate::completion(shell),
             "`sockcat generate completions {shell}` differs from completions/{name}"
@@ -124,7 +126,7 @@ fn generate_subcommand_writes_the_same_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("man");
     let done = util::run_sockcat(&["generate", "man", out.to_str().unwrap()]);
-    assert!(done.ok(), "{}", done.show());
+    assert!(done.success(), "{}", done.show());
     for (name, page) in generate::man_pages() {
         let written = std::fs::read(out.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
@@ -142,7 +144,7 @@ fn generate_subcommand_writes_the_same_files() {
 #[test]
 fn generate_is_hidden() {
     let done = util::run_sockcat(&["--help"]);
-    assert!(done.ok(), "{}", done.show());
+    assert!(done.success(), "{}", done.show());
     assert!(!String::from_utf8_lossy(&done.stdout).contains("generate"));
 }
 

@@ -36,6 +36,10 @@ impl Done {
         assert_eq!(self.code, Some(code), "wrong exit status\n{}", self.show());
         self
     }
+    /// Did it exit with status 0? (For assertions that add their own condition or message.)
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
     pub fn ok(self) -> Self {
         self.code(0)
     }

@@ -10,7 +10,7 @@ fn help(args: &[&str]) -> Done {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sockcat"));
     cmd.args(args).env("COLUMNS", "80");
     let done = util::run(cmd);
-    assert!(done.ok(), "{}", done.show());
+    assert!(done.success(), "{}", done.show());
     done
 }
 

@@ -20,7 +20,7 @@ fn groff_renders_every_page_without_warnings() {
         cmd.args(["-ww", "-man", "-Tutf8", "-z"]).arg(page.path());
         let done = util::run(cmd);
         assert!(
-            done.ok() && done.stderr.is_empty(),
+            done.success() && done.stderr.is_empty(),
             "groff warns about {:?}\n{}",
             page.file_name(),
             done.show()

@@ -53,7 +53,7 @@ fn shell(program: &str, home: &Path) -> Command {
 
 fn assert_clean(shell: &str, done: &Done) {
     assert!(
-        done.ok() && done.stderr.trim().is_empty(),
+        done.success() && done.stderr.trim().is_empty(),
         "{shell} did not load the completions cleanly\n{}",
         done.show()
     );
@@ -173,7 +173,7 @@ fn zsh_completes_subcommands() {
         cmd.args(["-f", "-c", ZSH, "zsh", path_str(dir.path())])
             .arg(format!("sockcat {prefix}"));
         let done = util::run(cmd);
-        assert!(done.ok(), "zsh completion failed\n{}", done.show());
+        assert!(done.success(), "zsh completion failed\n{}", done.show());
         let names = done.stdout_str().lines().map(String::from).collect();
         check("zsh", &prefix, names);
     }

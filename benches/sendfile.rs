@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::harness::{Contender, Scenario, Unit};
-use crate::tcp::{Measure, Source, Tool, iperf3, relays, transfer};
+use crate::harness::{Scenario, Unit};
+use crate::tcp::{Measure, Source, Tool, contenders, iperf3, relays};
 
 fn sendfile_tool(name: &'static str, sockcat: &Path, file: Rc<PathBuf>, verify: bool) -> Tool {
     let flag = |v: &mut Vec<String>| {
@@ -64,14 +64,6 @@ pub fn scenario(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             bytes >> 20
         ),
         unit: Unit::GibPerSec,
-        contenders: tools
-            .into_iter()
-            .map(|tool| {
-                let source = source.clone();
-                Contender::new(tool.name, &[&tool.program.clone()], move || {
-                    transfer(&tool, &source, bytes, Measure::Throughput)
-                })
-            })
-            .collect(),
+        contenders: contenders(tools, &source, bytes, Measure::Throughput, &[]),
     }
 }

@@ -234,6 +234,29 @@ fn gib(bytes: u64) -> String {
     }
 }
 
+/// One contender per tool, each measuring `measure` of a transfer of `bytes` from `source`; `needs`
+/// names the programs, besides the tool's own, that must be installed.
+pub fn contenders(
+    tools: Vec<Tool>,
+    source: &Source,
+    bytes: u64,
+    measure: Measure,
+    needs: &[&str],
+) -> Vec<Contender> {
+    tools
+        .into_iter()
+        .map(|tool| {
+            let source = source.clone();
+            let mut programs = vec![tool.program.clone()];
+            programs.extend(needs.iter().map(|p| p.to_string()));
+            let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
+            Contender::new(tool.name, &programs, move || {
+                transfer(&tool, &source, bytes, measure)
+            })
+        })
+        .collect()
+}
+
 /// Bulk throughput, a regular file on the sender's stdin, plus the iperf3 ceilings.
 pub fn bulk_file(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
     let source = Source::File(file);
@@ -246,15 +269,7 @@ pub fn bulk_file(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             gib(bytes)
         ),
         unit: Unit::GibPerSec,
-        contenders: tools
-            .into_iter()
-            .map(|tool| {
-                let source = source.clone();
-                Contender::new(tool.name, &[&tool.program.clone()], move || {
-                    transfer(&tool, &source, bytes, Measure::Throughput)
-                })
-            })
-            .collect(),
+        contenders: contenders(tools, &source, bytes, Measure::Throughput, &[]),
     }
 }
 
@@ -263,14 +278,13 @@ pub fn bulk_pipe(sockcat: &Path, bytes: u64) -> Scenario {
     Scenario {
         name: format!("TCP bulk {}: pipe on stdin -> /dev/null", gib(bytes)),
         unit: Unit::GibPerSec,
-        contenders: relays(sockcat)
-            .into_iter()
-            .map(|tool| {
-                Contender::new(tool.name, &[&tool.program.clone(), "head"], move || {
-                    transfer(&tool, &Source::Pipe, bytes, Measure::Throughput)
-                })
-            })
-            .collect(),
+        contenders: contenders(
+            relays(sockcat),
+            &Source::Pipe,
+            bytes,
+            Measure::Throughput,
+            &["head"],
+        ),
     }
 }
 
@@ -284,17 +298,13 @@ pub fn peak_rss(sockcat: &Path, file: Rc<PathBuf>, bytes: u64, sender: bool) -> 
             gib(bytes)
         ),
         unit: Unit::MiB,
-        contenders: relays(sockcat)
-            .into_iter()
-            .map(|tool| {
-                let source = source.clone();
-                Contender::new(
-                    tool.name,
-                    &[&tool.program.clone(), "/usr/bin/time"],
-                    move || transfer(&tool, &source, bytes, Measure::PeakRss { sender }),
-                )
-            })
-            .collect(),
+        contenders: contenders(
+            relays(sockcat),
+            &source,
+            bytes,
+            Measure::PeakRss { sender },
+            &["/usr/bin/time"],
+        ),
     }
 }
 

@@ -151,7 +151,8 @@ fn socket_to_dev_null_completes() {
         null.file_type().is_char_device(),
         "/dev/null is not a character device on this machine: the environment is broken"
     );
-    let data = pattern(BIG, 6);
+    // Not a multiple of the 256 KiB low-water mark: the last, short batch must end the session too.
+    let data = pattern(BIG + 1000, 6);
     let (port, server) = source_server(data);
     spawn_redirected(
         &["connect", "127.0.0.1", &port.to_string()],
@@ -161,6 +162,65 @@ fn socket_to_dev_null_completes() {
     .finish()
     .ok();
     server.join().unwrap();
+}
+
+/// With `-i`, bytes thrown into /dev/null still count as traffic as they arrive: the discarding
+/// receiver must not batch them (no low-water mark), or a slow trickle looks idle.
+#[test]
+fn dev_null_output_still_feeds_the_idle_timer() {
+    let (listener, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        // 1.8 s of one byte every 150 ms, far under the 1 s limit between bytes; then close.
+        for _ in 0..12 {
+            conn.write_all(b".").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+    });
+    let started = std::time::Instant::now();
+    spawn_redirected(
+        &["connect", "-i", "1s", "127.0.0.1", &port.to_string()],
+        In::Null,
+        Path::new("/dev/null"),
+    )
+    .finish()
+    .ok();
+    server.join().unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+}
+
+#[test]
+fn peer_closing_while_a_pipe_feeds_is_status_1() {
+    let (listener, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut first = [0u8; 1024];
+        conn.read_exact(&mut first).unwrap();
+        // Unread data pending: closing now sends a reset.
+        drop(conn);
+    });
+    let mut p = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::Pipe);
+    let mut stdin = p.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = pattern(1 << 20, 13);
+        // Stops when sockcat is gone (EPIPE), or after 256 MiB at the most.
+        for _ in 0..256 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let done = p.finish().code(1);
+    server.join().unwrap();
+    writer.join().unwrap();
+    let line = done.stderr.trim();
+    assert!(
+        line == "sockcat: error: connection reset by peer"
+            || line == "sockcat: error: peer closed before all input was sent"
+            || line == "sockcat: error: broken pipe",
+        "{}",
+        done.show()
+    );
 }
 
 #[test]

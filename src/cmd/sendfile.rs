@@ -187,7 +187,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let result = if args.verify {
         receive_verified(&sock, &dest, args.force, &bar, &moved)
     } else {
-        receive_plain(&sock, &dest, args.force, &moved)
+        receive_plain(&sock, &dest, args.force, &moved, !bar.is_hidden())
     };
     bar.finish_and_clear();
     let bytes = result?;
@@ -202,16 +202,17 @@ fn receive_plain(
     dest: &Dest,
     force: bool,
     moved: &dyn Fn(u64),
+    watched: bool,
 ) -> Result<u64> {
     match dest {
         Dest::Stdout => {
             let out = crate::net::relay::Output::stdout()?;
-            transfer::receive_plain(sock, &out.file, "stdout", moved)
+            transfer::receive_plain(sock, &out.file, "stdout", moved, watched)
         }
         Dest::File(path) => {
             let staged = Staged::create(path, force)?;
             let name = path.display().to_string();
-            let bytes = transfer::receive_plain(sock, staged.file(), &name, moved)?;
+            let bytes = transfer::receive_plain(sock, staged.file(), &name, moved, watched)?;
             staged.commit()?;
             Ok(bytes)
         }

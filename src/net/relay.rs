@@ -177,6 +177,8 @@ struct Pump {
     crlf: Option<Crlf>,
     hexdump: Option<(Arc<Hexdump>, Direction)>,
     activity: Arc<Activity>,
+    /// An idle timer or a progress bar reads `activity` as bytes move.
+    watched: bool,
 }
 
 /// `--crlf`: LF becomes CRLF unless a CR is already before it (across chunk boundaries too).
@@ -225,6 +227,7 @@ impl Pump {
                 dst.as_fd(),
                 &|n| activity.moved(dir, n),
                 &errors,
+                self.watched,
             )?;
             if flow == Flow::Done {
                 return Ok(());
@@ -420,6 +423,7 @@ pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConf
         crlf: crlf.then(Crlf::default),
         hexdump: dump.clone().map(|d| (d, dir)),
         activity: activity.clone(),
+        watched: cfg.idle_timeout.is_some() || cfg.progress,
     };
     if cfg.idle_timeout.is_none() && (cfg.recv_only || input.as_ref().is_none_or(sent_at_once)) {
         return one_way_then_other(&sock, input, output, cfg, pump);

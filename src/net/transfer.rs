@@ -196,7 +196,14 @@ pub fn send_verified(
 }
 
 /// Receives until the peer closes, into `out` (zero-copy where the kernel allows). Returns the count.
-pub fn receive_plain(sock: &Socket, out: &File, name: &str, moved: &dyn Fn(u64)) -> Result<u64> {
+/// `watched`: a progress bar shows the counts `moved` hears of (see [`zerocopy::copy`]).
+pub fn receive_plain(
+    sock: &Socket,
+    out: &File,
+    name: &str,
+    moved: &dyn Fn(u64),
+    watched: bool,
+) -> Result<u64> {
     let total = std::cell::Cell::new(0u64);
     let count = |n: u64| {
         total.set(total.get() + n);
@@ -208,7 +215,7 @@ pub fn receive_plain(sock: &Socket, out: &File, name: &str, moved: &dyn Fn(u64))
         read: &read_err,
         write: &write_err,
     };
-    if zerocopy::copy(sock.as_fd(), out.as_fd(), &count, &errors)? == Flow::Fallback {
+    if zerocopy::copy(sock.as_fd(), out.as_fd(), &count, &errors, watched)? == Flow::Fallback {
         let mut buf = vec![0u8; BUF];
         loop {
             let n = match (&*sock).read(&mut buf) {

@@ -4,9 +4,10 @@
 //! | from | to | how |
 //! | --- | --- | --- |
 //! | regular file | socket | sendfile(2) |
-//! | pipe | anything | splice(2) (the input pipe is enlarged to [`PIPE_SIZE`]) |
+//! | pipe | socket | splice(2) into a private pipe, splice(2) out of it (see [`through_pipe`]) |
+//! | pipe | anything else | splice(2) (the input pipe is enlarged to [`PIPE_SIZE`]) |
 //! | socket | pipe | splice(2) (the output pipe is enlarged to [`PIPE_SIZE`]) |
-//! | socket | /dev/null | recv(2) with MSG_TRUNC: TCP drops the bytes in the kernel, nothing is copied |
+//! | socket | /dev/null | recv(2) with MSG_TRUNC: TCP drops the bytes in the kernel, nothing is copied (see [`discard`]) |
 //! | socket | file, other non-terminal | splice(2) into a private pipe, splice(2) out of it |
 //!
 //! Anything else, or a kernel that refuses (EINVAL, ENOSYS, EOPNOTSUPP, EAGAIN on a non-blocking
@@ -24,6 +25,9 @@ use crate::sys::zerocopy::{self as sys, FdKind};
 
 /// The pipe size asked for (the unprivileged maximum by default, /proc/sys/fs/pipe-max-size).
 pub const PIPE_SIZE: usize = 1 << 20;
+
+/// The receive low-water mark while discarding unwatched (see [`discard`]).
+pub const DISCARD_LOWAT: usize = 256 * 1024;
 
 /// Bytes per sendfile call: big enough that the syscall cost vanishes, small enough that the idle timer
 /// sees progress on a slow link.
@@ -45,12 +49,14 @@ pub struct Errors<'a> {
 }
 
 /// Copies `src` to `dst` until `src` ends, the zero-copy way, calling `moved` with each count of bytes
-/// that reached `dst`.
+/// that reached `dst`. `watched` says somebody looks at those counts as they come (an idle timer, a
+/// progress bar): then `moved` must hear of every byte soon after it arrives, so no path may batch.
 pub fn copy(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
     moved: &dyn Fn(u64),
     errors: &Errors<'_>,
+    watched: bool,
 ) -> Result<Flow> {
     let (Ok(from), Ok(to)) = (sys::kind(src), sys::kind(dst)) else {
         return Ok(Flow::Fallback);
@@ -59,6 +65,10 @@ pub fn copy(
         (FdKind::RegularFile, FdKind::Socket) => {
             let blame = Blame::socket_dst(errors);
             direct(moved, &blame, || sys::sendfile(dst, src, SENDFILE_CHUNK))
+        }
+        (FdKind::Pipe, FdKind::Socket) => {
+            let _ = sys::set_pipe_size(src, PIPE_SIZE);
+            through_pipe(src, dst, moved, errors)
         }
         (FdKind::Pipe, _) => {
             let size = sys::set_pipe_size(src, PIPE_SIZE)
@@ -79,7 +89,7 @@ pub fn copy(
                 sys::splice(src, dst, size)
             })
         }
-        (FdKind::Socket, FdKind::DevNull) => discard(src, moved, errors),
+        (FdKind::Socket, FdKind::DevNull) => discard(src, moved, errors, watched),
         (FdKind::Socket, FdKind::RegularFile | FdKind::CharDevice | FdKind::Socket)
             if !dst.is_terminal() =>
         {
@@ -165,7 +175,13 @@ fn direct(
     }
 }
 
-/// socket -> private pipe -> output: splice needs a pipe on one side of each call.
+/// input -> private pipe -> output, for a socket on either side: splice needs a pipe on one side of
+/// each call, and a pipe on stdin goes this way too. Splicing from a pipe straight into a socket holds
+/// that pipe's lock through the whole TCP send (and, on loopback, the receiver's half of the stack), so
+/// the process writing into the pipe spins on the lock instead of producing; moving the pages into a
+/// private pipe first takes the lock for a moment only. `head -c 1G /dev/zero |` into a receiver that
+/// discards went from 0.96 to 1.29 GiB/s (median of 10) on a 2-vCPU VM with this and [`discard`]'s
+/// low-water mark together (neither gained alone).
 fn through_pipe(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
@@ -204,17 +220,35 @@ fn through_pipe(
 
 /// socket -> /dev/null: receive and drop. TCP's MSG_TRUNC never copies into the buffer, so its pages are
 /// never touched; other stream sockets fill a smaller one.
-fn discard(src: BorrowedFd<'_>, moved: &dyn Fn(u64), errors: &Errors<'_>) -> Result<Flow> {
+///
+/// Unless somebody watches the count, a TCP socket also gets a receive low-water mark (SO_RCVLOWAT) of
+/// [`DISCARD_LOWAT`]: the kernel then wakes this thread once per 256 KiB instead of once per segment.
+/// Nothing is held back by it: end of stream, an error or a signal still end a wait at once, and the
+/// bytes it batches go nowhere.
+fn discard(
+    src: BorrowedFd<'_>,
+    moved: &dyn Fn(u64),
+    errors: &Errors<'_>,
+    watched: bool,
+) -> Result<Flow> {
+    let sock = socket2::SockRef::from(&src);
     let tcp = matches!(
-        socket2::SockRef::from(&src).domain(),
+        sock.domain(),
         Ok(d) if d == socket2::Domain::IPV4 || d == socket2::Domain::IPV6
     );
+    let lowat = tcp && !watched && sys::set_recv_lowat(src, DISCARD_LOWAT).is_ok();
     let mut buf = vec![0u8; if tcp { PIPE_SIZE } else { 64 * 1024 }];
     loop {
         match sys::recv_discard(src, &mut buf) {
             Ok(0) => return Ok(Flow::Done),
             Ok(n) => moved(n as u64),
-            Err(e) if refused(&e) => return Ok(Flow::Fallback),
+            Err(e) if refused(&e) => {
+                // The buffered copy that takes over reads whatever is there.
+                if lowat {
+                    let _ = sys::set_recv_lowat(src, 1);
+                }
+                return Ok(Flow::Fallback);
+            }
             Err(e) => return Err((errors.read)(e)),
         }
     }

@@ -129,6 +129,18 @@ pub fn recv_discard(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     })
 }
 
+/// Sets SO_RCVLOWAT: a blocking receive waits for this many bytes (or end of stream, an error, a
+/// signal) before it returns.
+pub fn set_recv_lowat(sock: BorrowedFd<'_>, bytes: usize) -> io::Result<()> {
+    let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    super::sockopt::set(
+        sock,
+        libc::SOL_SOCKET,
+        libc::SO_RCVLOWAT,
+        &bytes.to_ne_bytes(),
+    )
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];

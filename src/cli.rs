@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use crate::net::addr::{parse_duration_arg, parse_port_arg};
 use crate::net::udp::parse_size_arg;
@@ -32,7 +32,7 @@ pub enum Command {
         after_long_help = LISTEN_EXAMPLES,
         override_usage = "sockcat listen [OPTIONS] [ADDR] PORT\n       sockcat listen [OPTIONS] --unix PATH"
     )]
-    Listen(ListenArgs),
+    Listen(Deferred<ListenArgs>),
     /// Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service
     #[command(
         after_long_help = CONNECT_EXAMPLES,
@@ -40,28 +40,84 @@ pub enum Command {
                           sockcat connect [OPTIONS] --unix PATH\n       sockcat connect -z [OPTIONS] HOST PORT[,PORT|LO-HI...]\n       \
                           sockcat connect -z [OPTIONS] HOST:PORT..."
     )]
-    Connect(ConnectArgs),
+    Connect(Deferred<ConnectArgs>),
     /// Look up names, addresses, services and protocols with the C library's resolver
     #[command(after_long_help = RESOLVE_EXAMPLES)]
-    Resolve(ResolveArgs),
+    Resolve(Deferred<ResolveArgs>),
     /// Show and set socket options on a fresh socket or a live connection
     #[command(after_long_help = SOCKOPT_EXAMPLES)]
-    Sockopt(SockoptArgs),
+    Sockopt(Deferred<SockoptArgs>),
     /// Byte-order and address conversions (htons, inet_aton, inet_pton...)
     #[command(after_long_help = BYTEORDER_EXAMPLES)]
-    Byteorder(ByteorderArgs),
+    Byteorder(Deferred<ByteorderArgs>),
     /// Write shell completions or man pages (for packagers)
     #[command(hide = true)]
-    Generate(GenerateArgs),
+    Generate(Deferred<GenerateArgs>),
     /// Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies
     #[command(after_long_help = UDP_SEND_EXAMPLES)]
-    UdpSend(UdpSendArgs),
+    UdpSend(Deferred<UdpSendArgs>),
     /// Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)
     #[command(after_long_help = UDP_RECV_EXAMPLES)]
-    UdpRecv(UdpRecvArgs),
+    UdpRecv(Deferred<UdpRecvArgs>),
     /// Send a file over TCP with sendfile(2), or receive one (--receive)
     #[command(after_long_help = SENDFILE_EXAMPLES)]
-    Sendfile(SendfileArgs),
+    Sendfile(Deferred<SendfileArgs>),
+}
+
+/// A subcommand's arguments, added to its clap command only when they are needed: when that
+/// subcommand is the one parsed, or help, completions or man pages ask for the whole tree. A run then
+/// builds one subcommand's arguments, not all nine (start-up time; see README, Benchmarks).
+#[derive(Debug)]
+pub struct Deferred<T>(pub T);
+
+impl<T: Args> Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(|cmd| keep_about(cmd, T::augment_args))
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(|cmd| keep_about(cmd, T::augment_args_for_update))
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+/// Adds arguments late without letting the args struct's own doc comment (which clap also reads as an
+/// about) replace the subcommand's, set earlier by the enum variant.
+fn keep_about(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = augment(cmd);
+    let cmd = match about {
+        Some(about) => cmd.about(about),
+        None => cmd,
+    };
+    match long_about {
+        Some(long_about) => cmd.long_about(long_about),
+        None => cmd,
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
+}
+
+impl<T> std::ops::Deref for Deferred<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// `sockcat generate`: the files in completions/ and man/, from this command line.

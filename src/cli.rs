@@ -28,39 +28,23 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Accept TCP (or Unix) connections and relay them to stdin/stdout
-    #[command(
-        after_long_help = LISTEN_EXAMPLES,
-        override_usage = "sockcat listen [OPTIONS] [ADDR] PORT\n       sockcat listen [OPTIONS] --unix PATH"
-    )]
     Listen(Deferred<ListenArgs>),
     /// Open a TCP (or Unix) connection and relay it to stdin/stdout; probe ports; wait for a service
-    #[command(
-        after_long_help = CONNECT_EXAMPLES,
-        override_usage = "sockcat connect [OPTIONS] HOST PORT\n       sockcat connect [OPTIONS] HOST:PORT\n       \
-                          sockcat connect [OPTIONS] --unix PATH\n       sockcat connect -z [OPTIONS] HOST PORT[,PORT|LO-HI...]\n       \
-                          sockcat connect -z [OPTIONS] HOST:PORT..."
-    )]
     Connect(Deferred<ConnectArgs>),
     /// Look up names, addresses, services and protocols with the C library's resolver
-    #[command(after_long_help = RESOLVE_EXAMPLES)]
     Resolve(Deferred<ResolveArgs>),
     /// Show and set socket options on a fresh socket or a live connection
-    #[command(after_long_help = SOCKOPT_EXAMPLES)]
     Sockopt(Deferred<SockoptArgs>),
     /// Byte-order and address conversions (htons, inet_aton, inet_pton...)
-    #[command(after_long_help = BYTEORDER_EXAMPLES)]
     Byteorder(Deferred<ByteorderArgs>),
     /// Write shell completions or man pages (for packagers)
     #[command(hide = true)]
     Generate(Deferred<GenerateArgs>),
     /// Send datagrams: MESSAGE arguments, or stdin cut by size or by line; print the replies
-    #[command(after_long_help = UDP_SEND_EXAMPLES)]
     UdpSend(Deferred<UdpSendArgs>),
     /// Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)
-    #[command(after_long_help = UDP_RECV_EXAMPLES)]
     UdpRecv(Deferred<UdpRecvArgs>),
     /// Send a file over TCP with sendfile(2), or receive one (--receive)
-    #[command(after_long_help = SENDFILE_EXAMPLES)]
     Sendfile(Deferred<SendfileArgs>),
 }
 
@@ -83,18 +67,19 @@ impl<T: Args> Args for Deferred<T> {
 }
 
 /// Adds arguments late without letting the args struct's own doc comment (which clap also reads as an
-/// about) replace the subcommand's, set earlier by the enum variant.
+/// about) replace the subcommand's, set earlier by the enum variant. (The struct carries the long
+/// examples and usage, so that they too are built only for the subcommand run.)
 fn keep_about(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
     let about = cmd.get_about().cloned();
     let long_about = cmd.get_long_about().cloned();
     let cmd = augment(cmd);
     let cmd = match about {
         Some(about) => cmd.about(about),
-        None => cmd,
+        None => cmd.about(None::<&str>),
     };
     match long_about {
         Some(long_about) => cmd.long_about(long_about),
-        None => cmd,
+        None => cmd.long_about(None::<&str>),
     }
 }
 
@@ -273,6 +258,10 @@ pub struct RelayOpts {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = LISTEN_EXAMPLES,
+    override_usage = "sockcat listen [OPTIONS] [ADDR] PORT\n       sockcat listen [OPTIONS] --unix PATH"
+)]
 pub struct ListenArgs {
     /// Address (default: every address) and port (0 picks one)
     ///
@@ -350,6 +339,12 @@ pub struct ListenArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = CONNECT_EXAMPLES,
+    override_usage = "sockcat connect [OPTIONS] HOST PORT\n       sockcat connect [OPTIONS] HOST:PORT\n       \
+                      sockcat connect [OPTIONS] --unix PATH\n       sockcat connect -z [OPTIONS] HOST PORT[,PORT|LO-HI...]\n       \
+                      sockcat connect -z [OPTIONS] HOST:PORT..."
+)]
 pub struct ConnectArgs {
     /// HOST PORT, HOST:PORT or [IPV6]:PORT
     ///
@@ -449,6 +444,7 @@ Examples:
 Exit status: 0 success, 1 the address was rejected, 2 usage error or invalid input (range, hex).";
 
 #[derive(Debug, Args)]
+#[command(after_long_help = RESOLVE_EXAMPLES)]
 pub struct ResolveArgs {
     /// Names to resolve (with -x: addresses to look up)
     #[arg(value_name = "NAME")]
@@ -482,6 +478,7 @@ pub struct ResolveArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = SOCKOPT_EXAMPLES)]
 pub struct SockoptArgs {
     /// A TCP socket (the default)
     #[arg(long, conflicts_with_all = ["udp", "unix"])]
@@ -525,6 +522,7 @@ pub enum ByteOp {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = BYTEORDER_EXAMPLES)]
 pub struct ByteorderArgs {
     /// The operation (htons, ntohs, htonl, ntohl, inet-aton, inet-ntoa, inet-pton, inet-ntop); none prints this host's byte order
     #[arg(value_enum, value_name = "OP", hide_possible_values = true)]
@@ -576,6 +574,7 @@ Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 -w 
 datagram came.";
 
 #[derive(Debug, Args)]
+#[command(after_long_help = UDP_SEND_EXAMPLES)]
 pub struct UdpSendArgs {
     /// HOST, or HOST:PORT / [IPV6]:PORT
     #[arg(value_name = "HOST")]
@@ -642,6 +641,7 @@ pub enum UdpFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = UDP_RECV_EXAMPLES)]
 pub struct UdpRecvArgs {
     /// [ADDR] PORT: the address to bind (default: every address) and the port (0 picks one)
     #[arg(value_name = "ADDR] [PORT", num_args = 1..=2, required = true)]
@@ -681,6 +681,7 @@ pub struct UdpRecvArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = SENDFILE_EXAMPLES)]
 pub struct SendfileArgs {
     /// Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)
     #[arg(long)]

@@ -4,7 +4,7 @@
 //!
 //! | variable | default | meaning |
 //! | --- | --- | --- |
-//! | `SOCKCAT_BENCH_BYTES` | 536870912 | bytes per bulk transfer |
+//! | `SOCKCAT_BENCH_BYTES` | 1073741824 | bytes per bulk transfer |
 //! | `SOCKCAT_BENCH_RUNS` | 3 | measured rounds per scenario (after one warm-up) |
 //! | `SOCKCAT_BENCH_CONNS` | 100 | sequential connections per lifecycle measurement |
 //! | `SOCKCAT_BENCH_SERVER_SECS` | 0.5 | seconds of sequential lifecycles per server lifecycle run |
@@ -48,7 +48,7 @@ fn main() {
     let sockcat = std::env::var_os("SOCKCAT_BENCH_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sockcat")));
-    let bytes = env_num("SOCKCAT_BENCH_BYTES", 512 << 20);
+    let bytes = env_num("SOCKCAT_BENCH_BYTES", 1 << 30);
     let rounds = Rounds {
         warmup: 1,
         runs: env_num("SOCKCAT_BENCH_RUNS", 3).max(1) as usize,

@@ -107,6 +107,44 @@ fn pipe_stdin_goes_out_by_splice_byte_exact() {
     );
 }
 
+/// A pipe producer in the middle of a bulk stream gets a moment to refill its pipe before sockcat takes
+/// the next round; a short write after the burst must still go out at once, not wait for more.
+#[test]
+fn a_short_write_after_a_bulk_burst_is_not_held_back() {
+    use std::sync::mpsc::channel;
+    use std::time::{Duration, Instant};
+    let burst = pattern(4 << 20, 14);
+    let (listener, port) = tcp_listener();
+    let (got_burst, burst_seen) = channel();
+    let expected = burst.clone();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(crate::common::LIMIT)).unwrap();
+        let mut buf = vec![0u8; expected.len()];
+        conn.read_exact(&mut buf).unwrap();
+        assert!(buf == expected, "burst differs");
+        got_burst.send(()).unwrap();
+        let mut tail = [0u8; 5];
+        conn.read_exact(&mut tail).unwrap();
+        tail
+    });
+    let mut p = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::Pipe);
+    let mut stdin = p.stdin.take().unwrap();
+    stdin.write_all(&burst).unwrap();
+    burst_seen.recv_timeout(crate::common::LIMIT).unwrap();
+    let started = Instant::now();
+    stdin.write_all(b"hello").unwrap();
+    let tail = server.join().unwrap();
+    let took = started.elapsed();
+    drop(stdin);
+    p.finish().ok();
+    assert_eq!(&tail, b"hello");
+    assert!(
+        took < Duration::from_secs(1),
+        "5 bytes took {took:?} to arrive"
+    );
+}
+
 #[test]
 fn socket_to_stdout_pipe_by_splice_byte_exact() {
     let data = pattern(BIG + 5, 4);

@@ -26,6 +26,13 @@ use crate::sys::zerocopy::{self as sys, FdKind};
 /// The pipe size asked for (the unprivileged maximum by default, /proc/sys/fs/pipe-max-size).
 pub const PIPE_SIZE: usize = 1 << 20;
 
+/// A pipe on the input side in the middle of a bulk stream (the last round moved at least this much)
+/// that holds less than this gets [`BATCH_WAIT`] to fill up before the next round (see [`through_pipe`]).
+pub const BATCH: usize = 128 * 1024;
+
+/// How long a bulk producer gets to refill its pipe: once per round, never for small writes.
+pub const BATCH_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// The receive low-water mark while discarding unwatched (see [`discard`]).
 pub const DISCARD_LOWAT: usize = 256 * 1024;
 
@@ -182,6 +189,13 @@ fn direct(
 /// private pipe first takes the lock for a moment only. `head -c 1G /dev/zero |` into a receiver that
 /// discards went from 0.96 to 1.29 GiB/s (median of 10) on a 2-vCPU VM with this and [`discard`]'s
 /// low-water mark together (neither gained alone).
+///
+/// A pipe wakes its reader at the first write into it, so a reader faster than the producer would take
+/// one small write per round, each round a TCP send of its own and a wakeup that preempts the
+/// producer. In a bulk stream (the last round moved at least [`BATCH`]) a round that finds less than
+/// that waiting first sleeps [`BATCH_WAIT`] (50 us), once: interactive input (small writes) never
+/// waits, and the end of a stream waits once. That took the same transfer from 1.02 to 1.26 GiB/s
+/// (medians of 6, interleaved).
 fn through_pipe(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
@@ -192,13 +206,20 @@ fn through_pipe(
         return Ok(Flow::Fallback);
     };
     let size = sys::set_pipe_size(w.as_fd(), PIPE_SIZE).unwrap_or(64 * 1024);
+    // Only a pipe on the input side waits: its producer is what fills it.
+    let batching = sys::kind(src).is_ok_and(|k| k == FdKind::Pipe);
+    let mut last = 0;
     loop {
+        if batching && last >= BATCH && sys::pending(src).is_ok_and(|n| n < BATCH) {
+            std::thread::sleep(BATCH_WAIT);
+        }
         let n = match sys::splice(src, w.as_fd(), size) {
             Ok(0) => return Ok(Flow::Done),
             Ok(n) => n,
             Err(e) if refused(&e) => return Ok(Flow::Fallback),
             Err(e) => return Err((errors.read)(e)),
         };
+        last = n;
         let mut left = n;
         while left > 0 {
             match sys::splice(r.as_fd(), dst, left) {

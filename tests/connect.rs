@@ -124,7 +124,9 @@ fn wait_for_expiry_is_status_3() {
         b"",
     )
     .code(3)
-    .one_error_line("not up after 400ms");
+    .one_error_line("not up after 400ms")
+    // Why it is not up: the refusals, not the last attempt that the deadline cut to nothing.
+    .one_error_line("connection refused");
 }
 
 #[test]
@@ -226,6 +228,27 @@ fn source_address_and_port() {
     let peer = server.join().unwrap();
     assert_eq!(peer.ip().to_string(), "127.0.0.2");
     assert_eq!(peer.port(), sport);
+}
+
+/// A source that cannot be bound is named as the bind that failed, not blamed on the connect.
+#[test]
+fn a_source_port_in_use_is_a_bind_error() {
+    let (_taken, taken_port) = tcp_listener();
+    let (_target, port) = tcp_listener();
+    run(
+        &[
+            "connect",
+            "-s",
+            "127.0.0.1",
+            "--source-port",
+            &taken_port.to_string(),
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .code(1)
+    .one_error_line(&format!("bind 127.0.0.1:{taken_port}: address in use"));
 }
 
 #[test]

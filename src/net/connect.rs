@@ -46,25 +46,36 @@ pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     out
 }
 
-fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> io::Result<(Socket, bool)> {
-    let sock = tcp_socket(addr)?;
+/// Opens a socket and starts connecting it to `addr`: Ok(true) connected at once, Ok(false) in
+/// progress. The outer error is a failure to bind the source address (`-s`, `--source-port`), which
+/// every other address of that family would meet too; the inner one is this address's own.
+fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> Result<io::Result<(Socket, bool)>> {
+    let sock = match tcp_socket(addr) {
+        Ok(sock) => sock,
+        Err(e) => return Ok(Err(e)),
+    };
     if opts.source.is_some() || opts.source_port.is_some() {
         let ip = opts.source.unwrap_or(if addr.is_ipv6() {
             Ipv6Addr::UNSPECIFIED.into()
         } else {
             Ipv4Addr::UNSPECIFIED.into()
         });
+        let local = SocketAddr::new(ip, opts.source_port.unwrap_or(0));
         if opts.source_port.is_some() {
-            sock.set_reuse_address(true)?;
+            sock.set_reuse_address(true)
+                .with_context(|| format!("set SO_REUSEADDR for {}", display(&local)))?;
         }
-        sock.bind(&SocketAddr::new(ip, opts.source_port.unwrap_or(0)).into())?;
+        sock.bind(&local.into())
+            .with_context(|| format!("bind {}", display(&local)))?;
     }
-    sock.set_nonblocking(true)?;
-    match sock.connect(&(*addr).into()) {
+    if let Err(e) = sock.set_nonblocking(true) {
+        return Ok(Err(e));
+    }
+    Ok(match sock.connect(&(*addr).into()) {
         Ok(()) => Ok((sock, true)),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((sock, false)),
         Err(e) => Err(e),
-    }
+    })
 }
 
 fn finish(sock: Socket, opts: &ConnectOpts) -> io::Result<Socket> {
@@ -106,7 +117,7 @@ pub fn happy_eyeballs(
             let addr = candidates[next];
             next += 1;
             next_start = now + ATTEMPT_DELAY;
-            match start_attempt(&addr, opts) {
+            match start_attempt(&addr, opts)? {
                 Ok((sock, true)) => {
                     return Ok((
                         finish(sock, opts)
@@ -203,9 +214,12 @@ pub fn connect(
     };
     let deadline = Instant::now() + total;
     let mut pause = Duration::from_millis(50);
+    let mut last: Option<anyhow::Error> = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut this = opts.clone();
+        // The last attempt gets only what is left: its timing out then says nothing about the service.
+        let cut_short = opts.timeout.is_none_or(|t| left < t);
         this.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
         let err = match attempt(&this) {
             Ok(done) => return Ok(done),
@@ -214,12 +228,18 @@ pub fn connect(
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            let timed_out = err.chain().any(|c| c.is::<Timeout>());
+            let err = match last {
+                Some(earlier) if cut_short && timed_out => earlier,
+                _ => err,
+            };
             let why = exit::render(&err);
             return Err(anyhow!(Timeout(format!(
                 "{name} not up after {}: {why}",
                 humantime::format_duration(total)
             ))));
         }
+        last = Some(err);
         std::thread::sleep(pause.min(left));
         pause = (pause * 2).min(Duration::from_millis(500));
     }

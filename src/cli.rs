@@ -498,7 +498,7 @@ pub struct SockoptArgs {
     #[arg(long, value_name = "NAME")]
     pub get: Vec<String>,
     /// Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO
-    #[arg(long, value_name = "HOST] [PORT", num_args = 1..=2)]
+    #[arg(long, value_names = ["HOST", "PORT"], num_args = 1..=2)]
     pub connect: Vec<String>,
     /// Connect timeout for --connect (status 3 when it expires)
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg, requires = "connect")]
@@ -549,6 +549,8 @@ Datagrams:
   --count N             send it all N times; --interval / --rate space the datagrams out
   --wait-reply DUR      print replies (raw) until DUR passes without one; status 3 if none came,
                         1 if the port is closed (ICMP port unreachable: connection refused)
+  closed port           status 1 (connection refused) also without --wait-reply when the ICMP port
+                        unreachable is back before the last datagram has gone (always on loopback)
 
 Examples:
   sockcat udp-send 127.0.0.1 9000 hello                 one datagram
@@ -641,10 +643,13 @@ pub enum UdpFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = UDP_RECV_EXAMPLES)]
+#[command(
+    after_long_help = UDP_RECV_EXAMPLES,
+    override_usage = "sockcat udp-recv [OPTIONS] [ADDR] PORT"
+)]
 pub struct UdpRecvArgs {
-    /// [ADDR] PORT: the address to bind (default: every address) and the port (0 picks one)
-    #[arg(value_name = "ADDR] [PORT", num_args = 1..=2, required = true)]
+    /// The address to bind (default: every address) and the port (0 picks one)
+    #[arg(value_name = "[ADDR] PORT", num_args = 1..=2, required = true)]
     pub endpoint: Vec<String>,
     #[command(flatten)]
     pub family: FamilyOpts,

@@ -275,6 +275,22 @@ fn wait_reply_to_a_closed_port_is_refused() {
     .one_error_line("connection refused");
 }
 
+/// An ICMP refusal that the kernel reports while sockcat sends fails the run with status 1 whether there
+/// was one datagram or several (the refusal of the first used to surface only on the second send).
+#[test]
+fn sending_to_a_closed_port_is_refused_whatever_the_count() {
+    let (s, port) = peer("127.0.0.1:0");
+    drop(s);
+    for messages in [&["one"][..], &["one", "two"][..]] {
+        let mut args = vec!["udp-send", "127.0.0.1", &port];
+        args.extend_from_slice(messages);
+        run(&args, b"").code(1).one_error_line("connection refused");
+    }
+    run(&["udp-send", "--lines", "127.0.0.1", &port], b"a\n")
+        .code(1)
+        .one_error_line("connection refused");
+}
+
 #[test]
 fn wait_reply_without_a_reply_is_a_timeout() {
     let (s, port) = peer("127.0.0.1:0");

@@ -130,6 +130,7 @@ fn send_and_wait(
             stream(sender, stdin, framing, &mut on_reply)?;
         }
     }
+    sender.check_refused()?;
     if let Some(quiet) = args.wait_reply
         && sender.wait_replies(quiet, &mut on_reply)? == 0
     {

@@ -300,6 +300,17 @@ impl UdpSender {
         Ok(())
     }
 
+    /// After the last datagram: an error the kernel has queued on the socket (an ICMP port-unreachable
+    /// for an earlier datagram, on a connected socket) fails the send as it would have failed the next
+    /// one, so the status does not depend on how many datagrams there were. One that arrives later
+    /// (a distant host) is only seen by [`UdpSender::wait_replies`].
+    pub fn check_refused(&self) -> Result<()> {
+        match self.sock.take_error() {
+            Ok(Some(e)) => Err(send_error(e, &self.shown, self.dest.is_some())),
+            _ => Ok(()),
+        }
+    }
+
     /// Waits for replies, passing each to `on_reply`, until `quiet` passes without one. Returns how
     /// many came in all (also those taken while sending). An ICMP port-unreachable (connected socket)
     /// is "connection refused".

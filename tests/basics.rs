@@ -51,6 +51,11 @@ fn each_subcommand_help_is_its_own() {
         );
         let short = run(&[name, "-h"], b"").ok().stdout_str();
         assert_eq!(short.lines().next(), Some(about.as_str()), "{name} -h");
+        // clap renders a two-part positional named "ADDR] [PORT" as "<ADDR] [PORT>" when it is required.
+        assert!(
+            !help.contains("<ADDR]") && !help.contains("<HOST]"),
+            "{name} --help has a broken usage:\n{help}"
+        );
     }
 }
 

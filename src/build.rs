@@ -7,9 +7,9 @@
 //! `process start-up` measures it against nc).
 //!
 //! How: a one-line linker script named `libgcc_s.so` in OUT_DIR, searched before the system's, that
-//! stands for libgcc_eh.a. When the C compiler has no libgcc_eh.a (or the target is not glibc, or is
-//! already static), nothing is done and the binary links libgcc_s as usual. Nothing is written outside
-//! OUT_DIR.
+//! stands for libgcc_eh.a. When the C compiler has no libgcc_eh.a (or the target is not glibc, is
+//! already static, or is not the host: a cross build), nothing is done and the binary links libgcc_s
+//! as usual. Nothing is written outside OUT_DIR.
 
 use std::env;
 use std::fs;
@@ -20,8 +20,13 @@ fn main() {
     println!("cargo:rerun-if-changed=src/build.rs");
     println!("cargo:rerun-if-env-changed=CC");
     let target = env::var("TARGET").unwrap_or_default();
+    let host = env::var("HOST").unwrap_or_default();
     let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    if !target.ends_with("-linux-gnu") || features.split(',').any(|f| f == "crt-static") {
+    // A cross build links with another toolchain than the `cc` asked here: leave it alone.
+    if target != host
+        || !target.ends_with("-linux-gnu")
+        || features.split(',').any(|f| f == "crt-static")
+    {
         return;
     }
     let Some(unwinder) = static_unwinder() else {

@@ -87,6 +87,8 @@ fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
     let outcomes = probe_all(&targets, opts, args.wait_for);
     let mut out = std::io::stdout().lock();
     let (mut closed, mut timed_out) = (0, 0);
+    // The first failure's reason, for the error line (stdout's format has no room for it).
+    let mut first_failure: Option<String> = None;
     for (target, outcome) in targets.iter().zip(&outcomes) {
         let (state, reason) = match outcome {
             Outcome::Open => ("open", None),
@@ -99,6 +101,9 @@ fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
                 ("timeout", Some(why))
             }
         };
+        if let (None, Some(why)) = (&first_failure, reason) {
+            first_failure = Some(format!("{target}: {why}"));
+        }
         let line = if args.json {
             let mut doc =
                 serde_json::json!({"host": target.host, "port": target.port, "status": state});
@@ -122,13 +127,18 @@ fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
     }
     out.flush().map_err(|e| exit::output_error(e, "stdout"))?;
     let total = targets.len();
+    let why = match (closed + timed_out, first_failure) {
+        (1, Some(why)) => format!(" ({why})"),
+        (_, Some(why)) => format!(" (the first: {why})"),
+        _ => String::new(),
+    };
     match (closed, timed_out) {
         (0, 0) => Ok(()),
         (0, t) => Err(exit::timeout(format!(
-            "{t} of {total} probed ports timed out"
+            "{t} of {total} probed ports timed out{why}"
         ))),
         (c, t) => Err(anyhow::anyhow!(
-            "{} of {total} probed ports not open",
+            "{} of {total} probed ports not open{why}",
             c + t
         )),
     }

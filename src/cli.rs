@@ -346,7 +346,7 @@ pub struct ListenArgs {
                       sockcat connect -z [OPTIONS] HOST:PORT..."
 )]
 pub struct ConnectArgs {
-    /// HOST PORT, HOST:PORT or [IPV6]:PORT
+    /// HOST PORT, HOST:PORT or [IPV6]:PORT (a link-local IPv6 with its zone: [fe80::1%eth0]:22)
     ///
     /// With -z, PORT may be a list with ranges (22,80,8000-8100), or the targets several HOST:PORT.
     #[arg(value_name = "TARGET", required_unless_present = "unix")]

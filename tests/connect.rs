@@ -235,6 +235,28 @@ fn source_address_and_port() {
     assert_eq!(peer.port(), sport);
 }
 
+/// IPv6 literals may carry a zone (`fe80::1%eth0`, needed for link-local peers): by name or index, in
+/// both endpoint forms; an unknown interface is bad input.
+#[test]
+fn zoned_ipv6_literals() {
+    run(&["connect", "fe80::1%no-such-if0", "80"], b"")
+        .code(2)
+        .one_error_line("no interface \"no-such-if0\"");
+    if !have_ipv6() {
+        return;
+    }
+    for form in ["[::1%lo]:{port}", "::1%lo {port}", "::1%1 {port}"] {
+        let l = TcpListener::bind("[::1]:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || read_all(&l.accept().unwrap().0));
+        let text = form.replace("{port}", &port.to_string());
+        let mut args = vec!["connect"];
+        args.extend(text.split(' '));
+        run(&args, b"hi\n").ok();
+        assert_eq!(server.join().unwrap(), b"hi\n", "{form}");
+    }
+}
+
 /// A source that cannot be bound is named as the bind that failed, not blamed on the connect.
 #[test]
 fn a_source_port_in_use_is_a_bind_error() {

@@ -3,7 +3,7 @@
 //! errors (status 2), never wrapped or guessed.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -143,7 +143,7 @@ pub fn split_host_port(text: &str) -> Result<(String, String)> {
         if host.is_empty() {
             return Err(usage(format!("invalid endpoint {text:?}: empty address")));
         }
-        if host.parse::<std::net::Ipv6Addr>().is_err() {
+        if unscoped(host).parse::<Ipv6Addr>().is_err() {
             return Err(usage(format!(
                 "invalid endpoint {text:?}: {host:?} is not an IPv6 address"
             )));
@@ -173,11 +173,41 @@ pub fn check_host(text: &str) -> Result<String> {
     {
         return Err(usage(format!("invalid host {text:?}")));
     }
-    // A colon only belongs in an IPv6 address.
-    if host.contains(':') && host.parse::<std::net::Ipv6Addr>().is_err() {
+    // A colon only belongs in an IPv6 address (which may carry a zone: fe80::1%eth0).
+    if host.contains(':') && scoped_ipv6(host)?.is_none() && host.parse::<Ipv6Addr>().is_err() {
         return Err(usage(format!("invalid host {text:?}: not an IPv6 address")));
     }
     Ok(host.to_string())
+}
+
+/// The address part of a zoned IPv6 literal (`fe80::1` of `fe80::1%eth0`); other text unchanged.
+fn unscoped(host: &str) -> &str {
+    host.split_once('%').map_or(host, |(addr, _)| addr)
+}
+
+/// An IPv6 literal with a zone, as link-local addresses need one (`fe80::1%eth0`, or `fe80::1%2` by
+/// interface index): the address and its scope id. Ok(None) when `text` has no `%`; an unknown
+/// interface or a malformed literal is bad input (status 2).
+pub fn scoped_ipv6(text: &str) -> Result<Option<(Ipv6Addr, u32)>> {
+    let Some((addr, zone)) = text.split_once('%') else {
+        return Ok(None);
+    };
+    let ip: Ipv6Addr = addr.parse().map_err(|_| {
+        usage(format!(
+            "invalid host {text:?}: {addr:?} is not an IPv6 address (only IPv6 takes a %zone)"
+        ))
+    })?;
+    if zone.is_empty() {
+        return Err(usage(format!(
+            "invalid host {text:?}: no interface after '%'"
+        )));
+    }
+    let scope = match zone.parse::<u32>() {
+        Ok(index) => index,
+        Err(_) => sys::netdb::interface_index(zone)
+            .ok_or_else(|| usage(format!("invalid host {text:?}: no interface {zone:?}")))?,
+    };
+    Ok(Some((ip, scope)))
 }
 
 /// Parses an endpoint given as `HOST PORT` (two arguments) or `HOST:PORT` / `[IPV6]:PORT` (one).
@@ -301,6 +331,12 @@ impl Family {
 /// Resolves `host` to every address (resolver order, duplicates removed) of the admitted family.
 /// Not found is a runtime failure (status 1) naming the host.
 pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
+    if let Some((ip, scope)) = scoped_ipv6(host)? {
+        if !family.admits(&IpAddr::V6(ip)) {
+            return Err(usage(format!("{host} is not an {} address", family.name())));
+        }
+        return Ok(vec![SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))]);
+    }
     if let Ok(ip) = host.parse::<IpAddr>() {
         if !family.admits(&ip) {
             return Err(usage(format!("{host} is not an {} address", family.name())));
@@ -328,9 +364,13 @@ pub fn resolve_local(host: &str, port: u16, family: Family) -> Result<SocketAddr
     Ok(resolve(&host, port, family)?[0])
 }
 
-/// Formats an address the way the contract prints it: `ADDR:PORT`, `[V6]:PORT`, IPv4-mapped shown as IPv4.
+/// Formats an address the way the contract prints it: `ADDR:PORT`, `[V6]:PORT`, IPv4-mapped shown as IPv4,
+/// a link-local address with its zone (`[fe80::1%2]:PORT`, by interface index).
 pub fn display(addr: &SocketAddr) -> String {
-    SocketAddr::new(addr.ip().to_canonical(), addr.port()).to_string()
+    match addr {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => v6.to_string(),
+        _ => SocketAddr::new(addr.ip().to_canonical(), addr.port()).to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -419,6 +459,37 @@ mod tests {
         ] {
             assert_eq!(status_of(&ep(bad).unwrap_err()), USAGE, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn zoned_ipv6_literals() {
+        let lo = sys::netdb::interface_index("lo").expect("Linux has lo");
+        let fe80 = "fe80::1".parse::<Ipv6Addr>().unwrap();
+        assert_eq!(scoped_ipv6("fe80::1%lo").unwrap(), Some((fe80, lo)));
+        assert_eq!(scoped_ipv6("fe80::1%7").unwrap(), Some((fe80, 7)));
+        assert_eq!(scoped_ipv6("fe80::1").unwrap(), None);
+        for bad in ["fe80::1%", "fe80::1%no-such-if0", "127.0.0.1%lo", "x%lo"] {
+            let err = scoped_ipv6(bad).unwrap_err();
+            assert_eq!(status_of(&err), USAGE, "{bad}");
+        }
+        // In both endpoint forms, and resolved with the scope id.
+        let ep =
+            |args: &[&str]| parse_endpoint(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        for args in [&["[fe80::1%lo]:80"][..], &["fe80::1%lo", "80"]] {
+            let hp = ep(args).unwrap();
+            assert_eq!(hp.host, "fe80::1%lo");
+            let addrs = resolve(&hp.host, hp.port, Family::Any).unwrap();
+            assert_eq!(
+                addrs,
+                vec![SocketAddr::V6(SocketAddrV6::new(fe80, 80, 0, lo))]
+            );
+            assert_eq!(display(&addrs[0]), format!("[fe80::1%{lo}]:80"));
+        }
+        assert_eq!(status_of(&ep(&["[fe80::1%nope0]:80"]).unwrap_err()), USAGE);
+        assert_eq!(
+            status_of(&resolve("fe80::1%lo", 80, Family::V4).unwrap_err()),
+            USAGE
+        );
     }
 
     #[test]

@@ -9,6 +9,14 @@ use std::sync::Mutex;
 /// Serialises the C library's non-reentrant netdb calls.
 pub static NETDB: Mutex<()> = Mutex::new(());
 
+/// The index of network interface `name` (if_nametoindex), or None when there is no such interface.
+pub fn interface_index(name: &str) -> Option<u32> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: name is a valid NUL-terminated string that outlives the call, which only reads it.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
 /// The port of service `name` for `proto` (`tcp`, `udp`), or None when the database has no such entry.
 pub fn service_port(name: &str, proto: &str) -> Option<u16> {
     let name = CString::new(name).ok()?;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 
-use crate::common::{Proc, closed_port, have_ipv6, read_all, run, tcp_listener};
+use crate::common::{In, Proc, closed_port, have_ipv6, read_all, run, tcp_listener};
 
 /// A listener whose accept queue is full, so further SYNs are dropped and connects hang: the only
 /// way to see a connect timeout on loopback. Returns the listener and the connections filling it.
@@ -255,6 +255,52 @@ fn zoned_ipv6_literals() {
         run(&args, b"hi\n").ok();
         assert_eq!(server.join().unwrap(), b"hi\n", "{form}");
     }
+}
+
+/// A real link-local peer, in a network namespace the test makes (`unshare -n`, which needs root):
+/// fe80::1 on that namespace's own lo, reached by its zone from listen, connect -s, udp-recv and
+/// udp-send. Skipped, with a note, where namespaces cannot be made.
+#[test]
+fn link_local_peers_in_a_private_network_namespace() {
+    let can = std::process::Command::new("unshare")
+        .args(["-n", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can {
+        eprintln!("skipped: no network namespaces here (unshare -n needs root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The namespace is the test's own: fixed ports cannot clash with anything.
+    let script = r#"
+set -e
+ip link set lo up
+ip -6 addr add fe80::1/64 dev lo nodad
+"$0" listen -v 'fe80::1%lo' 9000 > "$1/tcp.out" 2> "$1/listen.err" &
+echo linklocal | "$0" connect --wait-for 5s -s 'fe80::1%lo' '[fe80::1%lo]:9000'
+wait $!
+"$0" udp-recv -c 1 'fe80::1%lo' 9001 > "$1/udp.out" &
+# Until the receiver is bound a datagram is refused (status 1): send again.
+i=0
+until "$0" udp-send -s 'fe80::1%lo' '[fe80::1%lo]:9001' dgram 2>/dev/null; do
+  i=$((i + 1)); [ "$i" -lt 200 ] || exit 9
+done
+wait $!
+"#;
+    let bin = crate::common::bin().display().to_string();
+    let dirs = dir.path().display().to_string();
+    Proc::spawn_program(
+        "unshare",
+        &["-n", "sh", "-c", script, &bin, &dirs],
+        In::Null,
+    )
+    .finish()
+    .ok();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(read("tcp.out"), "linklocal\n");
+    assert!(read("listen.err").starts_with("listening on [fe80::1%1]:9000\n"));
+    assert_eq!(read("udp.out"), "dgram");
 }
 
 /// A source that cannot be bound is named as the bind that failed, not blamed on the connect.

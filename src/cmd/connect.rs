@@ -23,7 +23,7 @@ pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn run(args: &ConnectArgs) -> Result<()> {
     let family = Family::from(args.family);
     let source = match &args.source {
-        Some(s) => Some(resolve_local(s, 0, family)?.ip()),
+        Some(s) => Some(resolve_local(s, 0, family)?),
         None => None,
     };
     let mut opts = ConnectOpts {

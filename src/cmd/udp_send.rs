@@ -37,7 +37,11 @@ pub fn run(args: &UdpSendArgs) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     let source = match &args.source {
-        Some(s) => Some(crate::net::addr::resolve_local(s, 0, Family::from(args.family))?.ip()),
+        Some(s) => Some(crate::net::addr::resolve_local(
+            s,
+            0,
+            Family::from(args.family),
+        )?),
         None => None,
     };
     let opts = SendOpts {

@@ -238,7 +238,7 @@ pub fn parse_bind_endpoint(
     endpoint: &[String],
     family: Family,
     proto: &str,
-) -> Result<(Option<IpAddr>, u16)> {
+) -> Result<(Option<SocketAddr>, u16)> {
     let (host, port) = match endpoint {
         [one] if one.contains(':') => {
             let (host, port) = split_host_port(one)?;
@@ -250,7 +250,7 @@ pub fn parse_bind_endpoint(
     };
     let port = parse_port_proto(&port, proto)?;
     let ip = match host {
-        Some(host) => Some(resolve_local(&host, port, family)?.ip()),
+        Some(host) => Some(resolve_local(&host, port, family)?),
         None => None,
     };
     Ok((ip, port))

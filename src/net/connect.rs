@@ -3,7 +3,7 @@
 //! a source address and port, and `--wait-for` retries until the service is up.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,8 @@ pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 pub struct ConnectOpts {
     pub family: Family,
     pub timeout: Option<Duration>,
-    pub source: Option<IpAddr>,
+    /// `-s`: the local address (its port is not used; an IPv6 zone is kept).
+    pub source: Option<SocketAddr>,
     pub source_port: Option<u16>,
     pub nodelay: bool,
     pub keepalive: bool,
@@ -55,12 +56,12 @@ fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> Result<io::Result<(So
         Err(e) => return Ok(Err(e)),
     };
     if opts.source.is_some() || opts.source_port.is_some() {
-        let ip = opts.source.unwrap_or(if addr.is_ipv6() {
-            Ipv6Addr::UNSPECIFIED.into()
+        let mut local = opts.source.unwrap_or(if addr.is_ipv6() {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
         } else {
-            Ipv4Addr::UNSPECIFIED.into()
+            (Ipv4Addr::UNSPECIFIED, 0).into()
         });
-        let local = SocketAddr::new(ip, opts.source_port.unwrap_or(0));
+        local.set_port(opts.source_port.unwrap_or(0));
         if opts.source_port.is_some() {
             sock.set_reuse_address(true)
                 .with_context(|| format!("set SO_REUSEADDR for {}", display(&local)))?;

@@ -3,7 +3,7 @@
 //! socket2 creates every descriptor close-on-exec, so children started later inherit none of them.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -62,13 +62,17 @@ pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
 /// the system has IPv6, else 0.0.0.0 (`-4`: 0.0.0.0 only, `-6`: `[::]` IPv6 only). `bind` gets the
 /// address and whether the socket should be dual-stack.
 pub fn bind_any<T>(
-    addr: Option<IpAddr>,
+    addr: Option<SocketAddr>,
     port: u16,
     family: Family,
     bind: impl Fn(SocketAddr, bool) -> Result<T>,
 ) -> Result<T> {
     let wanted = match (addr, family) {
-        (Some(ip), _) => SocketAddr::new(ip, port),
+        (Some(mut local), _) => {
+            // The address as resolved, with its IPv6 zone.
+            local.set_port(port);
+            local
+        }
         (None, Family::V4) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
         (None, _) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
     };
@@ -84,7 +88,7 @@ pub fn bind_any<T>(
 /// A TCP listener on `addr`, or on every address when `addr` is None (see [`bind_any`]). Returns the
 /// socket and the address it really listens on.
 pub fn tcp_listener(
-    addr: Option<IpAddr>,
+    addr: Option<SocketAddr>,
     port: u16,
     family: Family,
     opts: &ListenOpts,

@@ -75,7 +75,10 @@ pub fn parse_send_target<'a>(host: &str, rest: &'a [String]) -> Result<(HostPort
 }
 
 /// `udp-recv`'s `[ADDR] PORT` (or `ADDR:PORT`): the address to bind (None: every address) and the port.
-pub fn parse_bind_endpoint(endpoint: &[String], family: Family) -> Result<(Option<IpAddr>, u16)> {
+pub fn parse_bind_endpoint(
+    endpoint: &[String],
+    family: Family,
+) -> Result<(Option<SocketAddr>, u16)> {
     crate::net::addr::parse_bind_endpoint(endpoint, family, "udp")
 }
 
@@ -162,7 +165,8 @@ impl Counter {
 #[derive(Debug, Clone, Default)]
 pub struct SendOpts {
     pub family: Family,
-    pub source: Option<IpAddr>,
+    /// `-s`: the local address (its port is not used; an IPv6 zone is kept).
+    pub source: Option<SocketAddr>,
     pub source_port: Option<u16>,
     pub broadcast: bool,
     pub ttl: Option<u32>,
@@ -201,7 +205,8 @@ impl UdpSender {
                 .find(|a| a.is_ipv6() == src.is_ipv6())
                 .ok_or_else(|| {
                     usage(format!(
-                        "source {src} and target {target} have no address family in common"
+                        "source {} and target {target} have no address family in common",
+                        src.ip()
                     ))
                 })?,
             None => addrs[0],
@@ -210,12 +215,12 @@ impl UdpSender {
         let sock = Socket::new(Domain::for_address(peer), Type::DGRAM, Some(Protocol::UDP))
             .with_context(|| format!("socket for {shown}"))?;
         if opts.source.is_some() || opts.source_port.is_some() {
-            let ip = opts.source.unwrap_or(if peer.is_ipv6() {
-                Ipv6Addr::UNSPECIFIED.into()
+            let mut local = opts.source.unwrap_or(if peer.is_ipv6() {
+                (Ipv6Addr::UNSPECIFIED, 0).into()
             } else {
-                Ipv4Addr::UNSPECIFIED.into()
+                (Ipv4Addr::UNSPECIFIED, 0).into()
             });
-            let local = SocketAddr::new(ip, opts.source_port.unwrap_or(0));
+            local.set_port(opts.source_port.unwrap_or(0));
             sock.bind(&local.into())
                 .with_context(|| format!("bind {}", display(&local)))?;
         }
@@ -233,9 +238,9 @@ impl UdpSender {
             };
             r.with_context(|| format!("set TTL {ttl} for {shown}"))?;
         }
-        if let (true, Some(IpAddr::V4(src))) = (multicast, opts.source) {
+        if let (true, Some(SocketAddr::V4(src))) = (multicast, opts.source) {
             // -s picks the interface multicast leaves by.
-            sock.set_multicast_if_v4(&src)
+            sock.set_multicast_if_v4(src.ip())
                 .with_context(|| format!("set IP_MULTICAST_IF {src}"))?;
         }
         let dest = if opts.broadcast || multicast {
@@ -474,7 +479,7 @@ impl UdpReceiver {
     /// Binds `addr:port` (None: every address, IPv6 dual-stack where available, else 0.0.0.0),
     /// joins `opts.group`, sizes the receive buffer.
     pub fn open(
-        addr: Option<IpAddr>,
+        addr: Option<SocketAddr>,
         port: u16,
         family: Family,
         opts: &RecvOpts,

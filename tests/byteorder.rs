@@ -195,6 +195,34 @@ fn inet_ntop_is_canonical_text() {
             .code(2)
             .one_error_line(bad);
     }
+    // -4 / -6 fix the length; the other one is bad input, not silently the other family.
+    assert_eq!(
+        out(&["byteorder", "inet-ntop", "-4", "7f000001"]),
+        vec!["127.0.0.1"]
+    );
+    assert_eq!(
+        out(&[
+            "byteorder",
+            "inet-ntop",
+            "-6",
+            "00000000000000000000000000000001"
+        ]),
+        vec!["::1"]
+    );
+    run(
+        &[
+            "byteorder",
+            "inet-ntop",
+            "-4",
+            "20010db8000000000000000000000001",
+        ],
+        b"",
+    )
+    .code(2)
+    .one_error_line("is not 4 bytes");
+    run(&["byteorder", "inet-ntop", "-6", "7f000001"], b"")
+        .code(2)
+        .one_error_line("is not 16 bytes");
 }
 
 #[test]

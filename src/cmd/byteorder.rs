@@ -106,7 +106,20 @@ fn one(args: &ByteorderArgs, op: ByteOp, name: &str, value: &str) -> Result<(Str
             let text = if op == ByteOp::InetNtoa {
                 conv::inet_ntoa(value)?
             } else {
-                conv::inet_ntop(value)?
+                let text = conv::inet_ntop(value)?;
+                // -4 / -6 say which length the caller means: the other one is bad input, not a guess.
+                let is_v6 = text.contains(':');
+                if (args.family.ipv4 && is_v6) || (args.family.ipv6 && !is_v6) {
+                    let (flag, want) = if args.family.ipv4 {
+                        ("-4", "4 bytes (8 hex digits)")
+                    } else {
+                        ("-6", "16 bytes (32 hex digits)")
+                    };
+                    return Err(exit::usage(format!(
+                        "inet-ntop {flag}: {value:?} is not {want}"
+                    )));
+                }
+                text
             };
             (
                 text.clone(),

@@ -110,6 +110,28 @@ fn wait_for_succeeds_once_the_service_is_up() {
     drop(l);
 }
 
+/// A Unix socket path that does not exist yet is a service not up: status 1 at once, and `--wait-for`
+/// waits for it to appear.
+#[test]
+fn wait_for_a_unix_socket_to_appear() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sock");
+    let path_s = path.to_str().unwrap();
+    run(&["connect", "--unix", path_s], b"hi\n")
+        .code(1)
+        .one_error_line("no such file");
+    let p = Proc::spawn(
+        &["connect", "--wait-for", "15s", "--unix", path_s],
+        crate::common::In::File(crate::common::write_file(dir.path(), "in", b"hi\n")),
+    );
+    // The service binds the path while sockcat retries (or just before its first try): it connects.
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let (conn, _) = l.accept().unwrap();
+    assert_eq!(read_all(&conn), b"hi\n");
+    drop(conn);
+    p.finish().ok();
+}
+
 #[test]
 fn wait_for_expiry_is_status_3() {
     let port = closed_port();

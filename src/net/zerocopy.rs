@@ -4,7 +4,7 @@
 //! | from | to | how |
 //! | --- | --- | --- |
 //! | regular file | socket | sendfile(2) |
-//! | pipe | socket | splice(2) into a private pipe, splice(2) out of it (see [`through_pipe`]) |
+//! | pipe | socket | splice(2) into a private pipe, splice(2) out of it; the input pipe enlarged too (see [`through_pipe`]) |
 //! | pipe | anything else | splice(2) (the input pipe is enlarged to [`PIPE_SIZE`]) |
 //! | socket | pipe | splice(2) (the output pipe is enlarged to [`PIPE_SIZE`]) |
 //! | socket | /dev/null | recv(2) with MSG_TRUNC: TCP drops the bytes in the kernel, nothing is copied (see [`discard`]) |

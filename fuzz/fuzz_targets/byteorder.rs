@@ -35,7 +35,7 @@ fn pton(text: &str) {
             Ok(packed) => {
                 let want_v6 = v6.unwrap_or_else(|| text.contains(':'));
                 assert_eq!(packed.len(), if want_v6 { 16 } else { 4 }, "{text:?}");
-                let shown = inet_ntop(&hex(&packed)).unwrap();
+                let shown = inet_ntop(None, &hex(&packed)).unwrap();
                 assert_eq!(inet_pton(v6, &shown).unwrap(), packed, "{text:?} -> {shown}");
                 assert_eq!(inet_pton(None, &shown).unwrap(), packed, "{text:?} -> {shown}");
                 if !want_v6 {
@@ -57,7 +57,7 @@ fn hex_forms(text: &str) {
         Ok(bytes) => {
             assert_eq!(parse_hex("x", &hex(&bytes)).unwrap(), bytes);
             let ntoa = inet_ntoa(text);
-            let ntop = inet_ntop(text);
+            let ntop = inet_ntop(None, text);
             match bytes.len() {
                 4 => {
                     let dotted = ntoa.unwrap();
@@ -78,7 +78,7 @@ fn hex_forms(text: &str) {
         Err(e) => {
             assert_eq!(status_of(&e), USAGE, "{text:?}: {e:#}");
             assert_eq!(status_of(&inet_ntoa(text).unwrap_err()), USAGE);
-            assert_eq!(status_of(&inet_ntop(text).unwrap_err()), USAGE);
+            assert_eq!(status_of(&inet_ntop(None, text).unwrap_err()), USAGE);
         }
     }
 }

@@ -62,6 +62,12 @@ fn one(args: &ByteorderArgs, op: ByteOp, name: &str, value: &str) -> Result<(Str
             json!({"op": name, "input": value, "output": n, "hex": hex}),
         )
     };
+    // -4 / -6: the address family inet-pton parses and the length inet-ntop takes (None: either).
+    let v6 = match (args.family.ipv4, args.family.ipv6) {
+        (true, _) => Some(false),
+        (_, true) => Some(true),
+        _ => None,
+    };
     Ok(match op {
         ByteOp::Htons | ByteOp::Ntohs => {
             let n = conv::parse_number(name, value, u64::from(u16::MAX))? as u16;
@@ -89,11 +95,6 @@ fn one(args: &ByteorderArgs, op: ByteOp, name: &str, value: &str) -> Result<(Str
             )
         }
         ByteOp::InetPton => {
-            let v6 = match (args.family.ipv4, args.family.ipv6) {
-                (true, _) => Some(false),
-                (_, true) => Some(true),
-                _ => None,
-            };
             let bytes = conv::inet_pton(v6, value)?;
             let family = if bytes.len() == 16 { "inet6" } else { "inet" };
             let packed = hex::encode(bytes);
@@ -106,20 +107,7 @@ fn one(args: &ByteorderArgs, op: ByteOp, name: &str, value: &str) -> Result<(Str
             let text = if op == ByteOp::InetNtoa {
                 conv::inet_ntoa(value)?
             } else {
-                let text = conv::inet_ntop(value)?;
-                // -4 / -6 say which length the caller means: the other one is bad input, not a guess.
-                let is_v6 = text.contains(':');
-                if (args.family.ipv4 && is_v6) || (args.family.ipv6 && !is_v6) {
-                    let (flag, want) = if args.family.ipv4 {
-                        ("-4", "4 bytes (8 hex digits)")
-                    } else {
-                        ("-6", "16 bytes (32 hex digits)")
-                    };
-                    return Err(exit::usage(format!(
-                        "inet-ntop {flag}: {value:?} is not {want}"
-                    )));
-                }
-                text
+                conv::inet_ntop(v6, value)?
             };
             (
                 text.clone(),

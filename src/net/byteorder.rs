@@ -104,15 +104,28 @@ pub fn inet_pton(v6: Option<bool>, text: &str) -> Result<Vec<u8>> {
     inet::pton(v6, text).ok_or_else(|| anyhow!("inet-pton: {text:?} is not a valid {name} address"))
 }
 
-/// inet_ntop: 4 or 16 packed bytes given as hex, as the C library's canonical text (bad hex or
-/// another length: status 2).
-pub fn inet_ntop(text: &str) -> Result<String> {
+/// inet_ntop: 4 or 16 packed bytes given as hex, as the C library's canonical text. `v6` None takes
+/// the family from the length; Some fixes it (`-4`: 4 bytes, `-6`: 16). Bad hex or another length:
+/// status 2.
+pub fn inet_ntop(v6: Option<bool>, text: &str) -> Result<String> {
     let bytes = parse_hex("inet-ntop", text)?;
-    if bytes.len() != 4 && bytes.len() != 16 {
-        return Err(usage(format!(
-            "inet-ntop: {text:?} is {} bytes, expected 4 or 16 (8 or 32 hex digits)",
-            bytes.len()
-        )));
+    match (v6, bytes.len()) {
+        (None, 4 | 16) | (Some(false), 4) | (Some(true), 16) => {}
+        (None, n) => {
+            return Err(usage(format!(
+                "inet-ntop: {text:?} is {n} bytes, expected 4 or 16 (8 or 32 hex digits)"
+            )));
+        }
+        (Some(false), _) => {
+            return Err(usage(format!(
+                "inet-ntop: {text:?} is not 4 bytes (8 hex digits), as -4 asks"
+            )));
+        }
+        (Some(true), _) => {
+            return Err(usage(format!(
+                "inet-ntop: {text:?} is not 16 bytes (32 hex digits), as -6 asks"
+            )));
+        }
     }
     inet::ntop(&bytes).ok_or_else(|| anyhow!("inet-ntop: the C library cannot format {text:?}"))
 }
@@ -153,7 +166,7 @@ mod tests {
         assert_eq!(status_of(&inet_ntoa("010203").unwrap_err()), USAGE);
         assert_eq!(status_of(&parse_hex("x", "zz").unwrap_err()), USAGE);
         assert_eq!(
-            inet_ntop("20010db8000000000000000000000001").unwrap(),
+            inet_ntop(None, "20010db8000000000000000000000001").unwrap(),
             "2001:db8::1"
         );
     }

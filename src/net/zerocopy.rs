@@ -75,18 +75,13 @@ pub fn copy(
         }
         (FdKind::Pipe, FdKind::Socket) => {
             let _ = sys::set_pipe_size(src, PIPE_SIZE);
-            through_pipe(src, dst, moved, errors)
+            through_pipe(src, dst, moved, errors, true)
         }
         (FdKind::Pipe, _) => {
             let size = sys::set_pipe_size(src, PIPE_SIZE)
                 .or_else(|_| sys::pipe_size(src))
                 .unwrap_or(64 * 1024);
-            let blame = if to == FdKind::Socket {
-                Blame::socket_dst(errors)
-            } else {
-                Blame::plain(errors)
-            };
-            direct(moved, &blame, || sys::splice(src, dst, size))
+            direct(moved, &Blame::plain(errors), || sys::splice(src, dst, size))
         }
         (FdKind::Socket, FdKind::Pipe) => {
             let size = sys::set_pipe_size(dst, PIPE_SIZE)
@@ -100,7 +95,7 @@ pub fn copy(
         (FdKind::Socket, FdKind::RegularFile | FdKind::CharDevice | FdKind::Socket)
             if !dst.is_terminal() =>
         {
-            through_pipe(src, dst, moved, errors)
+            through_pipe(src, dst, moved, errors, false)
         }
         _ => Ok(Flow::Fallback),
     }
@@ -195,19 +190,18 @@ fn direct(
 /// producer. In a bulk stream (the last round moved at least [`BATCH`]) a round that finds less than
 /// that waiting first sleeps [`BATCH_WAIT`] (50 us), once: interactive input (small writes) never
 /// waits, and the end of a stream waits once. That took the same transfer from 1.02 to 1.26 GiB/s
-/// (medians of 6, interleaved).
+/// (medians of 6, interleaved). `batching` says `src` is such a pipe (only a producer refills it).
 fn through_pipe(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
     moved: &dyn Fn(u64),
     errors: &Errors<'_>,
+    batching: bool,
 ) -> Result<Flow> {
     let Ok((r, w)) = sys::pipe() else {
         return Ok(Flow::Fallback);
     };
     let size = sys::set_pipe_size(w.as_fd(), PIPE_SIZE).unwrap_or(64 * 1024);
-    // Only a pipe on the input side waits: its producer is what fills it.
-    let batching = sys::kind(src).is_ok_and(|k| k == FdKind::Pipe);
     let mut last = 0;
     loop {
         if batching && last >= BATCH && sys::pending(src).is_ok_and(|n| n < BATCH) {

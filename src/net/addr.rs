@@ -3,7 +3,7 @@
 //! errors (status 2), never wrapped or guessed.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -331,17 +331,18 @@ impl Family {
 /// Resolves `host` to every address (resolver order, duplicates removed) of the admitted family.
 /// Not found is a runtime failure (status 1) naming the host.
 pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
-    if let Some((ip, scope)) = scoped_ipv6(host)? {
-        if !family.admits(&IpAddr::V6(ip)) {
+    let literal = match scoped_ipv6(host)? {
+        Some((ip, scope)) => Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))),
+        None => host
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, port)),
+    };
+    if let Some(addr) = literal {
+        if !family.admits(&addr.ip()) {
             return Err(usage(format!("{host} is not an {} address", family.name())));
         }
-        return Ok(vec![SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))]);
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if !family.admits(&ip) {
-            return Err(usage(format!("{host} is not an {} address", family.name())));
-        }
-        return Ok(vec![SocketAddr::new(ip, port)]);
+        return Ok(vec![addr]);
     }
     let found = (host, port)
         .to_socket_addrs()
@@ -362,6 +363,18 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
 pub fn resolve_local(host: &str, port: u16, family: Family) -> Result<SocketAddr> {
     let host = check_host(host)?;
     Ok(resolve(&host, port, family)?[0])
+}
+
+/// The local end to bind before connecting to `peer`: the `-s` address (with its IPv6 zone) or the
+/// unspecified address of the peer's family, on `port` (None: any).
+pub fn local_end(source: Option<SocketAddr>, port: Option<u16>, peer: &SocketAddr) -> SocketAddr {
+    let mut local = source.unwrap_or(if peer.is_ipv6() {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    });
+    local.set_port(port.unwrap_or(0));
+    local
 }
 
 /// Formats an address the way the contract prints it: `ADDR:PORT`, `[V6]:PORT`, IPv4-mapped shown as IPv4,

@@ -3,7 +3,7 @@
 //! a source address and port, and `--wait-for` retries until the service is up.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 
 use crate::exit::{self, Timeout};
-use crate::net::addr::{Family, HostPort, display, resolve};
+use crate::net::addr::{Family, HostPort, display, local_end, resolve};
 use crate::net::socket::tcp_socket;
 use crate::sys::poll;
 
@@ -56,12 +56,7 @@ fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> Result<io::Result<(So
         Err(e) => return Ok(Err(e)),
     };
     if opts.source.is_some() || opts.source_port.is_some() {
-        let mut local = opts.source.unwrap_or(if addr.is_ipv6() {
-            (Ipv6Addr::UNSPECIFIED, 0).into()
-        } else {
-            (Ipv4Addr::UNSPECIFIED, 0).into()
-        });
-        local.set_port(opts.source_port.unwrap_or(0));
+        let local = local_end(opts.source, opts.source_port, addr);
         if opts.source_port.is_some() {
             sock.set_reuse_address(true)
                 .with_context(|| format!("set SO_REUSEADDR for {}", display(&local)))?;

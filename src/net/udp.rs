@@ -7,7 +7,7 @@
 //! broadcast or multicast address, so an ICMP port-unreachable comes back as "connection refused".
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -215,12 +215,7 @@ impl UdpSender {
         let sock = Socket::new(Domain::for_address(peer), Type::DGRAM, Some(Protocol::UDP))
             .with_context(|| format!("socket for {shown}"))?;
         if opts.source.is_some() || opts.source_port.is_some() {
-            let mut local = opts.source.unwrap_or(if peer.is_ipv6() {
-                (Ipv6Addr::UNSPECIFIED, 0).into()
-            } else {
-                (Ipv4Addr::UNSPECIFIED, 0).into()
-            });
-            local.set_port(opts.source_port.unwrap_or(0));
+            let local = crate::net::addr::local_end(opts.source, opts.source_port, &peer);
             sock.bind(&local.into())
                 .with_context(|| format!("bind {}", display(&local)))?;
         }

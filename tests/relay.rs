@@ -46,6 +46,18 @@ fn source_server(data: Vec<u8>) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
     (port, handle)
 }
 
+/// Accepts one connection, reads 1 KiB of it and closes with more unread: the close sends a reset.
+fn resetting_server() -> (u16, std::thread::JoinHandle<()>) {
+    let (listener, port) = tcp_listener();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut first = [0u8; 1024];
+        conn.read_exact(&mut first).unwrap();
+        drop(conn);
+    });
+    (port, handle)
+}
+
 #[test]
 fn file_stdin_goes_out_by_sendfile_byte_exact() {
     let dir = tempfile::tempdir().unwrap();
@@ -229,14 +241,7 @@ fn dev_null_output_still_feeds_the_idle_timer() {
 
 #[test]
 fn peer_closing_while_a_pipe_feeds_is_status_1() {
-    let (listener, port) = tcp_listener();
-    let server = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        let mut first = [0u8; 1024];
-        conn.read_exact(&mut first).unwrap();
-        // Unread data pending: closing now sends a reset.
-        drop(conn);
-    });
+    let (port, server) = resetting_server();
     let mut p = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::Pipe);
     let mut stdin = p.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
@@ -362,14 +367,7 @@ fn hexdump_still_sees_a_file_stdin_and_received_bytes() {
 fn peer_closing_during_sendfile_is_status_1() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_file(dir.path(), "in.bin", &pattern(64 << 20, 10));
-    let (listener, port) = tcp_listener();
-    let server = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        let mut first = [0u8; 1024];
-        conn.read_exact(&mut first).unwrap();
-        // Unread data pending: closing now sends a reset.
-        drop(conn);
-    });
+    let (port, server) = resetting_server();
     let done = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::File(file))
         .finish()
         .code(1);

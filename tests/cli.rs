@@ -10,6 +10,7 @@ mod byteorder;
 mod connect;
 mod eos;
 mod faults;
+mod flow;
 mod fuzz_regressions;
 mod interop;
 mod listen;

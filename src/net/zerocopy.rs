@@ -6,7 +6,7 @@
 //! | regular file | socket | sendfile(2) |
 //! | pipe | socket | splice(2) into a private pipe, splice(2) out of it; the input pipe enlarged too (see [`through_pipe`]) |
 //! | pipe | anything else | splice(2) (the input pipe is enlarged to [`PIPE_SIZE`]) |
-//! | socket | pipe | splice(2) (the output pipe is enlarged to [`PIPE_SIZE`]) |
+//! | socket | pipe | splice(2) once the socket is readable (the output pipe is enlarged to [`PIPE_SIZE`]; see [`socket_to_pipe`]) |
 //! | socket | /dev/null | recv(2) with MSG_TRUNC: TCP drops the bytes in the kernel, nothing is copied (see [`discard`]) |
 //! | socket | file, other non-terminal | splice(2) into a private pipe, splice(2) out of it |
 //!
@@ -88,7 +88,7 @@ pub fn copy(
                 .or_else(|_| sys::pipe_size(dst))
                 .unwrap_or(64 * 1024);
             direct(moved, &Blame::socket_src(errors), || {
-                sys::splice(src, dst, size)
+                socket_to_pipe(src, dst, size)
             })
         }
         (FdKind::Socket, FdKind::DevNull) => discard(src, moved, errors, watched),
@@ -173,6 +173,26 @@ fn direct(
             Ok(n) => moved(n as u64),
             Err(e) if refused(&e) => return Ok(Flow::Fallback),
             Err(e) => return Err(blame.error(e)),
+        }
+    }
+}
+
+/// One splice from a socket into a pipe that others read (our stdout), made only once the socket has
+/// something to give. A splice from a TCP socket into a pipe holds the pipe's lock while it waits for
+/// data, so the pipe's reader could not take the bytes already in it until the peer sent more or
+/// closed: `sockcat connect ... | grep` saw nothing until the session ended. poll(2) waits without the
+/// lock; the splice then never waits for the socket, and a full pipe is EAGAIN, waited for by poll too.
+fn socket_to_pipe(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, size: usize) -> io::Result<usize> {
+    use crate::sys::poll::{READABLE, WRITABLE, poll};
+    loop {
+        poll(&[(src, READABLE)], None)?;
+        match sys::splice_nonblock(src, dst, size) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // The pipe is full (or the data went to urgent-data handling): wait for room, then
+                // for data again.
+                poll(&[(dst, WRITABLE)], None)?;
+            }
+            other => return other,
         }
     }
 }

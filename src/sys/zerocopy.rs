@@ -111,6 +111,28 @@ pub fn splice(input: BorrowedFd<'_>, output: BorrowedFd<'_>, len: usize) -> io::
     })
 }
 
+/// Like [`splice`], but a full output pipe is EAGAIN instead of a wait (SPLICE_F_NONBLOCK). A socket
+/// input still waits for data when it has none: call this only once poll(2) said it is readable.
+pub fn splice_nonblock(
+    input: BorrowedFd<'_>,
+    output: BorrowedFd<'_>,
+    len: usize,
+) -> io::Result<usize> {
+    retry(|| {
+        // SAFETY: as in `splice`: live descriptors, null offset pointers, no memory of ours touched.
+        unsafe {
+            libc::splice(
+                input.as_raw_fd(),
+                std::ptr::null_mut(),
+                output.as_raw_fd(),
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        }
+    })
+}
+
 /// Receives and throws away at most `buf.len()` bytes of a stream socket without copying them where
 /// the protocol allows (TCP with MSG_TRUNC discards in the kernel; elsewhere `buf` is written).
 /// Ok(0) is the end of the stream.

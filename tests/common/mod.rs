@@ -99,6 +99,8 @@ pub struct Proc {
     child: Child,
     pub stdin: Option<ChildStdin>,
     stdout: Option<JoinHandle<Vec<u8>>>,
+    /// What has come out on stdout so far, for tests that read it while the session goes on.
+    stdout_seen: Arc<(Mutex<Vec<u8>>, std::sync::Condvar)>,
     stderr_lines: Receiver<String>,
     stderr_all: Arc<Mutex<String>>,
 }
@@ -139,10 +141,21 @@ impl Proc {
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let mut out = child.stdout.take().expect("stdout");
+        let seen = Arc::new((Mutex::new(Vec::new()), std::sync::Condvar::new()));
+        let seen2 = seen.clone();
         let stdout = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
-            buf
+            let mut chunk = vec![0u8; 64 * 1024];
+            loop {
+                match out.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        seen2.0.lock().unwrap().extend_from_slice(&chunk[..n]);
+                        seen2.1.notify_all();
+                    }
+                }
+            }
+            let all = seen2.0.lock().unwrap().clone();
+            all
         });
         let err = child.stderr.take().expect("stderr");
         let (tx, rx) = channel();
@@ -162,6 +175,7 @@ impl Proc {
             stdin: child.stdin.take(),
             child,
             stdout: Some(stdout),
+            stdout_seen: seen,
             stderr_lines: rx,
             stderr_all: all,
         }
@@ -212,6 +226,24 @@ impl Proc {
     /// The port of `listening on ...`.
     pub fn port(&mut self) -> u16 {
         self.listening().port()
+    }
+
+    /// Waits until stdout has carried `needle` (while the process may still run), at most `limit`.
+    /// Returns whether it came.
+    pub fn stdout_has_within(&self, needle: &[u8], limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let (lock, cond) = &*self.stdout_seen;
+        let mut seen = lock.lock().unwrap();
+        loop {
+            if seen.windows(needle.len()).any(|w| w == needle) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            seen = cond.wait_timeout(seen, left).unwrap().0;
+        }
     }
 
     /// Writes to the child's stdin.

@@ -154,8 +154,7 @@ impl Proc {
                     }
                 }
             }
-            let all = seen2.0.lock().unwrap().clone();
-            all
+            seen2.0.lock().unwrap().clone()
         });
         let err = child.stderr.take().expect("stderr");
         let (tx, rx) = channel();

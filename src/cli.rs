@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::net::addr::{parse_duration_arg, parse_port_arg};
-use crate::net::udp::parse_size_arg;
+use crate::net::parse::{parse_cidr_arg, parse_duration_arg, parse_port_arg, parse_size_arg};
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
@@ -321,12 +320,12 @@ pub struct ListenArgs {
     /// Admit only clients from CIDR (repeatable)
     ///
     /// A bare address is a /32 or /128. A refused client is closed at once (and logged with -v).
-    #[arg(long, value_name = "CIDR", value_parser = crate::net::acl::parse_cidr_arg)]
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr_arg)]
     pub allow: Vec<ipnet::IpNet>,
     /// Refuse clients from CIDR (repeatable)
     ///
     /// --deny wins over --allow.
-    #[arg(long, value_name = "CIDR", value_parser = crate::net::acl::parse_cidr_arg)]
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr_arg)]
     pub deny: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub relay: RelayOpts,

@@ -9,7 +9,7 @@ pub mod exit;
 pub mod generate;
 pub mod net;
 pub mod progress;
-pub mod staged;
+pub mod stdio;
 pub mod sys;
 
 /// Runs one parsed command line.

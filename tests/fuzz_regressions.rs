@@ -5,8 +5,9 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use sockcat::exit::{USAGE, status_of};
-use sockcat::net::acl::{Acl, parse_cidr};
-use sockcat::net::addr::{MAX_DURATION_SECS, parse_duration};
+use sockcat::net::parse::parse_cidr;
+use sockcat::net::server::acl::Acl;
+use sockcat::net::parse::{MAX_DURATION_SECS, parse_duration};
 use sockcat::net::sockopt::{Value, parse_assignment, parse_value};
 
 fn text(bytes: &[u8]) -> &str {

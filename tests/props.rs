@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sockcat::exit::{USAGE, status_of};
-use sockcat::net::acl::parse_cidr;
-use sockcat::net::addr::{
-    HostPort, parse_duration, parse_endpoint, parse_port, parse_port_list, split_host_port,
-};
-use sockcat::net::relay::Crlf;
+use sockcat::net::parse::parse_cidr;
+use sockcat::net::addr::{HostPort, parse_endpoint, split_host_port};
+use sockcat::net::parse::{parse_duration, parse_port, parse_port_list};
+use sockcat::net::stream::relay::Crlf;
 
 fn ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![

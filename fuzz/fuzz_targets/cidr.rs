@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use libfuzzer_sys::fuzz_target;
 use sockcat::exit::{USAGE, status_of};
 use ipnet::IpNet;
-use sockcat::net::acl::{Acl, parse_cidr};
+use sockcat::net::parse::parse_cidr;
+use sockcat::net::server::acl::Acl;
 
 /// The ways one client can show up: an IPv4 client of a dual-stack listener arrives IPv4-mapped.
 fn spellings(ip: IpAddr) -> Vec<IpAddr> {

@@ -9,12 +9,14 @@ use anyhow::Result;
 use crate::cli::ConnectArgs;
 use crate::exit;
 use crate::net::addr::{
-    Family, HostPort, check_host, display, parse_endpoint, parse_port_list, resolve_local,
+    Family, HostPort, check_host, display, parse_endpoint, resolve_local,
     split_host_port,
 };
+use crate::net::parse::parse_port_list;
 use crate::net::connect::{ConnectOpts, connect};
 use crate::net::probe::{Outcome, probe_all};
-use crate::net::relay::{Input, Output, RelayConfig, relay};
+use crate::net::stream::relay::{RelayConfig, relay};
+use crate::stdio::{Input, Output};
 use crate::net::socket;
 
 /// The probe timeout when `-w` is not given: a filtered port must not hang a CI job for minutes.

@@ -7,10 +7,11 @@ use anyhow::Result;
 use socket2::Socket;
 
 use crate::cli::ListenArgs;
-use crate::net::acl::Acl;
+use crate::net::server::acl::Acl;
 use crate::net::addr::{Family, display, parse_bind_endpoint};
-use crate::net::exec::{self, ExecSpec};
-use crate::net::relay::{Output, RelayConfig};
+use crate::net::server::exec::{self, ExecSpec};
+use crate::net::stream::relay::RelayConfig;
+use crate::stdio::Output;
 use crate::net::server::{Mode, ServeConfig, serve};
 use crate::net::socket::{self, ListenOpts, UnixPathGuard};
 use crate::sys::process;

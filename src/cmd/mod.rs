@@ -10,7 +10,9 @@ mod sockopt;
 mod udp_recv;
 mod udp_send;
 
-use crate::cli::Command;
+use crate::cli::{Command, FamilyOpts, RelayOpts};
+use crate::net::addr::Family;
+use crate::net::stream::relay::RelayConfig;
 
 /// Runs a subcommand.
 pub fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -24,5 +26,29 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::UdpSend(args) => udp_send::run(&args),
         Command::UdpRecv(args) => udp_recv::run(&args),
         Command::Sendfile(args) => sendfile::run(&args),
+    }
+}
+
+// The command line's option groups become the core's option types here, at the edge: nothing under
+// `net/` knows the command line.
+
+impl From<FamilyOpts> for Family {
+    fn from(opts: FamilyOpts) -> Self {
+        Family::from_flags(opts.ipv4, opts.ipv6)
+    }
+}
+
+impl From<&RelayOpts> for RelayConfig {
+    fn from(o: &RelayOpts) -> Self {
+        RelayConfig {
+            recv_only: o.recv_only,
+            send_only: o.send_only,
+            close_on_eof: o.close_on_eof,
+            no_shutdown: o.no_shutdown,
+            crlf: o.crlf,
+            hexdump: o.hexdump,
+            idle_timeout: o.idle_timeout,
+            progress: o.progress,
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::net::connect::{ConnectOpts, connect};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
 use crate::net::transfer::{self, Range};
 use crate::progress;
-use crate::staged::{self, Staged};
+use crate::net::transfer::staged::{self, Staged};
 use crate::sys::fs as sysfs;
 
 pub fn run(args: &SendfileArgs) -> Result<()> {
@@ -206,7 +206,7 @@ fn receive_plain(
 ) -> Result<u64> {
     match dest {
         Dest::Stdout => {
-            let out = crate::net::relay::Output::stdout()?;
+            let out = crate::stdio::Output::stdout()?;
             transfer::receive_plain(sock, &out.file, "stdout", moved, watched)
         }
         Dest::File(path) => {
@@ -242,15 +242,15 @@ fn receive_verified(
             Ok(())
         }
     }
-    let open = |header: &crate::net::verify::Header| -> Result<Sink> {
+    let open = |header: &crate::net::transfer::verify::Header| -> Result<Sink> {
         progress::set_total(bar, Some(header.size));
         let target = match dest {
             Dest::Stdout => {
-                return Ok(Sink::Stdout(crate::net::relay::Output::stdout()?.file));
+                return Ok(Sink::Stdout(crate::stdio::Output::stdout()?.file));
             }
             Dest::File(path) => path.clone(),
             Dest::Dir(dir) => {
-                let target = dir.join(crate::net::verify::safe_name(&header.name)?);
+                let target = dir.join(crate::net::transfer::verify::safe_name(&header.name)?);
                 // The sender picked this name: never write into a device or FIFO it points at.
                 if staged::is_special(&target) {
                     return Err(anyhow!(

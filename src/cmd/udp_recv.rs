@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
 use crate::net::addr::{Family, display};
-use crate::net::relay::Output;
+use crate::stdio::Output;
 use crate::net::udp::{Received, RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
 use crate::sys::mmsg::Datagram;
 

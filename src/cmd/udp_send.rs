@@ -10,7 +10,8 @@ use anyhow::{Result, anyhow};
 use crate::cli::UdpSendArgs;
 use crate::exit;
 use crate::net::addr::{Family, display};
-use crate::net::relay::{CHUNK, Input, Output};
+use crate::net::stream::relay::CHUNK;
+use crate::stdio::{Input, Output};
 use crate::net::udp::{DEFAULT_RATE, SendOpts, UdpSender, max_payload, parse_send_target};
 
 /// How stdin becomes datagrams.

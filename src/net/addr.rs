@@ -4,115 +4,12 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cli::FamilyOpts;
 use crate::exit::usage;
+use crate::net::parse::{parse_port, parse_port_proto};
 use crate::sys;
-
-/// Parses a port: a number 0-65535 or a service name from the services database (`http`, `ssh`).
-pub fn parse_port(text: &str) -> Result<u16> {
-    parse_port_proto(text, "tcp")
-}
-
-/// Like [`parse_port`], looking service names up for `proto` (`tcp` or `udp`).
-pub fn parse_port_proto(text: &str, proto: &str) -> Result<u16> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(usage("empty port"));
-    }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return match text.parse::<u32>() {
-            Ok(n) if n <= 65535 => Ok(n as u16),
-            _ => Err(usage(format!("port {text} is out of range (0-65535)"))),
-        };
-    }
-    if text.starts_with('-') || text.starts_with('+') {
-        return Err(usage(format!("port {text} is out of range (0-65535)")));
-    }
-    if !text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        return Err(usage(format!(
-            "invalid port {text:?}: not a number or a service name"
-        )));
-    }
-    sys::netdb::service_port(text, proto).ok_or_else(|| {
-        usage(format!(
-            "unknown service {text:?} (not a port number nor in the services database)"
-        ))
-    })
-}
-
-/// clap value parser for a PORT option.
-pub fn parse_port_arg(text: &str) -> Result<u16, String> {
-    parse_port(text).map_err(|e| e.to_string())
-}
-
-/// The longest duration accepted, in seconds (about 31 years), whatever the spelling: a deadline
-/// `Instant::now() + d` must not overflow (`18446744073709551615s` used to panic there).
-pub const MAX_DURATION_SECS: u64 = 1_000_000_000;
-
-/// Parses a duration: `5`, `2.5` (seconds), `5s`, `250ms`, `1m`, `1h30m`, at most
-/// [`MAX_DURATION_SECS`].
-pub fn parse_duration(text: &str) -> Result<Duration> {
-    let text = text.trim();
-    let out_of_range = || usage(format!("invalid duration {text:?}: out of range"));
-    if let Some(exact) = decimal_seconds(text) {
-        return exact
-            .filter(|d| *d <= Duration::from_secs(MAX_DURATION_SECS))
-            .ok_or_else(out_of_range);
-    }
-    if let Ok(secs) = text.parse::<f64>() {
-        if !secs.is_finite() || !(0.0..=MAX_DURATION_SECS as f64).contains(&secs) {
-            return Err(out_of_range());
-        }
-        return Ok(Duration::from_secs_f64(secs));
-    }
-    let d = humantime::parse_duration(text).map_err(|e| {
-        usage(format!(
-            "invalid duration {text:?}: {e} (try 5, 2.5, 5s, 250ms, 1m)"
-        ))
-    })?;
-    if d > Duration::from_secs(MAX_DURATION_SECS) {
-        return Err(out_of_range());
-    }
-    Ok(d)
-}
-
-/// Seconds written as a plain decimal (`5`, `2.5`, `.25`, `+1`), read exactly to the nanosecond
-/// rather than through a float (`9551615.12502` is not 9551615.125019999 s). None: not this form;
-/// Some(None): too large.
-fn decimal_seconds(text: &str) -> Option<Option<Duration>> {
-    let t = text.strip_prefix('+').unwrap_or(text);
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let secs = match int {
-        "" => 0,
-        _ => match int.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => return Some(None),
-        },
-    };
-    let nanos = frac
-        .bytes()
-        .chain(std::iter::repeat(b'0'))
-        .take(9)
-        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-    Some(Some(Duration::new(secs, nanos)))
-}
-
-/// clap value parser for a DUR option.
-pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
-    parse_duration(text).map_err(|e| e.to_string())
-}
 
 /// A host (name or address literal) and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,41 +153,6 @@ pub fn parse_bind_endpoint(
     Ok((ip, port))
 }
 
-/// Parses a port list for probes: `22,80,8000-8100` (numbers, service names, inclusive ranges).
-/// The order of the list is kept; repeated ports are probed once.
-pub fn parse_port_list(text: &str) -> Result<Vec<u16>> {
-    let mut ports = Vec::new();
-    let mut seen = vec![false; 65536];
-    for item in text.split(',') {
-        let item = item.trim();
-        if item.is_empty() {
-            return Err(usage(format!("invalid port list {text:?}: empty item")));
-        }
-        let (lo, hi) = match item.split_once('-') {
-            Some((lo, hi)) if !lo.is_empty() => {
-                let lo = parse_port(lo)?;
-                let hi = parse_port(hi)?;
-                if lo > hi {
-                    return Err(usage(format!(
-                        "invalid port range {item}: {lo} is above {hi}"
-                    )));
-                }
-                (lo, hi)
-            }
-            _ => {
-                let port = parse_port(item)?;
-                (port, port)
-            }
-        };
-        for port in lo..=hi {
-            if !std::mem::replace(&mut seen[port as usize], true) {
-                ports.push(port);
-            }
-        }
-    }
-    Ok(ports)
-}
-
 /// Which address families a command may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Family {
@@ -300,17 +162,16 @@ pub enum Family {
     V6,
 }
 
-impl From<FamilyOpts> for Family {
-    fn from(opts: FamilyOpts) -> Self {
-        match (opts.ipv4, opts.ipv6) {
+impl Family {
+    /// The family that `-4` / `-6` ask for (`-4` wins; clap keeps them apart anyway).
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+        match (ipv4, ipv6) {
             (true, _) => Family::V4,
             (_, true) => Family::V6,
             _ => Family::Any,
         }
     }
-}
 
-impl Family {
     pub fn admits(self, ip: &IpAddr) -> bool {
         match self {
             Family::Any => true,

@@ -1,19 +1,24 @@
-//! The shared socket core: every subcommand's network calls live here, never in `cmd/`.
+//! The shared socket core: every subcommand's network calls live here, never in `cmd/`, and nothing here
+//! knows the command line (`cmd/` converts its options into the types below).
+//!
+//! - [`parse`], [`addr`]: user input that names things (ports, durations, sizes, CIDRs; endpoints,
+//!   families, resolution).
+//! - [`socket`]: socket2 builders (listeners, reuse options, accept with a deadline, Unix paths).
+//! - [`connect`], [`probe`]: opening a stream (Happy Eyeballs, wait-for, `-z`).
+//! - [`stream`]: the endpoint kinds and the one relay that joins two of them.
+//! - [`server`]: `listen`'s accept loop and its uses of the relay (exec, echo, broker, ACL).
+//! - [`udp`], [`transfer`]: datagrams; `sendfile` and its `--verify` framing.
+//! - [`sockopt`], [`resolve`], [`byteorder`]: the option table, the resolver, conversions.
 
-pub mod acl;
 pub mod addr;
 pub mod byteorder;
 pub mod connect;
-pub mod exec;
-pub mod hexdump;
-pub mod pool;
+pub mod parse;
 pub mod probe;
-pub mod relay;
 pub mod resolve;
 pub mod server;
 pub mod socket;
 pub mod sockopt;
+pub mod stream;
 pub mod transfer;
 pub mod udp;
-pub mod verify;
-pub mod zerocopy;

@@ -15,7 +15,7 @@ use serde_json::{Value as Json, json};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::exit::usage;
-use crate::net::addr::parse_duration;
+use crate::net::parse::parse_duration;
 use crate::sys::sockopt as raw;
 
 /// The protocol level an option lives at.

@@ -20,7 +20,6 @@
 //! without an idle timer runs on the calling thread, one direction after the other
 //! ([`one_way_then_other`]): starting threads costs more than such a session.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::AsFd;
@@ -33,8 +32,9 @@ use anyhow::{Result, anyhow};
 use socket2::Socket;
 
 use crate::exit::{self, StdoutClosed};
-use crate::net::hexdump::{Direction, Hexdump};
-use crate::net::zerocopy::{self, Flow};
+use crate::stdio::{Discard, Input, Output};
+use crate::net::stream::hexdump::{Direction, Hexdump};
+use crate::net::stream::zerocopy::{self, Flow};
 
 /// Bytes per read: large calls, few wake-ups.
 pub const CHUNK: usize = 256 * 1024;
@@ -50,79 +50,6 @@ pub struct RelayConfig {
     pub hexdump: bool,
     pub idle_timeout: Option<Duration>,
     pub progress: bool,
-}
-
-impl From<&crate::cli::RelayOpts> for RelayConfig {
-    fn from(o: &crate::cli::RelayOpts) -> Self {
-        RelayConfig {
-            recv_only: o.recv_only,
-            send_only: o.send_only,
-            close_on_eof: o.close_on_eof,
-            no_shutdown: o.no_shutdown,
-            crlf: o.crlf,
-            hexdump: o.hexdump,
-            idle_timeout: o.idle_timeout,
-            progress: o.progress,
-        }
-    }
-}
-
-/// Where the relay's input comes from.
-pub struct Input {
-    pub file: File,
-    /// A terminal on stdin changes the rule when the peer closes first: exit at once.
-    pub is_terminal: bool,
-}
-
-impl Input {
-    /// Our stdin, or None when it is closed.
-    pub fn stdin() -> Option<Input> {
-        use std::io::IsTerminal;
-        use std::os::fd::AsFd;
-        let stdin = io::stdin();
-        let is_terminal = stdin.is_terminal();
-        let file = stdin.as_fd().try_clone_to_owned().ok()?;
-        Some(Input {
-            file: File::from(file),
-            is_terminal,
-        })
-    }
-}
-
-/// Where received bytes go, and how to name it in errors.
-pub struct Output {
-    pub file: File,
-    pub name: String,
-}
-
-impl Output {
-    /// Our stdout.
-    pub fn stdout() -> Result<Output> {
-        use std::os::fd::AsFd;
-        let fd = io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| anyhow!(e).context("stdout"))?;
-        Ok(Output {
-            file: File::from(fd),
-            name: "stdout".into(),
-        })
-    }
-
-    /// A file, created or truncated.
-    pub fn create(path: &std::path::Path) -> Result<Output> {
-        let file = File::create(path).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::IsADirectory {
-                exit::usage(format!("{}: {}", path.display(), exit::describe_io(&e)))
-            } else {
-                anyhow!(e).context(format!("open {}", path.display()))
-            }
-        })?;
-        Ok(Output {
-            file,
-            name: path.display().to_string(),
-        })
-    }
 }
 
 /// What the direction threads report.
@@ -307,17 +234,6 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.bar.finish_and_clear();
-    }
-}
-
-/// A write end that discards (the receiving side of `--send-only`).
-struct Discard;
-impl Write for Discard {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

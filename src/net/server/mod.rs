@@ -2,10 +2,14 @@
 //! keep-open) and the per-connection handlers (relay, echo, exec, broker).
 //!
 //! Concurrency model: one thread per connection doing blocking I/O with large buffers (threads are
-//! reused from a small pool, see [`crate::net::pool`]), plus one thread reading stdin. A connection's end of stream is then a plain `read() == 0` in its own thread, a slow
+//! reused from a small pool, see [`crate::net::server::pool`]), plus one thread reading stdin. A connection's end of stream is then a plain `read() == 0` in its own thread, a slow
 //! client stalls only its own thread, and no event loop needs to re-implement half-close bookkeeping.
 //! Hundreds of concurrent clients cost hundreds of mostly-idle threads, which Linux handles well; the
 //! listen backlog (SOMAXCONN) absorbs bursts while threads start.
+
+pub mod acl;
+pub mod exec;
+pub mod pool;
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown};
@@ -18,11 +22,12 @@ use anyhow::{Result, anyhow};
 use socket2::Socket;
 
 use crate::exit;
-use crate::net::acl::Acl;
-use crate::net::exec::{self, ExecSpec};
-use crate::net::hexdump::{Direction, Hexdump};
-use crate::net::pool::Pool;
-use crate::net::relay::{Input, Output, RelayConfig, relay};
+use crate::net::server::acl::Acl;
+use crate::net::server::exec::ExecSpec;
+use crate::net::stream::hexdump::{Direction, Hexdump};
+use crate::net::server::pool::Pool;
+use crate::net::stream::relay::{RelayConfig, relay};
+use crate::stdio::{Input, Output};
 use crate::net::socket::{accept, describe_sockaddr};
 
 /// Buffer per connection in server modes (many connections at once). Below glibc's mmap threshold
@@ -366,7 +371,7 @@ fn stdin_to_clients(server: &Arc<Server>) {
         return;
     };
     let mut buf = vec![0u8; CONN_CHUNK];
-    let mut crlf = cfg.crlf.then(crate::net::relay::Crlf::default);
+    let mut crlf = cfg.crlf.then(crate::net::stream::relay::Crlf::default);
     loop {
         let n = match stdin.read(&mut buf) {
             Ok(0) | Err(_) => break,

@@ -1,6 +1,9 @@
 //! `sendfile`'s network side: send a byte range of a file with sendfile(2) (read/write where the kernel
 //! has none), half-close and wait until the peer has acknowledged every byte; receive into a file by
-//! splice; and the `--verify` exchange of [`crate::net::verify`] on both sides.
+//! splice; and the `--verify` exchange of [`crate::net::transfer::verify`] on both sides.
+
+pub mod staged;
+pub mod verify;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -15,8 +18,8 @@ use sha2::{Digest, Sha256};
 use socket2::Socket;
 
 use crate::exit;
-use crate::net::verify::{self, Header};
-use crate::net::zerocopy::{self, Flow};
+use crate::net::transfer::verify::Header;
+use crate::net::stream::zerocopy::{self, Flow};
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
 /// Bytes per sendfile call and per buffer on the read/write paths.

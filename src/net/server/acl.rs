@@ -3,41 +3,8 @@
 
 use std::net::IpAddr;
 
-use anyhow::Result;
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
-use crate::exit::usage;
-
-/// Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address.
-///
-/// A network inside the IPv4-mapped range (`::ffff:10.0.0.0/104`, `::ffff:127.0.0.1`) is the IPv4
-/// network it spells (`10.0.0.0/8`, `127.0.0.1/32`), since clients are judged as IPv4 addresses: kept
-/// as IPv6 it would never match anyone. Shorter IPv6 prefixes (`::/0`) match IPv6 clients only.
-pub fn parse_cidr(text: &str) -> Result<IpNet> {
-    let text = text.trim();
-    let net = match text.parse::<IpAddr>() {
-        Ok(ip) => IpNet::from(ip),
-        Err(_) => text.parse::<IpNet>().map_err(|_| {
-            usage(format!(
-                "invalid CIDR {text:?}: expected ADDR or ADDR/PREFIX (10.0.0.0/8, ::1/128)"
-            ))
-        })?,
-    };
-    Ok(match net {
-        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
-            Some(v4) => IpNet::V4(
-                Ipv4Net::new(v4, v6.prefix_len() - 96).expect("a prefix of 96-128 less 96 fits"),
-            ),
-            None => net,
-        },
-        _ => net,
-    })
-}
-
-/// clap value parser for a CIDR option.
-pub fn parse_cidr_arg(text: &str) -> Result<IpNet, String> {
-    parse_cidr(text).map_err(|e| e.to_string())
-}
 
 /// The access rules of a listener.
 #[derive(Debug, Clone, Default)]

@@ -15,7 +15,8 @@ use anyhow::{Context, Result, anyhow};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::exit::{self, usage};
-use crate::net::addr::{Family, HostPort, check_host, display, parse_port_proto, resolve};
+use crate::net::addr::{Family, HostPort, check_host, display, resolve};
+use crate::net::parse::parse_port_proto;
 use crate::net::socket::ListenOpts;
 use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
@@ -80,35 +81,6 @@ pub fn parse_bind_endpoint(
     family: Family,
 ) -> Result<(Option<SocketAddr>, u16)> {
     crate::net::addr::parse_bind_endpoint(endpoint, family, "udp")
-}
-
-/// Parses a byte count: `4194304`, `512k`, `4M`, `1G` (K, M, G are powers of 1024; `KiB` also taken).
-pub fn parse_size(text: &str) -> Result<usize> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let bad = || {
-        usage(format!(
-            "invalid size {text:?}: expected BYTES like 4194304, 512k or 4M"
-        ))
-    };
-    let num: u64 = num.parse().map_err(|_| bad())?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(bad()),
-    };
-    num.checked_mul(mult)
-        .and_then(|n| usize::try_from(n).ok())
-        .filter(|n| *n <= i32::MAX as usize)
-        .ok_or_else(|| usage(format!("invalid size {text:?}: too large")))
-}
-
-/// clap value parser for a BYTES option.
-pub fn parse_size_arg(text: &str) -> Result<usize, String> {
-    parse_size(text).map_err(|e| e.to_string())
 }
 
 /// How many datagrams and bytes went by, and over what time: `--stats`.

@@ -209,3 +209,94 @@ pub fn parse_cidr_arg(text: &str) -> Result<IpNet, String> {
     parse_cidr(text).map_err(|e| e.to_string())
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{USAGE, status_of};
+
+    #[test]
+    fn ports() {
+        assert_eq!(parse_port("0").unwrap(), 0);
+        assert_eq!(parse_port("65535").unwrap(), 65535);
+        assert_eq!(parse_port("http").unwrap(), 80);
+        for bad in [
+            "65536",
+            "99999",
+            "-1",
+            "",
+            "1.5",
+            "99999999999999999999",
+            "no such service",
+        ] {
+            let err = parse_port(bad).unwrap_err();
+            assert_eq!(status_of(&err), USAGE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("2.5").unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        for bad in ["-1", "abc", "", "NaN", "inf", "5 parsecs"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn port_lists() {
+        assert_eq!(
+            parse_port_list("22,80,8000-8002").unwrap(),
+            vec![22, 80, 8000, 8001, 8002]
+        );
+        assert_eq!(parse_port_list("80,80,79-80").unwrap(), vec![80, 79]);
+        assert_eq!(parse_port_list("0-2").unwrap(), vec![0, 1, 2]);
+        for bad in ["", "1,", "10-5", "1-99999", "70000", "a-b", "-5"] {
+            assert_eq!(
+                status_of(&parse_port_list(bad).unwrap_err()),
+                USAGE,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("512k").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("4M").unwrap(), 4 << 20);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        for bad in ["", "x", "-1", "4T", "1.5M", "99999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidrs() {
+        assert_eq!(parse_cidr("127.0.0.1").unwrap().to_string(), "127.0.0.1/32");
+        assert_eq!(parse_cidr("::1").unwrap().to_string(), "::1/128");
+        assert_eq!(parse_cidr("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            parse_cidr("::ffff:10.0.0.0/104").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_cidr("::ffff:127.0.0.1").unwrap().to_string(),
+            "127.0.0.1/32"
+        );
+        assert_eq!(parse_cidr("::/0").unwrap().to_string(), "::/0");
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "host",
+            "1.2.3.4/",
+            "/8",
+        ] {
+            assert!(parse_cidr(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -642,17 +642,6 @@ mod tests {
     }
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert_eq!(parse_size("512k").unwrap(), 512 * 1024);
-        assert_eq!(parse_size("4M").unwrap(), 4 << 20);
-        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
-        for bad in ["", "x", "-1", "4T", "1.5M", "99999999999G"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn pacer_spaces_datagrams() {
         let mut p = Pacer::new(Some(Duration::from_millis(50)));
         assert_eq!(p.due(10), Ok(1));

@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sockcat::sys::poll::{READABLE, WRITABLE, poll};
+use sockcat::fuzz::{READABLE, WRITABLE, poll};
 use socket2::{Domain, Socket, Type};
 
 use crate::harness::{

@@ -4,13 +4,15 @@
 //! the shared socket core in [`net`].
 
 pub mod cli;
-pub mod cmd;
+pub(crate) mod cmd;
 pub mod exit;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod generate;
-pub mod net;
-pub mod progress;
-pub mod stdio;
-pub mod sys;
+pub(crate) mod net;
+pub(crate) mod progress;
+pub(crate) mod stdio;
+pub(crate) mod sys;
 
 /// Runs one parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<()> {

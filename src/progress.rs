@@ -12,7 +12,7 @@ const COUNTER: &str = "{spinner} {bytes:>10}  {binary_bytes_per_sec:>12}  {elaps
 
 /// A bar for `total` bytes (a byte counter when the total is unknown); hidden unless `wanted` and
 /// stderr is a terminal.
-pub fn bytes(total: Option<u64>, wanted: bool) -> ProgressBar {
+pub(crate) fn bytes(total: Option<u64>, wanted: bool) -> ProgressBar {
     if !wanted || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -23,7 +23,7 @@ pub fn bytes(total: Option<u64>, wanted: bool) -> ProgressBar {
 
 /// A counter for a two-way transfer (`--progress` of listen and connect): the message says what went
 /// each way; the position is both together. Hidden unless stderr is a terminal.
-pub fn transfer() -> ProgressBar {
+pub(crate) fn transfer() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -35,7 +35,7 @@ pub fn transfer() -> ProgressBar {
 }
 
 /// Sets (or learns) the total, switching between the bar and the counter look.
-pub fn set_total(bar: &ProgressBar, total: Option<u64>) {
+pub(crate) fn set_total(bar: &ProgressBar, total: Option<u64>) {
     if bar.is_hidden() {
         return;
     }

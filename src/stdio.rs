@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow};
 use crate::exit;
 
 /// Where the relay's input comes from.
-pub struct Input {
+pub(crate) struct Input {
     pub file: File,
     /// A terminal on stdin changes the rule when the peer closes first: exit at once.
     pub is_terminal: bool,
@@ -17,7 +17,7 @@ pub struct Input {
 
 impl Input {
     /// Our stdin, or None when it is closed.
-    pub fn stdin() -> Option<Input> {
+    pub(crate) fn stdin() -> Option<Input> {
         use std::io::IsTerminal;
         use std::os::fd::AsFd;
         let stdin = io::stdin();
@@ -31,14 +31,14 @@ impl Input {
 }
 
 /// Where received bytes go, and how to name it in errors.
-pub struct Output {
+pub(crate) struct Output {
     pub file: File,
     pub name: String,
 }
 
 impl Output {
     /// Our stdout.
-    pub fn stdout() -> Result<Output> {
+    pub(crate) fn stdout() -> Result<Output> {
         use std::os::fd::AsFd;
         let fd = io::stdout()
             .as_fd()
@@ -51,7 +51,7 @@ impl Output {
     }
 
     /// A file, created or truncated.
-    pub fn create(path: &std::path::Path) -> Result<Output> {
+    pub(crate) fn create(path: &std::path::Path) -> Result<Output> {
         let file = File::create(path).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::IsADirectory {
                 exit::usage(format!("{}: {}", path.display(), exit::describe_io(&e)))
@@ -67,7 +67,7 @@ impl Output {
 }
 
 /// A write end that discards (the receiving side of `--send-only`).
-pub struct Discard;
+pub(crate) struct Discard;
 impl Write for Discard {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         Ok(buf.len())
@@ -76,4 +76,3 @@ impl Write for Discard {
         Ok(())
     }
 }
-

@@ -5,10 +5,10 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use sockcat::exit::{USAGE, status_of};
-use sockcat::net::parse::parse_cidr;
-use sockcat::net::server::acl::Acl;
-use sockcat::net::parse::{MAX_DURATION_SECS, parse_duration};
-use sockcat::net::sockopt::{Value, parse_assignment, parse_value};
+use sockcat::fuzz::Acl;
+use sockcat::fuzz::parse_cidr;
+use sockcat::fuzz::{MAX_DURATION_SECS, parse_duration};
+use sockcat::fuzz::{Value, parse_assignment, parse_value};
 
 fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap()

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sockcat::exit::{USAGE, status_of};
-use sockcat::net::parse::parse_cidr;
-use sockcat::net::addr::{HostPort, parse_endpoint, split_host_port};
-use sockcat::net::parse::{parse_duration, parse_port, parse_port_list};
-use sockcat::net::stream::relay::Crlf;
+use sockcat::fuzz::Crlf;
+use sockcat::fuzz::parse_cidr;
+use sockcat::fuzz::{HostPort, parse_endpoint, split_host_port};
+use sockcat::fuzz::{parse_duration, parse_port, parse_port_list};
 
 fn ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![

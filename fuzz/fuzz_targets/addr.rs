@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use sockcat::exit::{USAGE, status_of};
-use sockcat::net::addr::{parse_endpoint, split_host_port};
-use sockcat::net::parse::{parse_duration, parse_port, parse_port_list};
+use sockcat::fuzz::{parse_endpoint, split_host_port};
+use sockcat::fuzz::{parse_duration, parse_port, parse_port_list};
 
 /// The largest duration sockcat accepts, in seconds (the plain-number form's limit).
 const MAX_SECS: u64 = 1_000_000_000;

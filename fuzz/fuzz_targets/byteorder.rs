@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use libfuzzer_sys::fuzz_target;
 use sockcat::exit::{FAILURE, USAGE, status_of};
-use sockcat::net::byteorder::{
+use sockcat::fuzz::{
     inet_aton, inet_ntoa, inet_ntop, inet_pton, parse_hex, parse_number,
 };
 

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use libfuzzer_sys::fuzz_target;
 use sockcat::exit::{USAGE, status_of};
 use ipnet::IpNet;
-use sockcat::net::parse::parse_cidr;
-use sockcat::net::server::acl::Acl;
+use sockcat::fuzz::parse_cidr;
+use sockcat::fuzz::Acl;
 
 /// The ways one client can show up: an IPv4 client of a dual-stack listener arrives IPv4-mapped.
 fn spellings(ip: IpAddr) -> Vec<IpAddr> {

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sockcat::net::stream::hexdump::{Direction, format_lines};
-use sockcat::net::stream::relay::Crlf;
+use sockcat::fuzz::{Direction, format_lines};
+use sockcat::fuzz::Crlf;
 
 fn crlf(cuts: &[usize], data: &[u8]) {
     let expected = Crlf::default().apply(data).to_vec();

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use sockcat::exit::{USAGE, status_of};
-use sockcat::net::sockopt::{lookup, parse_assignment, parse_value};
+use sockcat::fuzz::{lookup, parse_assignment, parse_value};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

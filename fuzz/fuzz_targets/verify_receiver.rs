@@ -8,7 +8,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use libfuzzer_sys::fuzz_target;
-use sockcat::net::transfer::verify::{Header, NAME_MAX, read_digest, read_reply, safe_name};
+use sockcat::fuzz::{Header, NAME_MAX, read_digest, read_reply, safe_name};
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;

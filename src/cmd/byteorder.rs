@@ -23,7 +23,7 @@ fn op_name(op: ByteOp) -> &'static str {
     }
 }
 
-pub fn run(args: &ByteorderArgs) -> Result<()> {
+pub(crate) fn run(args: &ByteorderArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let result = convert(args, &mut |line: String| {
         writeln!(out, "{line}").map_err(|e| exit::output_error(e, "stdout"))

@@ -9,20 +9,19 @@ use anyhow::Result;
 use crate::cli::ConnectArgs;
 use crate::exit;
 use crate::net::addr::{
-    Family, HostPort, check_host, display, parse_endpoint, resolve_local,
-    split_host_port,
+    Family, HostPort, check_host, display, parse_endpoint, resolve_local, split_host_port,
 };
-use crate::net::parse::parse_port_list;
 use crate::net::connect::{ConnectOpts, connect};
+use crate::net::parse::parse_port_list;
 use crate::net::probe::{Outcome, probe_all};
+use crate::net::socket;
 use crate::net::stream::relay::{RelayConfig, relay};
 use crate::stdio::{Input, Output};
-use crate::net::socket;
 
 /// The probe timeout when `-w` is not given: a filtered port must not hang a CI job for minutes.
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub fn run(args: &ConnectArgs) -> Result<()> {
+pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     let family = Family::from(args.family);
     let source = match &args.source {
         Some(s) => Some(resolve_local(s, 0, family)?),

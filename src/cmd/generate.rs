@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::cli::{GenerateArgs, GenerateWhat};
 use crate::exit;
 
-pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     match &args.what {
         GenerateWhat::Completions { shell } => {
             let script = crate::generate::completion(*shell);

@@ -7,16 +7,16 @@ use anyhow::Result;
 use socket2::Socket;
 
 use crate::cli::ListenArgs;
-use crate::net::server::acl::Acl;
 use crate::net::addr::{Family, display, parse_bind_endpoint};
+use crate::net::server::acl::Acl;
 use crate::net::server::exec::{self, ExecSpec};
-use crate::net::stream::relay::RelayConfig;
-use crate::stdio::Output;
 use crate::net::server::{Mode, ServeConfig, serve};
 use crate::net::socket::{self, ListenOpts, UnixPathGuard};
+use crate::net::stream::relay::RelayConfig;
+use crate::stdio::Output;
 use crate::sys::process;
 
-pub fn run(args: &ListenArgs) -> Result<()> {
+pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     let family = Family::from(args.family);
     let opts = ListenOpts {
         reuseaddr: !args.no_reuseaddr,

@@ -15,7 +15,7 @@ use crate::net::addr::Family;
 use crate::net::stream::relay::RelayConfig;
 
 /// Runs a subcommand.
-pub fn dispatch(command: Command) -> anyhow::Result<()> {
+pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Listen(args) => listen::run(&args),
         Command::Connect(args) => connect::run(&args),

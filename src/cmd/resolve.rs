@@ -16,7 +16,7 @@ use crate::net::resolve::{
     unique_addresses,
 };
 
-pub fn run(args: &ResolveArgs) -> Result<()> {
+pub(crate) fn run(args: &ResolveArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let result = answer(args, &mut |line: String| {
         writeln!(out, "{line}").map_err(|e| exit::output_error(e, "stdout"))

@@ -13,12 +13,12 @@ use crate::exit;
 use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
 use crate::net::connect::{ConnectOpts, connect};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
+use crate::net::transfer::staged::{self, Staged};
 use crate::net::transfer::{self, Range};
 use crate::progress;
-use crate::net::transfer::staged::{self, Staged};
 use crate::sys::fs as sysfs;
 
-pub fn run(args: &SendfileArgs) -> Result<()> {
+pub(crate) fn run(args: &SendfileArgs) -> Result<()> {
     if args.receive {
         receive(args)
     } else {

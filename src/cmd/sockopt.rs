@@ -18,7 +18,7 @@ use crate::net::sockopt::{
     tcp_info, tcp_info_display,
 };
 
-pub fn run(args: &SockoptArgs) -> Result<()> {
+pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
     let family = Family::from(args.family);
     if args.unix && family != Family::Any {
         return Err(exit::usage("-4 and -6 do not apply to --unix"));

@@ -10,11 +10,11 @@ use serde::Serialize;
 use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
 use crate::net::addr::{Family, display};
-use crate::stdio::Output;
 use crate::net::udp::{Received, RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
+use crate::stdio::Output;
 use crate::sys::mmsg::Datagram;
 
-pub fn run(args: &UdpRecvArgs) -> Result<()> {
+pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     let family = Family::from(args.family);
     let (addr, port) = parse_bind_endpoint(&args.endpoint, family)?;
     let group =

@@ -11,8 +11,8 @@ use crate::cli::UdpSendArgs;
 use crate::exit;
 use crate::net::addr::{Family, display};
 use crate::net::stream::relay::CHUNK;
-use crate::stdio::{Input, Output};
 use crate::net::udp::{DEFAULT_RATE, SendOpts, UdpSender, max_payload, parse_send_target};
+use crate::stdio::{Input, Output};
 
 /// How stdin becomes datagrams.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,7 @@ struct Framing {
     max: usize,
 }
 
-pub fn run(args: &UdpSendArgs) -> Result<()> {
+pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
     let (target, messages) = parse_send_target(&args.host, &args.rest)?;
     if args.lines && !messages.is_empty() {
         return Err(exit::usage(

@@ -59,7 +59,7 @@ pub fn split_host_port(text: &str) -> Result<(String, String)> {
 }
 
 /// Checks a host argument: not empty, no stray brackets or spaces; a bracketed IPv6 is unwrapped.
-pub fn check_host(text: &str) -> Result<String> {
+pub(crate) fn check_host(text: &str) -> Result<String> {
     let host = text
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
@@ -85,7 +85,7 @@ fn unscoped(host: &str) -> &str {
 /// An IPv6 literal with a zone, as link-local addresses need one (`fe80::1%eth0`, or `fe80::1%2` by
 /// interface index): the address and its scope id. Ok(None) when `text` has no `%`; an unknown
 /// interface or a malformed literal is bad input (status 2).
-pub fn scoped_ipv6(text: &str) -> Result<Option<(Ipv6Addr, u32)>> {
+pub(crate) fn scoped_ipv6(text: &str) -> Result<Option<(Ipv6Addr, u32)>> {
     let Some((addr, zone)) = text.split_once('%') else {
         return Ok(None);
     };
@@ -131,7 +131,7 @@ pub fn parse_endpoint(args: &[String]) -> Result<HostPort> {
 
 /// `[ADDR] PORT` or `ADDR:PORT` of a command that binds (`listen`, `udp-recv`, `sendfile --receive`):
 /// the address to bind (None: every address) and the port, service names looked up for `proto`.
-pub fn parse_bind_endpoint(
+pub(crate) fn parse_bind_endpoint(
     endpoint: &[String],
     family: Family,
     proto: &str,
@@ -155,7 +155,7 @@ pub fn parse_bind_endpoint(
 
 /// Which address families a command may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Family {
+pub(crate) enum Family {
     #[default]
     Any,
     V4,
@@ -164,7 +164,7 @@ pub enum Family {
 
 impl Family {
     /// The family that `-4` / `-6` ask for (`-4` wins; clap keeps them apart anyway).
-    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+    pub(crate) fn from_flags(ipv4: bool, ipv6: bool) -> Family {
         match (ipv4, ipv6) {
             (true, _) => Family::V4,
             (_, true) => Family::V6,
@@ -172,7 +172,7 @@ impl Family {
         }
     }
 
-    pub fn admits(self, ip: &IpAddr) -> bool {
+    pub(crate) fn admits(self, ip: &IpAddr) -> bool {
         match self {
             Family::Any => true,
             Family::V4 => ip.is_ipv4(),
@@ -191,7 +191,7 @@ impl Family {
 
 /// Resolves `host` to every address (resolver order, duplicates removed) of the admitted family.
 /// Not found is a runtime failure (status 1) naming the host.
-pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
+pub(crate) fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
     let literal = match scoped_ipv6(host)? {
         Some((ip, scope)) => Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))),
         None => host
@@ -221,14 +221,18 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
 }
 
 /// Resolves a local address to bind (`-s ADDR`, `listen ADDR`): the first admitted address.
-pub fn resolve_local(host: &str, port: u16, family: Family) -> Result<SocketAddr> {
+pub(crate) fn resolve_local(host: &str, port: u16, family: Family) -> Result<SocketAddr> {
     let host = check_host(host)?;
     Ok(resolve(&host, port, family)?[0])
 }
 
 /// The local end to bind before connecting to `peer`: the `-s` address (with its IPv6 zone) or the
 /// unspecified address of the peer's family, on `port` (None: any).
-pub fn local_end(source: Option<SocketAddr>, port: Option<u16>, peer: &SocketAddr) -> SocketAddr {
+pub(crate) fn local_end(
+    source: Option<SocketAddr>,
+    port: Option<u16>,
+    peer: &SocketAddr,
+) -> SocketAddr {
     let mut local = source.unwrap_or(if peer.is_ipv6() {
         (Ipv6Addr::UNSPECIFIED, 0).into()
     } else {
@@ -240,7 +244,7 @@ pub fn local_end(source: Option<SocketAddr>, port: Option<u16>, peer: &SocketAdd
 
 /// Formats an address the way the contract prints it: `ADDR:PORT`, `[V6]:PORT`, IPv4-mapped shown as IPv4,
 /// a link-local address with its zone (`[fe80::1%2]:PORT`, by interface index).
-pub fn display(addr: &SocketAddr) -> String {
+pub(crate) fn display(addr: &SocketAddr) -> String {
     match addr {
         SocketAddr::V6(v6) if v6.scope_id() != 0 => v6.to_string(),
         _ => SocketAddr::new(addr.ip().to_canonical(), addr.port()).to_string(),
@@ -335,6 +339,4 @@ mod tests {
             USAGE
         );
     }
-
-
 }

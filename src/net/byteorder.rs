@@ -10,7 +10,7 @@ use crate::exit::usage;
 use crate::sys::inet;
 
 /// This host's byte order.
-pub fn host_order() -> &'static str {
+pub(crate) fn host_order() -> &'static str {
     if cfg!(target_endian = "big") {
         "big"
     } else {
@@ -50,22 +50,22 @@ fn looks_numeric(t: &str) -> bool {
 }
 
 /// htons(3): host to network order, 16 bits.
-pub fn htons(n: u16) -> u16 {
+pub(crate) fn htons(n: u16) -> u16 {
     n.to_be()
 }
 
 /// ntohs(3).
-pub fn ntohs(n: u16) -> u16 {
+pub(crate) fn ntohs(n: u16) -> u16 {
     u16::from_be(n)
 }
 
 /// htonl(3).
-pub fn htonl(n: u32) -> u32 {
+pub(crate) fn htonl(n: u32) -> u32 {
     n.to_be()
 }
 
 /// ntohl(3).
-pub fn ntohl(n: u32) -> u32 {
+pub(crate) fn ntohl(n: u32) -> u32 {
     u32::from_be(n)
 }
 

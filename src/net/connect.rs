@@ -16,11 +16,11 @@ use crate::net::socket::tcp_socket;
 use crate::sys::poll;
 
 /// The delay before the next Happy Eyeballs attempt starts while earlier ones are pending (RFC 8305).
-pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+pub(crate) const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
 /// How to open a connection.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectOpts {
+pub(crate) struct ConnectOpts {
     pub family: Family,
     pub timeout: Option<Duration>,
     /// `-s`: the local address (its port is not used; an IPv6 zone is kept).
@@ -31,7 +31,7 @@ pub struct ConnectOpts {
 }
 
 /// Orders addresses for Happy Eyeballs: families alternate, starting with the resolver's first choice.
-pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+pub(crate) fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     let Some(first) = addrs.first() else {
         return Vec::new();
     };
@@ -87,7 +87,7 @@ fn finish(sock: Socket, opts: &ConnectOpts) -> io::Result<Socket> {
 
 /// Connects to the first of `addrs` that answers, the Happy Eyeballs way. `name` is how the target is
 /// named in errors (`localhost:80`).
-pub fn happy_eyeballs(
+pub(crate) fn happy_eyeballs(
     name: &str,
     addrs: &[SocketAddr],
     opts: &ConnectOpts,
@@ -195,7 +195,7 @@ fn retriable(err: &anyhow::Error) -> bool {
 
 /// Resolves and connects to `target`; with `wait_for`, keeps retrying (resolution failures too) until
 /// connected or the time is up (a [`Timeout`], status 3).
-pub fn connect(
+pub(crate) fn connect(
     target: &HostPort,
     opts: &ConnectOpts,
     wait_for: Option<Duration>,

@@ -10,15 +10,15 @@
 //! - [`udp`], [`transfer`]: datagrams; `sendfile` and its `--verify` framing.
 //! - [`sockopt`], [`resolve`], [`byteorder`]: the option table, the resolver, conversions.
 
-pub mod addr;
-pub mod byteorder;
-pub mod connect;
-pub mod parse;
-pub mod probe;
-pub mod resolve;
-pub mod server;
-pub mod socket;
-pub mod sockopt;
-pub mod stream;
-pub mod transfer;
-pub mod udp;
+pub(crate) mod addr;
+pub(crate) mod byteorder;
+pub(crate) mod connect;
+pub(crate) mod parse;
+pub(crate) mod probe;
+pub(crate) mod resolve;
+pub(crate) mod server;
+pub(crate) mod socket;
+pub(crate) mod sockopt;
+pub(crate) mod stream;
+pub(crate) mod transfer;
+pub(crate) mod udp;

@@ -18,7 +18,7 @@ pub fn parse_port(text: &str) -> Result<u16> {
 }
 
 /// Like [`parse_port`], looking service names up for `proto` (`tcp` or `udp`).
-pub fn parse_port_proto(text: &str, proto: &str) -> Result<u16> {
+pub(crate) fn parse_port_proto(text: &str, proto: &str) -> Result<u16> {
     let text = text.trim();
     if text.is_empty() {
         return Err(usage("empty port"));
@@ -48,7 +48,7 @@ pub fn parse_port_proto(text: &str, proto: &str) -> Result<u16> {
 }
 
 /// clap value parser for a PORT option.
-pub fn parse_port_arg(text: &str) -> Result<u16, String> {
+pub(crate) fn parse_port_arg(text: &str) -> Result<u16, String> {
     parse_port(text).map_err(|e| e.to_string())
 }
 
@@ -110,7 +110,7 @@ fn decimal_seconds(text: &str) -> Option<Option<Duration>> {
 }
 
 /// clap value parser for a DUR option.
-pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
 
@@ -150,7 +150,7 @@ pub fn parse_port_list(text: &str) -> Result<Vec<u16>> {
 }
 
 /// Parses a byte count: `4194304`, `512k`, `4M`, `1G` (K, M, G are powers of 1024; `KiB` also taken).
-pub fn parse_size(text: &str) -> Result<usize> {
+pub(crate) fn parse_size(text: &str) -> Result<usize> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -174,7 +174,7 @@ pub fn parse_size(text: &str) -> Result<usize> {
 }
 
 /// clap value parser for a BYTES option.
-pub fn parse_size_arg(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_size_arg(text: &str) -> Result<usize, String> {
     parse_size(text).map_err(|e| e.to_string())
 }
 
@@ -205,10 +205,9 @@ pub fn parse_cidr(text: &str) -> Result<IpNet> {
 }
 
 /// clap value parser for a CIDR option.
-pub fn parse_cidr_arg(text: &str) -> Result<IpNet, String> {
+pub(crate) fn parse_cidr_arg(text: &str) -> Result<IpNet, String> {
     parse_cidr(text).map_err(|e| e.to_string())
 }
-
 
 #[cfg(test)]
 mod tests {

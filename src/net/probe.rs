@@ -9,11 +9,11 @@ use crate::net::addr::HostPort;
 use crate::net::connect::{ConnectOpts, connect};
 
 /// How many probes run at the same time.
-pub const PARALLEL: usize = 64;
+pub(crate) const PARALLEL: usize = 64;
 
 /// What one probe found.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Open,
     /// Refused, unreachable, not resolved...: the one-line reason.
     Closed(String),
@@ -22,7 +22,7 @@ pub enum Outcome {
 }
 
 /// Probes every target, `PARALLEL` at a time; results come back in the order of `targets`.
-pub fn probe_all(
+pub(crate) fn probe_all(
     targets: &[HostPort],
     opts: &ConnectOpts,
     wait_for: Option<Duration>,

@@ -32,7 +32,7 @@ pub fn lookup(name: &str, family: Family, canonical: bool) -> Result<Vec<AddrInf
 }
 
 /// The distinct addresses of a getaddrinfo answer, in its order.
-pub fn unique_addresses(found: &[AddrInfo]) -> Vec<IpAddr> {
+pub(crate) fn unique_addresses(found: &[AddrInfo]) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
     for ai in found {
         let ip = ai.addr.ip();
@@ -44,7 +44,7 @@ pub fn unique_addresses(found: &[AddrInfo]) -> Vec<IpAddr> {
 }
 
 /// An address as the C library writes it (inet_ntop), e.g. `::1.2.3.4` where Rust would write `::102:304`.
-pub fn ip_text(ip: IpAddr) -> String {
+pub(crate) fn ip_text(ip: IpAddr) -> String {
     let text = match ip {
         IpAddr::V4(v4) => inet::ntop(&v4.octets()),
         IpAddr::V6(v6) => inet::ntop(&v6.octets()),
@@ -53,7 +53,7 @@ pub fn ip_text(ip: IpAddr) -> String {
 }
 
 /// AF_INET, AF_INET6 (or the number).
-pub fn family_name(af: i32) -> String {
+pub(crate) fn family_name(af: i32) -> String {
     match af {
         libc::AF_INET => "AF_INET".into(),
         libc::AF_INET6 => "AF_INET6".into(),
@@ -62,7 +62,7 @@ pub fn family_name(af: i32) -> String {
 }
 
 /// SOCK_STREAM, SOCK_DGRAM, SOCK_RAW (or the number).
-pub fn socktype_name(ty: i32) -> String {
+pub(crate) fn socktype_name(ty: i32) -> String {
     match ty {
         libc::SOCK_STREAM => "SOCK_STREAM".into(),
         libc::SOCK_DGRAM => "SOCK_DGRAM".into(),
@@ -74,7 +74,7 @@ pub fn socktype_name(ty: i32) -> String {
 
 /// The host name of an address (getnameinfo with NI_NAMEREQD). Not an address: status 2; no name:
 /// status 1.
-pub fn reverse(text: &str) -> Result<String> {
+pub(crate) fn reverse(text: &str) -> Result<String> {
     let ip: IpAddr = text
         .trim()
         .strip_prefix('[')
@@ -96,14 +96,14 @@ fn split_proto(spec: &str) -> Result<(&str, Option<&str>)> {
 }
 
 /// getservbyname for `NAME[/PROTO]` (any protocol when none is given).
-pub fn service(spec: &str) -> Result<Service> {
+pub(crate) fn service(spec: &str) -> Result<Service> {
     let (name, proto) = split_proto(spec)?;
     netdb::service_by_name(name, proto)
         .ok_or_else(|| anyhow!("service {spec:?}: not found in the services database"))
 }
 
 /// getservbyport for `NUMBER[/PROTO]`. A number outside 0-65535 is status 2.
-pub fn port(spec: &str) -> Result<Service> {
+pub(crate) fn port(spec: &str) -> Result<Service> {
     let (number, proto) = split_proto(spec)?;
     let port = match number.parse::<u32>() {
         Ok(n) if n <= 65535 && number.bytes().all(|b| b.is_ascii_digit()) => n as u16,
@@ -118,7 +118,7 @@ pub fn port(spec: &str) -> Result<Service> {
 }
 
 /// getprotobynumber for a number, getprotobyname for a name.
-pub fn protocol(text: &str) -> Result<Protocol> {
+pub(crate) fn protocol(text: &str) -> Result<Protocol> {
     let text = text.trim();
     if text.is_empty() {
         return Err(usage("empty protocol"));
@@ -135,6 +135,6 @@ pub fn protocol(text: &str) -> Result<Protocol> {
 }
 
 /// This host's name (gethostname).
-pub fn hostname() -> Result<String> {
+pub(crate) fn hostname() -> Result<String> {
     resolver::hostname().context("gethostname")
 }

@@ -16,7 +16,7 @@ use crate::sys::poll;
 
 /// How to set up a listening socket.
 #[derive(Debug, Clone, Copy)]
-pub struct ListenOpts {
+pub(crate) struct ListenOpts {
     pub reuseaddr: bool,
     pub reuseport: bool,
     /// None: the system maximum.
@@ -34,7 +34,7 @@ impl Default for ListenOpts {
 }
 
 /// The system's largest listen backlog (net.core.somaxconn), so bursts of clients are not dropped.
-pub fn somaxconn() -> i32 {
+pub(crate) fn somaxconn() -> i32 {
     std::fs::read_to_string("/proc/sys/net/core/somaxconn")
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
@@ -50,7 +50,7 @@ fn backlog(opts: &ListenOpts) -> i32 {
 }
 
 /// A TCP socket of the right domain for `addr`.
-pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
+pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
     Socket::new(
         Domain::for_address(*addr),
         Type::STREAM,
@@ -61,7 +61,7 @@ pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
 /// Binds with `bind` on `addr:port`, or on every address when `addr` is None: IPv6 dual-stack where
 /// the system has IPv6, else 0.0.0.0 (`-4`: 0.0.0.0 only, `-6`: `[::]` IPv6 only). `bind` gets the
 /// address and whether the socket should be dual-stack.
-pub fn bind_any<T>(
+pub(crate) fn bind_any<T>(
     addr: Option<SocketAddr>,
     port: u16,
     family: Family,
@@ -87,7 +87,7 @@ pub fn bind_any<T>(
 
 /// A TCP listener on `addr`, or on every address when `addr` is None (see [`bind_any`]). Returns the
 /// socket and the address it really listens on.
-pub fn tcp_listener(
+pub(crate) fn tcp_listener(
     addr: Option<SocketAddr>,
     port: u16,
     family: Family,
@@ -123,7 +123,7 @@ fn bind_listener(
 /// A socket of type `ty` bound to `addr`: IPv6 only unless `dual_stack`, with the reuse options of
 /// `opts` (its backlog is not used here). Returns it and the address it really has (the port, when 0
 /// was asked).
-pub fn bound(
+pub(crate) fn bound(
     addr: SocketAddr,
     ty: Type,
     protocol: Protocol,
@@ -155,7 +155,7 @@ pub fn bound(
 
 /// Removes a Unix socket file when dropped.
 #[derive(Debug)]
-pub struct UnixPathGuard(PathBuf);
+pub(crate) struct UnixPathGuard(PathBuf);
 
 impl Drop for UnixPathGuard {
     fn drop(&mut self) {
@@ -165,7 +165,7 @@ impl Drop for UnixPathGuard {
 
 /// A Unix-domain stream listener at `path`. A stale socket file (nobody accepts on it) is replaced;
 /// a live one is "address in use". The file is removed when the guard drops.
-pub fn unix_listener(path: &Path, opts: &ListenOpts) -> Result<(Socket, UnixPathGuard)> {
+pub(crate) fn unix_listener(path: &Path, opts: &ListenOpts) -> Result<(Socket, UnixPathGuard)> {
     let shown = path.display().to_string();
     let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
@@ -199,7 +199,7 @@ fn is_stale_unix_socket(path: &Path, addr: &SockAddr) -> bool {
 }
 
 /// Connects a Unix-domain stream socket, within `timeout` when given.
-pub fn unix_connect(path: &Path, timeout: Option<Duration>) -> Result<Socket> {
+pub(crate) fn unix_connect(path: &Path, timeout: Option<Duration>) -> Result<Socket> {
     let shown = path.display().to_string();
     let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
@@ -218,7 +218,7 @@ pub fn unix_connect(path: &Path, timeout: Option<Duration>) -> Result<Socket> {
 }
 
 /// Accepts one connection, waiting at most `timeout` (None: forever). Ok(None) when the time ran out.
-pub fn accept(
+pub(crate) fn accept(
     listener: &Socket,
     timeout: Option<Duration>,
 ) -> io::Result<Option<(Socket, SockAddr)>> {
@@ -241,7 +241,7 @@ pub fn accept(
 }
 
 /// Formats a peer or local address of any domain: `ADDR:PORT`, `[V6]:PORT`, a Unix path or `unix`.
-pub fn describe_sockaddr(addr: &SockAddr) -> String {
+pub(crate) fn describe_sockaddr(addr: &SockAddr) -> String {
     if let Some(sa) = addr.as_socket() {
         return display(&sa);
     }

@@ -29,7 +29,7 @@ pub enum Level {
 
 impl Level {
     /// The C name of the level, as printed.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Level::Socket => "SOL_SOCKET",
             Level::Tcp => "IPPROTO_TCP",
@@ -101,7 +101,7 @@ use Kind::*;
 use Level::{Ip, Ipv6, Socket as Sol, Tcp};
 
 /// Every option sockcat can show or set, in display order.
-pub static OPTIONS: &[SockOpt] = &[
+pub(crate) static OPTIONS: &[SockOpt] = &[
     read_only("SO_TYPE", Sol, libc::SO_TYPE, SockType),
     read_only("SO_DOMAIN", Sol, libc::SO_DOMAIN, Domain),
     read_only("SO_PROTOCOL", Sol, libc::SO_PROTOCOL, Int),
@@ -160,7 +160,7 @@ pub static OPTIONS: &[SockOpt] = &[
 
 /// The kind of socket an option is read from: its family and type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SocketKind {
+pub(crate) struct SocketKind {
     pub domain: Domain,
     pub ty: Type,
 }
@@ -171,12 +171,12 @@ impl SocketKind {
     }
 
     /// AF_INET / AF_INET6 / AF_UNIX.
-    pub fn domain_name(self) -> &'static str {
+    pub(crate) fn domain_name(self) -> &'static str {
         domain_name(i32::from(self.domain)).unwrap_or("AF_?")
     }
 
     /// SOCK_STREAM / SOCK_DGRAM.
-    pub fn type_name(self) -> &'static str {
+    pub(crate) fn type_name(self) -> &'static str {
         type_name(i32::from(self.ty)).unwrap_or("SOCK_?")
     }
 }
@@ -207,7 +207,7 @@ fn type_name(n: i32) -> Option<&'static str> {
 }
 
 /// A fresh, unconnected socket of `kind` (TCP or UDP for inet families).
-pub fn fresh_socket(kind: SocketKind) -> Result<Socket> {
+pub(crate) fn fresh_socket(kind: SocketKind) -> Result<Socket> {
     let protocol = if !kind.is_inet() {
         None
     } else if kind.ty == Type::STREAM {
@@ -221,7 +221,7 @@ pub fn fresh_socket(kind: SocketKind) -> Result<Socket> {
 impl SockOpt {
     /// Does the option belong to this kind of socket? (TCP options to TCP sockets, IP to AF_INET, IPv6
     /// to AF_INET6; socket-level options to every socket.)
-    pub fn applies(&self, kind: SocketKind) -> bool {
+    pub(crate) fn applies(&self, kind: SocketKind) -> bool {
         match self.level {
             Level::Socket => true,
             Level::Tcp => kind.is_inet() && kind.ty == Type::STREAM,
@@ -271,7 +271,7 @@ impl Value {
     }
 
     /// The value in `--json` output: numbers as the kernel gave them.
-    pub fn json(&self) -> Json {
+    pub(crate) fn json(&self) -> Json {
         match self {
             Value::Int(n) => json!(n),
             Value::Linger { onoff, seconds } => json!({"onoff": onoff, "linger": seconds}),
@@ -387,7 +387,7 @@ fn int_bytes(n: i32) -> Vec<u8> {
 /// Reads `opt` from a socket.
 // time_t and suseconds_t are i64 here but i32 on some targets, so the i64::from calls stay.
 #[allow(clippy::useless_conversion)]
-pub fn get(fd: BorrowedFd<'_>, opt: &SockOpt) -> io::Result<Value> {
+pub(crate) fn get(fd: BorrowedFd<'_>, opt: &SockOpt) -> io::Result<Value> {
     let mut buf = vec![0u8; opt.buffer_len()];
     let n = raw::get(fd, opt.level.raw(), opt.optname, &mut buf)?;
     let int_at = |at: usize| -> i32 {
@@ -427,7 +427,7 @@ pub fn get(fd: BorrowedFd<'_>, opt: &SockOpt) -> io::Result<Value> {
 }
 
 /// Writes `value` to `opt` on a socket.
-pub fn set(fd: BorrowedFd<'_>, opt: &SockOpt, value: &Value) -> io::Result<()> {
+pub(crate) fn set(fd: BorrowedFd<'_>, opt: &SockOpt, value: &Value) -> io::Result<()> {
     let bytes = match value {
         Value::Int(n) => int_bytes(*n),
         Value::Linger { onoff, seconds } => {
@@ -450,14 +450,15 @@ pub fn set(fd: BorrowedFd<'_>, opt: &SockOpt, value: &Value) -> io::Result<()> {
 
 /// Sets `NAME=VALUE` on a socket of `kind`: what a subcommand's `--sockopt` flag calls. Errors name the
 /// option and value (`setsockopt SO_MARK=1: operation not permitted`).
-pub fn apply(fd: BorrowedFd<'_>, kind: SocketKind, assignment: &str) -> Result<()> {
+#[allow(dead_code)] // `--sockopt` (issue 19) is its caller.
+pub(crate) fn apply(fd: BorrowedFd<'_>, kind: SocketKind, assignment: &str) -> Result<()> {
     let (opt, value) = parse_assignment(assignment)?;
     check_applies(opt, kind)?;
     set(fd, opt, &value).with_context(|| format!("setsockopt {}", assignment.trim()))
 }
 
 /// A usage error when `opt` does not belong to this kind of socket.
-pub fn check_applies(opt: &SockOpt, kind: SocketKind) -> Result<()> {
+pub(crate) fn check_applies(opt: &SockOpt, kind: SocketKind) -> Result<()> {
     if opt.applies(kind) {
         Ok(())
     } else {
@@ -470,7 +471,7 @@ pub fn check_applies(opt: &SockOpt, kind: SocketKind) -> Result<()> {
 }
 
 /// Does this getsockopt failure mean "the kernel has no such option for this socket"?
-pub fn not_supported(err: &io::Error) -> bool {
+pub(crate) fn not_supported(err: &io::Error) -> bool {
     matches!(
         err.raw_os_error(),
         Some(libc::ENOPROTOOPT) | Some(libc::EOPNOTSUPP)
@@ -478,7 +479,10 @@ pub fn not_supported(err: &io::Error) -> bool {
 }
 
 /// Every option of the table that applies to `kind` and that the kernel answers, with its value.
-pub fn read_all(fd: BorrowedFd<'_>, kind: SocketKind) -> Result<Vec<(&'static SockOpt, Value)>> {
+pub(crate) fn read_all(
+    fd: BorrowedFd<'_>,
+    kind: SocketKind,
+) -> Result<Vec<(&'static SockOpt, Value)>> {
     let mut out = Vec::new();
     for opt in OPTIONS.iter().filter(|o| o.applies(kind)) {
         match get(fd, opt) {
@@ -510,7 +514,7 @@ fn tcp_state_name(state: u8) -> &'static str {
 
 /// TCP_INFO of a TCP socket as (field, value) pairs, in the kernel's struct order. Times are in
 /// microseconds (rto, ato, rtt, rttvar, rcv_rtt) or milliseconds (last_*), as the kernel reports them.
-pub fn tcp_info(fd: BorrowedFd<'_>) -> Result<Vec<(&'static str, u32)>> {
+pub(crate) fn tcp_info(fd: BorrowedFd<'_>) -> Result<Vec<(&'static str, u32)>> {
     let i = raw::tcp_info(fd).context("getsockopt TCP_INFO")?;
     Ok(vec![
         ("state", u32::from(i.tcpi_state)),
@@ -549,7 +553,7 @@ pub fn tcp_info(fd: BorrowedFd<'_>) -> Result<Vec<(&'static str, u32)>> {
 }
 
 /// How a TCP_INFO field is shown in the table (the state by name, the rest as numbers).
-pub fn tcp_info_display(field: &str, value: u32) -> String {
+pub(crate) fn tcp_info_display(field: &str, value: u32) -> String {
     if field == "state" {
         tcp_state_name(u8::try_from(value).unwrap_or(0)).to_string()
     } else {

@@ -14,7 +14,7 @@ fn c_path(path: &Path) -> io::Result<CString> {
 }
 
 /// Bytes an unprivileged user may still write on the file system holding `path`.
-pub fn available_space(path: &Path) -> io::Result<u64> {
+pub(crate) fn available_space(path: &Path) -> io::Result<u64> {
     let path = c_path(path)?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
     // SAFETY: path is a valid NUL-terminated string; st points to writable memory the size of a
@@ -28,7 +28,7 @@ pub fn available_space(path: &Path) -> io::Result<u64> {
 }
 
 /// Gives the unnamed file `fd` (opened with O_TMPFILE) the name `target`; EEXIST if that name is taken.
-pub fn link_unnamed(fd: BorrowedFd<'_>, target: &Path) -> io::Result<()> {
+pub(crate) fn link_unnamed(fd: BorrowedFd<'_>, target: &Path) -> io::Result<()> {
     let from = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd()))
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let to = c_path(target)?;
@@ -51,7 +51,7 @@ pub fn link_unnamed(fd: BorrowedFd<'_>, target: &Path) -> io::Result<()> {
 }
 
 /// Bytes sent on a TCP socket that its peer has not acknowledged yet (a FIN counts as one).
-pub fn unacknowledged(sock: BorrowedFd<'_>) -> io::Result<usize> {
+pub(crate) fn unacknowledged(sock: BorrowedFd<'_>) -> io::Result<usize> {
     let mut n: libc::c_int = 0;
     // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points to `n`; the socket
     // is live for the borrow.

@@ -22,7 +22,7 @@ unsafe extern "C" {
 const TEXT_LEN: usize = 64;
 
 /// inet_aton: the four bytes in network order, or None when the C library rejects the text.
-pub fn aton(text: &str) -> Option<[u8; 4]> {
+pub(crate) fn aton(text: &str) -> Option<[u8; 4]> {
     let text = CString::new(text).ok()?;
     let mut addr = libc::in_addr { s_addr: 0 };
     // SAFETY: text is a valid NUL-terminated string and addr a valid in_addr to write to; both outlive
@@ -32,7 +32,7 @@ pub fn aton(text: &str) -> Option<[u8; 4]> {
 }
 
 /// inet_pton for AF_INET (4 bytes) or AF_INET6 (16 bytes), or None when the text is rejected.
-pub fn pton(v6: bool, text: &str) -> Option<Vec<u8>> {
+pub(crate) fn pton(v6: bool, text: &str) -> Option<Vec<u8>> {
     let text = CString::new(text).ok()?;
     let mut buf = [0u8; 16];
     let af = if v6 { libc::AF_INET6 } else { libc::AF_INET };
@@ -44,7 +44,7 @@ pub fn pton(v6: bool, text: &str) -> Option<Vec<u8>> {
 
 /// inet_ntop: the C library's text for 4 (AF_INET) or 16 (AF_INET6) packed bytes; None for any other
 /// length.
-pub fn ntop(bytes: &[u8]) -> Option<String> {
+pub(crate) fn ntop(bytes: &[u8]) -> Option<String> {
     let af = match bytes.len() {
         4 => libc::AF_INET,
         16 => libc::AF_INET6,

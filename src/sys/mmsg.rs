@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use socket2::{SockAddr, Socket};
 
 /// The most datagrams one sendmmsg/recvmmsg call takes (UIO_MAXIOV on Linux).
-pub const MAX_BATCH: usize = 1024;
+pub(crate) const MAX_BATCH: usize = 1024;
 
 /// Where a batch goes: the connected peer, one address for all, or one address per datagram.
 #[derive(Clone, Copy)]
-pub enum Dest<'a> {
+pub(crate) enum Dest<'a> {
     Connected,
     All(&'a SockAddr),
     Each(&'a [SockAddr]),
@@ -31,9 +31,9 @@ impl<'a> Dest<'a> {
 }
 
 /// The most segments one UDP GSO send carries (UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer).
-pub const GSO_MAX_SEGMENTS: usize = 64;
+pub(crate) const GSO_MAX_SEGMENTS: usize = 64;
 /// The most payload bytes one UDP GSO send carries (under the 65507 of one IPv4 datagram).
-pub const GSO_MAX_BYTES: usize = 65000;
+pub(crate) const GSO_MAX_BYTES: usize = 65000;
 
 /// How [`send_batch`] groups datagrams into messages: (first datagram, how many). With `gso`, runs
 /// of equal-sized datagrams become one message (one skb through the stack, cut by the kernel).
@@ -72,7 +72,7 @@ struct SegmentCmsg {
 /// datagrams go as UDP GSO sends (UDP_SEGMENT): the caller turns `gso` off when the kernel or the route
 /// refuses it (EINVAL, EIO) and tries again.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn send_batch(
+pub(crate) fn send_batch(
     sock: &Socket,
     datagrams: &[&[u8]],
     dest: Dest<'_>,
@@ -151,7 +151,7 @@ pub fn send_batch(
 
 /// Portable fallback: one send per datagram.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn send_batch(
+pub(crate) fn send_batch(
     sock: &Socket,
     datagrams: &[&[u8]],
     dest: Dest<'_>,
@@ -175,7 +175,7 @@ pub fn send_batch(
 /// Asks the kernel to coalesce arriving datagrams (UDP_GRO): one buffer holds many equal-sized
 /// datagrams, and [`RecvBatch`] cuts them apart again. False where there is no such option.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn enable_gro(sock: &Socket) -> bool {
+pub(crate) fn enable_gro(sock: &Socket) -> bool {
     use std::os::fd::AsRawFd;
     let on: libc::c_int = 1;
     // SAFETY: `on` is a live c_int and its exact size is passed; the kernel only reads it.
@@ -192,13 +192,13 @@ pub fn enable_gro(sock: &Socket) -> bool {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn enable_gro(_sock: &Socket) -> bool {
+pub(crate) fn enable_gro(_sock: &Socket) -> bool {
     false
 }
 
 /// One received datagram.
 #[derive(Debug, Clone, Copy)]
-pub struct Datagram<'a> {
+pub(crate) struct Datagram<'a> {
     pub data: &'a [u8],
     /// The sender (None when the kernel gave no address).
     pub from: Option<SocketAddr>,
@@ -217,7 +217,7 @@ struct Item {
 
 /// Buffers for receiving up to `slots` buffers of up to `slot` bytes each in one call; with UDP GRO
 /// one buffer may hold many datagrams.
-pub struct RecvBatch {
+pub(crate) struct RecvBatch {
     buf: Vec<u8>,
     slot: usize,
     slots: usize,
@@ -227,7 +227,7 @@ pub struct RecvBatch {
 impl RecvBatch {
     /// Room for `slots` buffers of `slot` bytes. The memory is zero-filled lazily by the system, so
     /// only the pages datagrams really use are touched.
-    pub fn new(slots: usize, slot: usize) -> RecvBatch {
+    pub(crate) fn new(slots: usize, slot: usize) -> RecvBatch {
         let slots = slots.clamp(1, MAX_BATCH);
         RecvBatch {
             buf: vec![0u8; slots * slot],
@@ -238,21 +238,17 @@ impl RecvBatch {
     }
 
     /// How many datagrams the last [`RecvBatch::recv`] got.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.items.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// Forgets all but the first `n` datagrams of the last batch.
-    pub fn keep(&mut self, n: usize) {
+    pub(crate) fn keep(&mut self, n: usize) {
         self.items.truncate(n);
     }
 
     /// The `i`th datagram of the last batch.
-    pub fn get(&self, i: usize) -> Datagram<'_> {
+    pub(crate) fn get(&self, i: usize) -> Datagram<'_> {
         let it = self.items[i];
         Datagram {
             data: &self.buf[it.start..it.start + it.len],
@@ -267,7 +263,7 @@ impl RecvBatch {
     /// queued; without, never blocks (`WouldBlock` when nothing is queued). A signal makes it fail
     /// with `Interrupted`.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub fn recv(&mut self, sock: &Socket, max: usize, wait: bool) -> io::Result<usize> {
+    pub(crate) fn recv(&mut self, sock: &Socket, max: usize, wait: bool) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
         self.items.clear();
         let n = max.clamp(1, self.slots);
@@ -350,7 +346,7 @@ impl RecvBatch {
 
     /// Portable fallback: one recv per datagram.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub fn recv(&mut self, sock: &Socket, max: usize, wait: bool) -> io::Result<usize> {
+    pub(crate) fn recv(&mut self, sock: &Socket, max: usize, wait: bool) -> io::Result<usize> {
         use std::mem::MaybeUninit;
         self.items.clear();
         let n = max.clamp(1, self.slots);
@@ -431,7 +427,7 @@ fn to_socket_addr(name: &libc::sockaddr_storage, len: libc::socklen_t) -> Option
 
 /// Sets SO_RCVBUFFORCE: a receive buffer above net.core.rmem_max, allowed with CAP_NET_ADMIN only.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
+pub(crate) fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     // SAFETY: value is a live c_int and its exact size is passed; the kernel only reads it.
@@ -453,6 +449,6 @@ pub fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
 
 /// Elsewhere there is no forcing: the plain option.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
+pub(crate) fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
     sock.set_recv_buffer_size(bytes)
 }

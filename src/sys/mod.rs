@@ -3,14 +3,14 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
-pub mod fs;
-pub mod inet;
-pub mod math;
-pub mod mmsg;
-pub mod netdb;
-pub mod poll;
-pub mod process;
-pub mod resolver;
-pub mod signal;
-pub mod sockopt;
-pub mod zerocopy;
+pub(crate) mod fs;
+pub(crate) mod inet;
+pub(crate) mod math;
+pub(crate) mod mmsg;
+pub(crate) mod netdb;
+pub(crate) mod poll;
+pub(crate) mod process;
+pub(crate) mod resolver;
+pub(crate) mod signal;
+pub(crate) mod sockopt;
+pub(crate) mod zerocopy;

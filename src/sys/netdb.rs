@@ -7,10 +7,10 @@ use std::ffi::{CStr, CString};
 use std::sync::Mutex;
 
 /// Serialises the C library's non-reentrant netdb calls.
-pub static NETDB: Mutex<()> = Mutex::new(());
+pub(crate) static NETDB: Mutex<()> = Mutex::new(());
 
 /// The index of network interface `name` (if_nametoindex), or None when there is no such interface.
-pub fn interface_index(name: &str) -> Option<u32> {
+pub(crate) fn interface_index(name: &str) -> Option<u32> {
     let name = CString::new(name).ok()?;
     // SAFETY: name is a valid NUL-terminated string that outlives the call, which only reads it.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
@@ -18,7 +18,7 @@ pub fn interface_index(name: &str) -> Option<u32> {
 }
 
 /// The port of service `name` for `proto` (`tcp`, `udp`), or None when the database has no such entry.
-pub fn service_port(name: &str, proto: &str) -> Option<u16> {
+pub(crate) fn service_port(name: &str, proto: &str) -> Option<u16> {
     let name = CString::new(name).ok()?;
     let proto = CString::new(proto).ok()?;
     let _guard = NETDB
@@ -35,26 +35,9 @@ pub fn service_port(name: &str, proto: &str) -> Option<u16> {
     Some(u16::from_be(port as u16))
 }
 
-/// The service name of `port` for `proto`, or None.
-pub fn service_name(port: u16, proto: &str) -> Option<String> {
-    let proto = CString::new(proto).ok()?;
-    let _guard = NETDB
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    // SAFETY: proto is a valid C string; the port is passed in network byte order as the API requires;
-    // the result is null or points into libc's static storage, read under NETDB.
-    let entry = unsafe { libc::getservbyport(i32::from(port.to_be()), proto.as_ptr()) };
-    if entry.is_null() {
-        return None;
-    }
-    // SAFETY: s_name of a returned servent is a valid NUL-terminated string.
-    let name = unsafe { CStr::from_ptr((*entry).s_name) };
-    Some(name.to_string_lossy().into_owned())
-}
-
 /// One entry of the services database.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
+pub(crate) struct Service {
     pub name: String,
     pub port: u16,
     pub proto: String,
@@ -63,7 +46,7 @@ pub struct Service {
 
 /// One entry of the protocols database.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Protocol {
+pub(crate) struct Protocol {
     pub name: String,
     pub number: i32,
     pub aliases: Vec<String>,
@@ -116,7 +99,7 @@ unsafe fn service(entry: *const libc::servent) -> Service {
 }
 
 /// getservbyname(name, proto): proto None takes the first entry of any protocol.
-pub fn service_by_name(name: &str, proto: Option<&str>) -> Option<Service> {
+pub(crate) fn service_by_name(name: &str, proto: Option<&str>) -> Option<Service> {
     let name = CString::new(name).ok()?;
     let proto = proto.map(CString::new).transpose().ok()?;
     let _guard = NETDB
@@ -131,7 +114,7 @@ pub fn service_by_name(name: &str, proto: Option<&str>) -> Option<Service> {
 }
 
 /// getservbyport(port, proto): proto None takes the first entry of any protocol.
-pub fn service_by_port(port: u16, proto: Option<&str>) -> Option<Service> {
+pub(crate) fn service_by_port(port: u16, proto: Option<&str>) -> Option<Service> {
     let proto = proto.map(CString::new).transpose().ok()?;
     let _guard = NETDB
         .lock()
@@ -162,7 +145,7 @@ unsafe fn protocol(entry: *const libc::protoent) -> Protocol {
 }
 
 /// getprotobyname(name).
-pub fn protocol_by_name(name: &str) -> Option<Protocol> {
+pub(crate) fn protocol_by_name(name: &str) -> Option<Protocol> {
     let name = CString::new(name).ok()?;
     let _guard = NETDB
         .lock()
@@ -174,7 +157,7 @@ pub fn protocol_by_name(name: &str) -> Option<Protocol> {
 }
 
 /// getprotobynumber(number).
-pub fn protocol_by_number(number: i32) -> Option<Protocol> {
+pub(crate) fn protocol_by_number(number: i32) -> Option<Protocol> {
     let _guard = NETDB
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

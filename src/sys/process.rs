@@ -4,7 +4,7 @@ use std::io;
 
 /// Raises the soft open-file limit to the hard limit, so a server can hold many clients.
 /// Returns the new soft limit.
-pub fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
+pub(crate) fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -28,7 +28,7 @@ pub fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
 }
 
 /// Sends `signal` to process `pid` (best effort: it may have exited already).
-pub fn kill(pid: u32, signal: i32) {
+pub(crate) fn kill(pid: u32, signal: i32) {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };

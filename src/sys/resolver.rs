@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 /// One getaddrinfo result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddrInfo {
+pub(crate) struct AddrInfo {
     /// AF_INET or AF_INET6.
     pub family: c_int,
     /// SOCK_STREAM, SOCK_DGRAM, SOCK_RAW...
@@ -20,7 +20,7 @@ pub struct AddrInfo {
 
 /// A resolver failure: the EAI_ code and the C library's text for it (gai_strerror).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GaiError {
+pub(crate) struct GaiError {
     pub code: c_int,
     pub message: String,
 }
@@ -87,7 +87,11 @@ unsafe fn to_socket_addr(sa: *const libc::sockaddr, len: libc::socklen_t) -> Opt
 
 /// getaddrinfo(name, NULL, hints) with `family` (AF_UNSPEC, AF_INET, AF_INET6) and `flags` (AI_*):
 /// every result in the resolver's order.
-pub fn getaddrinfo(name: &str, family: c_int, flags: c_int) -> Result<Vec<AddrInfo>, GaiError> {
+pub(crate) fn getaddrinfo(
+    name: &str,
+    family: c_int,
+    flags: c_int,
+) -> Result<Vec<AddrInfo>, GaiError> {
     let name = CString::new(name).map_err(|_| GaiError {
         code: libc::EAI_NONAME,
         message: "name contains a NUL byte".into(),
@@ -132,7 +136,7 @@ pub fn getaddrinfo(name: &str, family: c_int, flags: c_int) -> Result<Vec<AddrIn
 }
 
 /// getnameinfo(addr, NI_NAMEREQD): the host name of an address; an error when it has none.
-pub fn getnameinfo(ip: IpAddr) -> Result<String, GaiError> {
+pub(crate) fn getnameinfo(ip: IpAddr) -> Result<String, GaiError> {
     let mut host = [0 as c_char; libc::NI_MAXHOST as usize];
     let rc = match ip {
         IpAddr::V4(v4) => {
@@ -182,7 +186,7 @@ pub fn getnameinfo(ip: IpAddr) -> Result<String, GaiError> {
 }
 
 /// gethostname(2): this host's name.
-pub fn hostname() -> std::io::Result<String> {
+pub(crate) fn hostname() -> std::io::Result<String> {
     let mut buf = [0 as c_char; 256];
     // SAFETY: buf is writable for its whole length, which is passed; the last byte is kept for a NUL.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len() - 1) };

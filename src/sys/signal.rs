@@ -12,7 +12,7 @@ extern "C" fn on_stop_signal(_signal: libc::c_int) {
 
 /// From now on SIGINT and SIGTERM only set the flag [`stop_requested`] reads; blocking calls they
 /// interrupt fail with EINTR (no SA_RESTART).
-pub fn catch_stop_signals() -> io::Result<()> {
+pub(crate) fn catch_stop_signals() -> io::Result<()> {
     for signal in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: sigaction is plain C data, valid when zeroed (empty mask, no flags); the handler is
         // an extern "C" fn that only stores to an atomic, which is async-signal-safe.
@@ -30,6 +30,6 @@ pub fn catch_stop_signals() -> io::Result<()> {
 }
 
 /// Has SIGINT or SIGTERM arrived since [`catch_stop_signals`]?
-pub fn stop_requested() -> bool {
+pub(crate) fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }

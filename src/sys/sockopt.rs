@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// getsockopt(fd, level, name) into `buf`; returns how many bytes the kernel wrote.
-pub fn get(fd: BorrowedFd<'_>, level: i32, name: i32, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn get(fd: BorrowedFd<'_>, level: i32, name: i32, buf: &mut [u8]) -> io::Result<usize> {
     let mut len = libc::socklen_t::try_from(buf.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
     // SAFETY: fd is an open descriptor borrowed for the call; buf is writable for len bytes and len is a
     // valid in/out length the kernel never raises above what was passed.
@@ -25,7 +25,7 @@ pub fn get(fd: BorrowedFd<'_>, level: i32, name: i32, buf: &mut [u8]) -> io::Res
 }
 
 /// setsockopt(fd, level, name, value).
-pub fn set(fd: BorrowedFd<'_>, level: i32, name: i32, value: &[u8]) -> io::Result<()> {
+pub(crate) fn set(fd: BorrowedFd<'_>, level: i32, name: i32, value: &[u8]) -> io::Result<()> {
     let len = libc::socklen_t::try_from(value.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
     // SAFETY: fd is an open descriptor borrowed for the call; value is readable for len bytes.
     let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast(), len) };
@@ -37,7 +37,7 @@ pub fn set(fd: BorrowedFd<'_>, level: i32, name: i32, value: &[u8]) -> io::Resul
 
 /// TCP_INFO of a TCP socket (Linux).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<libc::tcp_info> {
+pub(crate) fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<libc::tcp_info> {
     // SAFETY: tcp_info is a plain C struct of integers; all-zero is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// What a descriptor refers to, as far as choosing a copy path goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FdKind {
+pub(crate) enum FdKind {
     RegularFile,
     Pipe,
     Socket,
@@ -19,7 +19,7 @@ pub enum FdKind {
 }
 
 /// The kind of file `fd` is.
-pub fn kind(fd: BorrowedFd<'_>) -> io::Result<FdKind> {
+pub(crate) fn kind(fd: BorrowedFd<'_>) -> io::Result<FdKind> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fd is a live descriptor for the duration of the borrow; st points to writable memory the
     // size of a stat, which fstat fills in completely when it returns 0.
@@ -55,7 +55,11 @@ fn retry(mut call: impl FnMut() -> isize) -> io::Result<usize> {
 
 /// sendfile(2) from `input`'s current offset (which it advances) to `output`, at most `count` bytes.
 /// Ok(0) is the end of the input.
-pub fn sendfile(output: BorrowedFd<'_>, input: BorrowedFd<'_>, count: usize) -> io::Result<usize> {
+pub(crate) fn sendfile(
+    output: BorrowedFd<'_>,
+    input: BorrowedFd<'_>,
+    count: usize,
+) -> io::Result<usize> {
     retry(|| {
         // SAFETY: both descriptors are live for the borrow; a null offset pointer tells the kernel to use
         // and update the file offset of `input`, so no memory of ours is read or written.
@@ -72,7 +76,7 @@ pub fn sendfile(output: BorrowedFd<'_>, input: BorrowedFd<'_>, count: usize) -> 
 
 /// sendfile(2) from `input` at `*offset` (which it advances; the file offset is left alone) to
 /// `output`, at most `count` bytes. Ok(0) is the end of the input.
-pub fn sendfile_at(
+pub(crate) fn sendfile_at(
     output: BorrowedFd<'_>,
     input: BorrowedFd<'_>,
     offset: &mut i64,
@@ -94,7 +98,11 @@ pub fn sendfile_at(
 
 /// splice(2) at most `len` bytes from `input` to `output` (one of them a pipe), at their current
 /// offsets. Ok(0) is the end of the input.
-pub fn splice(input: BorrowedFd<'_>, output: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+pub(crate) fn splice(
+    input: BorrowedFd<'_>,
+    output: BorrowedFd<'_>,
+    len: usize,
+) -> io::Result<usize> {
     retry(|| {
         // SAFETY: both descriptors are live for the borrow; null offset pointers mean "use the file
         // offsets", so the kernel touches no memory of ours.
@@ -113,7 +121,7 @@ pub fn splice(input: BorrowedFd<'_>, output: BorrowedFd<'_>, len: usize) -> io::
 
 /// Like [`splice`], but a full output pipe is EAGAIN instead of a wait (SPLICE_F_NONBLOCK). A socket
 /// input still waits for data when it has none: call this only once poll(2) said it is readable.
-pub fn splice_nonblock(
+pub(crate) fn splice_nonblock(
     input: BorrowedFd<'_>,
     output: BorrowedFd<'_>,
     len: usize,
@@ -136,7 +144,7 @@ pub fn splice_nonblock(
 /// Receives and throws away at most `buf.len()` bytes of a stream socket without copying them where
 /// the protocol allows (TCP with MSG_TRUNC discards in the kernel; elsewhere `buf` is written).
 /// Ok(0) is the end of the stream.
-pub fn recv_discard(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn recv_discard(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     retry(|| {
         // SAFETY: buf is valid for writes of buf.len() bytes for the whole call, so whatever the kernel
         // does with MSG_TRUNC on this socket type, it stays inside memory we own; sock is live.
@@ -153,7 +161,7 @@ pub fn recv_discard(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Sets SO_RCVLOWAT: a blocking receive waits for this many bytes (or end of stream, an error, a
 /// signal) before it returns.
-pub fn set_recv_lowat(sock: BorrowedFd<'_>, bytes: usize) -> io::Result<()> {
+pub(crate) fn set_recv_lowat(sock: BorrowedFd<'_>, bytes: usize) -> io::Result<()> {
     let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     super::sockopt::set(
         sock,
@@ -164,7 +172,7 @@ pub fn set_recv_lowat(sock: BorrowedFd<'_>, bytes: usize) -> io::Result<()> {
 }
 
 /// Bytes waiting in a pipe or socket (FIONREAD).
-pub fn pending(fd: BorrowedFd<'_>) -> io::Result<usize> {
+pub(crate) fn pending(fd: BorrowedFd<'_>) -> io::Result<usize> {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int through the pointer, which points at n; fd is live.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
@@ -176,7 +184,7 @@ pub fn pending(fd: BorrowedFd<'_>) -> io::Result<usize> {
 }
 
 /// A close-on-exec pipe: (read end, write end).
-pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: fds is a writable array of two ints, as pipe2 requires.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -187,7 +195,7 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// Asks for a pipe buffer of `size` bytes (F_SETPIPE_SZ); returns the size the kernel granted.
-pub fn set_pipe_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<usize> {
+pub(crate) fn set_pipe_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<usize> {
     let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
     // SAFETY: F_SETPIPE_SZ takes an int argument and touches no memory of ours; fd is live.
     let rc = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
@@ -199,7 +207,7 @@ pub fn set_pipe_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<usize> {
 }
 
 /// The pipe buffer size of `fd` (F_GETPIPE_SZ).
-pub fn pipe_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+pub(crate) fn pipe_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     // SAFETY: F_GETPIPE_SZ takes no argument and touches no memory of ours; fd is live.
     let rc = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETPIPE_SZ) };
     if rc < 0 {

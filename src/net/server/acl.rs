@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-
 /// The access rules of a listener.
 #[derive(Debug, Clone, Default)]
 pub struct Acl {
@@ -24,10 +23,6 @@ impl Acl {
             return false;
         }
         self.allow.is_empty() || self.allow.iter().any(|net| net.contains(&ip))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.allow.is_empty() && self.deny.is_empty()
     }
 }
 

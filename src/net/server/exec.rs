@@ -20,14 +20,14 @@ use crate::sys::process;
 
 /// The program to run per connection.
 #[derive(Debug, Clone)]
-pub struct ExecSpec {
+pub(crate) struct ExecSpec {
     pub program: String,
     pub args: Vec<String>,
 }
 
 impl ExecSpec {
     /// `-e "PROG ARGS"`: split on whitespace, no shell. The program must exist now, not at the first client.
-    pub fn direct(line: &str) -> Result<ExecSpec> {
+    pub(crate) fn direct(line: &str) -> Result<ExecSpec> {
         let mut words = line.split_whitespace().map(str::to_string);
         let program = words
             .next()
@@ -42,7 +42,7 @@ impl ExecSpec {
     }
 
     /// `-c "CMD"`: through `/bin/sh -c`.
-    pub fn shell(cmd: &str) -> ExecSpec {
+    pub(crate) fn shell(cmd: &str) -> ExecSpec {
         ExecSpec {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), cmd.into()],
@@ -75,7 +75,7 @@ fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
 }
 
 /// Ends every running child (on SIGINT/SIGTERM).
-pub fn terminate_children() {
+pub(crate) fn terminate_children() {
     for pid in children().iter() {
         process::kill(*pid, libc::SIGTERM);
     }
@@ -99,7 +99,7 @@ const LINGER: Duration = Duration::from_secs(2);
 
 /// Runs `spec` for one connection and waits for it. `send_only`: the child's stdin is empty;
 /// `recv_only`: its stdout is discarded.
-pub fn run(spec: &ExecSpec, conn: &Socket, send_only: bool, recv_only: bool) -> Result<()> {
+pub(crate) fn run(spec: &ExecSpec, conn: &Socket, send_only: bool, recv_only: bool) -> Result<()> {
     let (remote_addr, remote_port) = addr_vars(conn.peer_addr().ok());
     let (local_addr, local_port) = addr_vars(conn.local_addr().ok());
     let dup = || -> Result<Stdio> {

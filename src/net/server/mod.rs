@@ -7,9 +7,9 @@
 //! Hundreds of concurrent clients cost hundreds of mostly-idle threads, which Linux handles well; the
 //! listen backlog (SOMAXCONN) absorbs bursts while threads start.
 
-pub mod acl;
-pub mod exec;
-pub mod pool;
+pub(crate) mod acl;
+pub(crate) mod exec;
+pub(crate) mod pool;
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown};
@@ -24,11 +24,11 @@ use socket2::Socket;
 use crate::exit;
 use crate::net::server::acl::Acl;
 use crate::net::server::exec::ExecSpec;
-use crate::net::stream::hexdump::{Direction, Hexdump};
 use crate::net::server::pool::Pool;
+use crate::net::socket::{accept, describe_sockaddr};
+use crate::net::stream::hexdump::{Direction, Hexdump};
 use crate::net::stream::relay::{RelayConfig, relay};
 use crate::stdio::{Input, Output};
-use crate::net::socket::{accept, describe_sockaddr};
 
 /// Buffer per connection in server modes (many connections at once). Below glibc's mmap threshold
 /// (128 KiB), so a connection's buffer comes from the heap instead of an mmap/munmap pair, whose TLB
@@ -37,7 +37,7 @@ const CONN_CHUNK: usize = 64 * 1024;
 
 /// What the server does with each connection.
 #[derive(Debug, Clone)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// stdin to the client(s), what they send to stdout.
     Relay,
     /// Every client's bytes back to it.
@@ -50,7 +50,7 @@ pub enum Mode {
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
-pub struct ServeConfig {
+pub(crate) struct ServeConfig {
     pub keep_open: bool,
     pub max_conns: Option<usize>,
     pub acl: Acl,
@@ -149,7 +149,7 @@ impl Server {
 
 /// Serves clients on `listener` until the server's end: for one client, the end of its session; for
 /// `keep_open`, a fatal error, a closed stdout, or a signal.
-pub fn serve(listener: Socket, mode: Mode, cfg: ServeConfig, output: Output) -> Result<()> {
+pub(crate) fn serve(listener: Socket, mode: Mode, cfg: ServeConfig, output: Output) -> Result<()> {
     let (tx, rx) = channel();
     let single_relay = matches!(mode, Mode::Relay) && !cfg.keep_open;
     let hub = matches!(mode, Mode::Relay | Mode::Broker) && !single_relay;

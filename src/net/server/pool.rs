@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long an idle thread waits for more work before it exits.
-pub const LINGER: Duration = Duration::from_millis(500);
+pub(crate) const LINGER: Duration = Duration::from_millis(500);
 
 type Job = Box<dyn FnOnce() + Send>;
 
 /// A pool that grows on demand and shrinks when idle.
-pub struct Pool {
+pub(crate) struct Pool {
     jobs: Mutex<Sender<Job>>,
     queue: Arc<Mutex<Receiver<Job>>>,
     /// Waiting threads not yet promised a job. A job is only queued after taking one of these.
@@ -38,7 +38,7 @@ fn take_one(idle: &AtomicUsize) -> bool {
 
 impl Pool {
     /// Runs `job` on an idle thread, or on a new one.
-    pub fn run(&self, job: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    pub(crate) fn run(&self, job: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
         let job: Job = Box::new(job);
         if take_one(&self.idle) {
             // An idle thread is promised this job; it is waiting on the queue.

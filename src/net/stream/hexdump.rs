@@ -18,17 +18,17 @@ pub enum Direction {
 
 /// Formats dumps for both directions, keeping each direction's offset.
 #[derive(Debug, Default)]
-pub struct Hexdump {
+pub(crate) struct Hexdump {
     offsets: Mutex<[u64; 2]>,
 }
 
 impl Hexdump {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Writes the dump of `data` to stderr as one block, so directions never interleave within a chunk.
-    pub fn dump(&self, dir: Direction, data: &[u8]) {
+    pub(crate) fn dump(&self, dir: Direction, data: &[u8]) {
         let mut offsets = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
         let slot = &mut offsets[dir as usize];
         let text = format_lines(dir, *slot, data);

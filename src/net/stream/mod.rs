@@ -2,6 +2,6 @@
 //! joins two of them with the end-of-stream rules of the contract. A new kind of stream (TLS, a
 //! proxied connection) is a new module here.
 
-pub mod hexdump;
-pub mod relay;
-pub mod zerocopy;
+pub(crate) mod hexdump;
+pub(crate) mod relay;
+pub(crate) mod zerocopy;

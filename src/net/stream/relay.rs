@@ -32,16 +32,16 @@ use anyhow::{Result, anyhow};
 use socket2::Socket;
 
 use crate::exit::{self, StdoutClosed};
-use crate::stdio::{Discard, Input, Output};
 use crate::net::stream::hexdump::{Direction, Hexdump};
 use crate::net::stream::zerocopy::{self, Flow};
+use crate::stdio::{Discard, Input, Output};
 
 /// Bytes per read: large calls, few wake-ups.
-pub const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// The relay's settings, taken from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct RelayConfig {
+pub(crate) struct RelayConfig {
     pub recv_only: bool,
     pub send_only: bool,
     pub close_on_eof: bool,
@@ -328,7 +328,12 @@ fn one_way_then_other(
 
 /// Relays between `input`/`output` and `sock` until the session ends by the rules above.
 /// `input` None means "never send" (a closed stdin counts as an empty one unless `recv_only`).
-pub fn relay(sock: Socket, input: Option<Input>, output: Output, cfg: &RelayConfig) -> Result<()> {
+pub(crate) fn relay(
+    sock: Socket,
+    input: Option<Input>,
+    output: Output,
+    cfg: &RelayConfig,
+) -> Result<()> {
     let sock = Arc::new(sock);
     let activity = Arc::new(Activity::new());
     let _progress = cfg.progress.then(|| Progress::start(activity.clone()));

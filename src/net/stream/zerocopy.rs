@@ -24,25 +24,25 @@ use anyhow::Result;
 use crate::sys::zerocopy::{self as sys, FdKind};
 
 /// The pipe size asked for (the unprivileged maximum by default, /proc/sys/fs/pipe-max-size).
-pub const PIPE_SIZE: usize = 1 << 20;
+pub(crate) const PIPE_SIZE: usize = 1 << 20;
 
 /// A pipe on the input side in the middle of a bulk stream (the last round moved at least this much)
 /// that holds less than this gets [`BATCH_WAIT`] to fill up before the next round (see [`through_pipe`]).
-pub const BATCH: usize = 128 * 1024;
+pub(crate) const BATCH: usize = 128 * 1024;
 
 /// How long a bulk producer gets to refill its pipe: once per round, never for small writes.
-pub const BATCH_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
+pub(crate) const BATCH_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// The receive low-water mark while discarding unwatched (see [`discard`]).
-pub const DISCARD_LOWAT: usize = 256 * 1024;
+pub(crate) const DISCARD_LOWAT: usize = 256 * 1024;
 
 /// Bytes per sendfile call: big enough that the syscall cost vanishes, small enough that the idle timer
 /// sees progress on a slow link.
-pub const SENDFILE_CHUNK: usize = 4 << 20;
+pub(crate) const SENDFILE_CHUNK: usize = 4 << 20;
 
 /// How a fast copy ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// The input ended and every byte reached the output.
     Done,
     /// No fast path here (or the kernel refused one): continue with a buffered copy.
@@ -50,7 +50,7 @@ pub enum Flow {
 }
 
 /// How the caller names failures: a read error (input side) or a write error (output side).
-pub struct Errors<'a> {
+pub(crate) struct Errors<'a> {
     pub read: &'a dyn Fn(io::Error) -> anyhow::Error,
     pub write: &'a dyn Fn(io::Error) -> anyhow::Error,
 }
@@ -58,7 +58,7 @@ pub struct Errors<'a> {
 /// Copies `src` to `dst` until `src` ends, the zero-copy way, calling `moved` with each count of bytes
 /// that reached `dst`. `watched` says somebody looks at those counts as they come (an idle timer, a
 /// progress bar): then `moved` must hear of every byte soon after it arrives, so no path may batch.
-pub fn copy(
+pub(crate) fn copy(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
     moved: &dyn Fn(u64),

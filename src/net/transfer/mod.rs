@@ -2,8 +2,8 @@
 //! has none), half-close and wait until the peer has acknowledged every byte; receive into a file by
 //! splice; and the `--verify` exchange of [`crate::net::transfer::verify`] on both sides.
 
-pub mod staged;
-pub mod verify;
+pub(crate) mod staged;
+pub(crate) mod verify;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use socket2::Socket;
 
 use crate::exit;
-use crate::net::transfer::verify::Header;
 use crate::net::stream::zerocopy::{self, Flow};
+use crate::net::transfer::verify::Header;
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
 /// Bytes per sendfile call and per buffer on the read/write paths.
@@ -28,7 +28,7 @@ const BUF: usize = 256 * 1024;
 
 /// A part of a file: `count` bytes from `offset`.
 #[derive(Debug, Clone, Copy)]
-pub struct Range {
+pub(crate) struct Range {
     pub offset: u64,
     pub count: u64,
 }
@@ -44,7 +44,12 @@ fn send_error(err: io::Error, sent: u64, total: u64) -> anyhow::Error {
 }
 
 /// Sends `range` of `file` to `sock`, calling `moved` as bytes go out.
-pub fn send_range(sock: &Socket, file: &File, range: Range, moved: &dyn Fn(u64)) -> Result<()> {
+pub(crate) fn send_range(
+    sock: &Socket,
+    file: &File,
+    range: Range,
+    moved: &dyn Fn(u64),
+) -> Result<()> {
     let mut offset = range.offset as i64;
     let end = range.offset + range.count;
     let sent = |offset: i64| offset as u64 - range.offset;
@@ -103,7 +108,7 @@ fn copy_range(
 
 /// Half-closes `sock` and waits until the peer's TCP has acknowledged every byte (or the peer closed
 /// after reading them). Bytes the peer sends meanwhile are dropped.
-pub fn finish_sending(sock: &Socket) -> Result<()> {
+pub(crate) fn finish_sending(sock: &Socket) -> Result<()> {
     sock.shutdown(Shutdown::Write)
         .map_err(|e| anyhow!(e).context("shut down the sending side"))?;
     let mut pause = Duration::from_millis(1);
@@ -158,7 +163,7 @@ fn hash_range(file: &File, range: Range) -> Result<[u8; 32]> {
 
 /// `--verify` sending: header, the bytes (sendfile, hashed alongside by a second reader), the SHA-256,
 /// a half-close, then the receiver's answer.
-pub fn send_verified(
+pub(crate) fn send_verified(
     sock: &Socket,
     file: &File,
     range: Range,
@@ -200,7 +205,7 @@ pub fn send_verified(
 
 /// Receives until the peer closes, into `out` (zero-copy where the kernel allows). Returns the count.
 /// `watched`: a progress bar shows the counts `moved` hears of (see [`zerocopy::copy`]).
-pub fn receive_plain(
+pub(crate) fn receive_plain(
     sock: &Socket,
     out: &File,
     name: &str,
@@ -245,7 +250,7 @@ fn recv_error(err: io::Error) -> anyhow::Error {
 /// (it sees the header first, to refuse a bad name or a size that does not fit), receives exactly
 /// `size` bytes while hashing them, and compares the SHA-256. On any failure the sender is told why.
 /// The caller puts the file in place and then answers with [`answer`].
-pub fn receive_verified<W: Write + Send>(
+pub(crate) fn receive_verified<W: Write + Send>(
     sock: &Socket,
     open: impl FnOnce(&Header) -> Result<W>,
     name: &str,
@@ -334,7 +339,7 @@ fn receive_hashed<W: Write + Send>(
 }
 
 /// Tells a `--verify` sender how it went, then closes our side.
-pub fn answer(sock: &Socket, outcome: &Result<()>) {
+pub(crate) fn answer(sock: &Socket, outcome: &Result<()>) {
     let _ = verify::write_reply(&mut &*sock, outcome);
     let _ = sock.shutdown(Shutdown::Write);
 }

@@ -26,7 +26,7 @@ enum How {
 }
 
 /// A file being written that becomes `target` only at commit.
-pub struct Staged {
+pub(crate) struct Staged {
     file: File,
     target: PathBuf,
     how: How,
@@ -34,9 +34,9 @@ pub struct Staged {
     done: bool,
 }
 
-/// Is `target` taken by a regular file (or a directory, or anything that a rename would replace)?
-/// Special files (devices, FIFOs, sockets) are written into, not replaced.
-pub fn is_special(target: &Path) -> bool {
+/// Is `target` a special file (a device, FIFO or socket, symlinks followed)? Those are written into,
+/// never renamed over; regular files and directories are not special.
+pub(crate) fn is_special(target: &Path) -> bool {
     std::fs::metadata(target).is_ok_and(|m| {
         let t = m.file_type();
         !t.is_file() && !t.is_dir()
@@ -44,7 +44,7 @@ pub fn is_special(target: &Path) -> bool {
 }
 
 /// Refuses an existing regular `target` unless `force` (status 2: the user named it).
-pub fn check_target(target: &Path, force: bool) -> Result<()> {
+pub(crate) fn check_target(target: &Path, force: bool) -> Result<()> {
     match std::fs::symlink_metadata(target) {
         Ok(m) if m.is_dir() => Err(exit::usage(format!("{}: is a directory", target.display()))),
         Ok(_) if force || is_special(target) => Ok(()),
@@ -78,7 +78,7 @@ fn hidden_name(target: &Path) -> PathBuf {
 
 impl Staged {
     /// Starts writing what will become `target`.
-    pub fn create(target: &Path, force: bool) -> Result<Staged> {
+    pub(crate) fn create(target: &Path, force: bool) -> Result<Staged> {
         if is_special(target) {
             let file = OpenOptions::new()
                 .write(true)
@@ -125,16 +125,12 @@ impl Staged {
         })
     }
 
-    pub fn file(&self) -> &File {
+    pub(crate) fn file(&self) -> &File {
         &self.file
     }
 
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Puts the file in place under its name.
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         let target = self.target.clone();
         let shown = target.display().to_string();
         let exists = |e: &io::Error| e.kind() == io::ErrorKind::AlreadyExists;

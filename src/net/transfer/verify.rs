@@ -16,11 +16,11 @@ use std::os::unix::ffi::OsStringExt;
 use anyhow::{Result, anyhow, bail};
 
 /// The first bytes of a verified transfer (the last byte is the framing version).
-pub const MAGIC: &[u8; 8] = b"sockcat\x01";
+pub(crate) const MAGIC: &[u8; 8] = b"sockcat\x01";
 /// The longest file name accepted (Linux NAME_MAX).
 pub const NAME_MAX: usize = 255;
 /// The SHA-256 trailer's length.
-pub const DIGEST_LEN: usize = 32;
+pub(crate) const DIGEST_LEN: usize = 32;
 /// The longest reply line a sender reads.
 const REPLY_MAX: usize = 512;
 
@@ -100,7 +100,7 @@ pub fn read_digest(r: &mut impl Read) -> Result<[u8; DIGEST_LEN]> {
 }
 
 /// The receiver's answer.
-pub fn write_reply(w: &mut impl Write, outcome: &Result<()>) -> io::Result<()> {
+pub(crate) fn write_reply(w: &mut impl Write, outcome: &Result<()>) -> io::Result<()> {
     let line = match outcome {
         Ok(()) => "OK\n".to_string(),
         Err(e) => format!("ERR {}\n", crate::exit::render(e)),

@@ -22,20 +22,20 @@ use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
 
 /// The largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8).
-pub const MAX_PAYLOAD_V4: usize = 65507;
-pub const MAX_PAYLOAD_V6: usize = 65527;
+pub(crate) const MAX_PAYLOAD_V4: usize = 65507;
+pub(crate) const MAX_PAYLOAD_V6: usize = 65527;
 
 /// The receive buffer udp-recv asks for unless told otherwise: bursts of small datagrams fit in it
 /// while the reader is busy writing (the kernel caps it at net.core.rmem_max).
-pub const DEFAULT_RECV_BUFFER: usize = 32 * 1024 * 1024;
+pub(crate) const DEFAULT_RECV_BUFFER: usize = 32 * 1024 * 1024;
 
 /// udp-send's pace unless told otherwise (datagrams per second): three times the rate a receiver must
 /// sustain, yet one a receiver on a busy two-CPU machine keeps up with where an unpaced GSO sender
 /// (4-5 M/s on loopback) overruns it. `--rate 0` lifts it.
-pub const DEFAULT_RATE: u64 = 1_000_000;
+pub(crate) const DEFAULT_RATE: u64 = 1_000_000;
 
 /// The largest payload one datagram to `addr` can carry.
-pub fn max_payload(addr: &SocketAddr) -> usize {
+pub(crate) fn max_payload(addr: &SocketAddr) -> usize {
     if addr.is_ipv4() || addr.ip().to_canonical().is_ipv4() {
         MAX_PAYLOAD_V4
     } else {
@@ -45,7 +45,10 @@ pub fn max_payload(addr: &SocketAddr) -> usize {
 
 /// Splits `udp-send`'s positional arguments into the target and the messages: `HOST PORT MSG...`,
 /// `HOST:PORT MSG...` or `[IPV6]:PORT MSG...`. A bare IPv6 address (`::1`) is a HOST.
-pub fn parse_send_target<'a>(host: &str, rest: &'a [String]) -> Result<(HostPort, &'a [String])> {
+pub(crate) fn parse_send_target<'a>(
+    host: &str,
+    rest: &'a [String],
+) -> Result<(HostPort, &'a [String])> {
     let one_arg = if host.starts_with('[') {
         host.contains("]:")
     } else {
@@ -76,7 +79,7 @@ pub fn parse_send_target<'a>(host: &str, rest: &'a [String]) -> Result<(HostPort
 }
 
 /// `udp-recv`'s `[ADDR] PORT` (or `ADDR:PORT`): the address to bind (None: every address) and the port.
-pub fn parse_bind_endpoint(
+pub(crate) fn parse_bind_endpoint(
     endpoint: &[String],
     family: Family,
 ) -> Result<(Option<SocketAddr>, u16)> {
@@ -85,7 +88,7 @@ pub fn parse_bind_endpoint(
 
 /// How many datagrams and bytes went by, and over what time: `--stats`.
 #[derive(Debug, Default, Clone)]
-pub struct Counter {
+pub(crate) struct Counter {
     pub datagrams: u64,
     pub bytes: u64,
     first: Option<Instant>,
@@ -94,11 +97,11 @@ pub struct Counter {
 
 impl Counter {
     /// Marks the start of the measured time (otherwise the first datagram starts it).
-    pub fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         self.first.get_or_insert_with(Instant::now);
     }
 
-    pub fn add(&mut self, datagrams: usize, bytes: usize) {
+    pub(crate) fn add(&mut self, datagrams: usize, bytes: usize) {
         let now = Instant::now();
         self.first.get_or_insert(now);
         self.last = Some(now);
@@ -106,7 +109,7 @@ impl Counter {
         self.bytes += bytes as u64;
     }
 
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         match (self.first, self.last) {
             (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
             _ => 0.0,
@@ -114,7 +117,7 @@ impl Counter {
     }
 
     /// `sent 1000 datagrams, 64000 bytes in 0.004 s (250000 datagrams/s, 16.0 MB/s)`.
-    pub fn summary(&self, verb: &str) -> String {
+    pub(crate) fn summary(&self, verb: &str) -> String {
         let secs = self.seconds();
         let mut line = format!(
             "{verb} {} datagram{}, {} bytes in {secs:.3} s",
@@ -135,7 +138,7 @@ impl Counter {
 
 /// How `udp-send` sets up its socket.
 #[derive(Debug, Clone, Default)]
-pub struct SendOpts {
+pub(crate) struct SendOpts {
     pub family: Family,
     /// `-s`: the local address (its port is not used; an IPv6 zone is kept).
     pub source: Option<SocketAddr>,
@@ -149,10 +152,10 @@ pub struct SendOpts {
 }
 
 /// Receives the payload of each reply.
-pub type OnReply<'a> = dyn FnMut(&[u8]) -> Result<()> + 'a;
+pub(crate) type OnReply<'a> = dyn FnMut(&[u8]) -> Result<()> + 'a;
 
 /// A UDP socket aimed at one target, sending batches at a paced rate.
-pub struct UdpSender {
+pub(crate) struct UdpSender {
     sock: Socket,
     /// The target's address when the socket is not connected (broadcast, multicast).
     dest: Option<SockAddr>,
@@ -169,7 +172,7 @@ pub struct UdpSender {
 
 impl UdpSender {
     /// Resolves `target`, opens, binds and (unless broadcast/multicast) connects the socket.
-    pub fn open(target: &HostPort, opts: &SendOpts) -> Result<UdpSender> {
+    pub(crate) fn open(target: &HostPort, opts: &SendOpts) -> Result<UdpSender> {
         let addrs = resolve(&target.host, target.port, opts.family)?;
         let peer = match opts.source {
             Some(src) => *addrs
@@ -233,12 +236,12 @@ impl UdpSender {
     }
 
     /// How the target is named in messages.
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         &self.shown
     }
 
     /// Sends each of `datagrams` as one datagram, paced, collecting replies on the way when asked.
-    pub fn send(&mut self, datagrams: &[&[u8]], on_reply: &mut OnReply<'_>) -> Result<()> {
+    pub(crate) fn send(&mut self, datagrams: &[&[u8]], on_reply: &mut OnReply<'_>) -> Result<()> {
         self.sent.start();
         let mut i = 0;
         while i < datagrams.len() {
@@ -276,7 +279,7 @@ impl UdpSender {
     /// for an earlier datagram, on a connected socket) fails the send as it would have failed the next
     /// one, so the status does not depend on how many datagrams there were. One that arrives later
     /// (a distant host) is only seen by [`UdpSender::wait_replies`].
-    pub fn check_refused(&self) -> Result<()> {
+    pub(crate) fn check_refused(&self) -> Result<()> {
         match self.sock.take_error() {
             Ok(Some(e)) => Err(send_error(e, &self.shown, self.dest.is_some())),
             _ => Ok(()),
@@ -286,7 +289,11 @@ impl UdpSender {
     /// Waits for replies, passing each to `on_reply`, until `quiet` passes without one. Returns how
     /// many came in all (also those taken while sending). An ICMP port-unreachable (connected socket)
     /// is "connection refused".
-    pub fn wait_replies(&mut self, quiet: Duration, on_reply: &mut OnReply<'_>) -> Result<u64> {
+    pub(crate) fn wait_replies(
+        &mut self,
+        quiet: Duration,
+        on_reply: &mut OnReply<'_>,
+    ) -> Result<u64> {
         while self.take_replies(Some(quiet), on_reply)? > 0 {}
         Ok(self.received.datagrams)
     }
@@ -411,7 +418,7 @@ fn send_error(e: io::Error, shown: &str, broadcast: bool) -> anyhow::Error {
 
 /// How `udp-recv` sets up its socket.
 #[derive(Debug, Clone, Default)]
-pub struct RecvOpts {
+pub(crate) struct RecvOpts {
     pub reuseaddr: bool,
     pub reuseport: bool,
     /// SO_RCVBUF asked for on the command line (None: [`DEFAULT_RECV_BUFFER`], quietly capped).
@@ -423,7 +430,7 @@ pub struct RecvOpts {
 
 /// What one [`UdpReceiver::recv`] brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Received {
+pub(crate) enum Received {
     /// This many datagrams, now in the batch.
     Datagrams(usize),
     /// The socket's timeout (`-w`) passed without a datagram.
@@ -433,7 +440,7 @@ pub enum Received {
 }
 
 /// A bound UDP socket receiving batches from any number of senders.
-pub struct UdpReceiver {
+pub(crate) struct UdpReceiver {
     sock: Socket,
     batch: RecvBatch,
     pub local: SocketAddr,
@@ -445,7 +452,7 @@ pub struct UdpReceiver {
 impl UdpReceiver {
     /// Binds `addr:port` (None: every address, IPv6 dual-stack where available, else 0.0.0.0),
     /// joins `opts.group`, sizes the receive buffer.
-    pub fn open(
+    pub(crate) fn open(
         addr: Option<SocketAddr>,
         port: u16,
         family: Family,
@@ -500,7 +507,7 @@ impl UdpReceiver {
 
     /// Receives a batch of up to `max` datagrams, waiting for the first. (Coalesced datagrams beyond
     /// `max` are dropped.)
-    pub fn recv(&mut self, max: usize) -> Result<Received> {
+    pub(crate) fn recv(&mut self, max: usize) -> Result<Received> {
         loop {
             // A signal that came while we were busy elsewhere interrupts no call: look first.
             if crate::sys::signal::stop_requested() {
@@ -528,13 +535,13 @@ impl UdpReceiver {
     }
 
     /// The `i`th datagram of the last batch.
-    pub fn datagram(&self, i: usize) -> Datagram<'_> {
+    pub(crate) fn datagram(&self, i: usize) -> Datagram<'_> {
         self.batch.get(i)
     }
 
     /// Sends every datagram of the last batch back to its sender. UDP is lossy both ways: a datagram
     /// that cannot be echoed is dropped, not an error; returns how many were not echoed.
-    pub fn echo(&self) -> usize {
+    pub(crate) fn echo(&self) -> usize {
         let n = self.batch.len();
         let mut payloads = Vec::with_capacity(n);
         let mut dests = Vec::with_capacity(n);
@@ -592,7 +599,7 @@ fn size_recv_buffer(sock: &Socket, asked: Option<usize>, notes: &mut Vec<String>
 }
 
 /// Exit with "timed out" (status 3) or not: `-w` expired after `received` datagrams.
-pub fn idle_expired(received: u64, waited: Duration, shown: &str) -> Result<()> {
+pub(crate) fn idle_expired(received: u64, waited: Duration, shown: &str) -> Result<()> {
     if received == 0 {
         Err(exit::timeout(format!(
             "no datagram arrived on {shown} within {}",

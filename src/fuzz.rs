@@ -1,0 +1,17 @@
+//! The narrow surface that the fuzz targets, the property tests and the benches reach into: the pure
+//! parsers and codecs, re-exported from where they live. Not an API; everything else in the crate is
+//! `pub(crate)`, so the compiler finds dead code.
+
+pub use crate::net::addr::{HostPort, parse_endpoint, split_host_port};
+pub use crate::net::byteorder::{
+    inet_aton, inet_ntoa, inet_ntop, inet_pton, parse_hex, parse_number,
+};
+pub use crate::net::parse::{
+    MAX_DURATION_SECS, parse_cidr, parse_duration, parse_port, parse_port_list,
+};
+pub use crate::net::server::acl::Acl;
+pub use crate::net::sockopt::{Value, lookup, parse_assignment, parse_value};
+pub use crate::net::stream::hexdump::{Direction, format_lines};
+pub use crate::net::stream::relay::Crlf;
+pub use crate::net::transfer::verify::{Header, NAME_MAX, read_digest, read_reply, safe_name};
+pub use crate::sys::poll::{READABLE, WRITABLE, poll};

@@ -144,10 +144,19 @@ pub fn render(err: &anyhow::Error) -> String {
     parts.join(": ").replace('\n', " ")
 }
 
+/// Writes one diagnostic line to stderr. A closed stderr (`sockcat -v ... 2>&1 | grep -m1 ...`) loses
+/// the line and nothing else: `eprintln!` would panic on EPIPE, and the release profile aborts on a
+/// panic. Every stderr line of sockcat goes through here (the `diag!` macro of lib.rs).
+pub fn diag_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
+
 /// Prints the error once (unless it is a quiet one) and gives the exit code.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     if !is_quiet(err) {
-        eprintln!("sockcat: error: {}", render(err));
+        diag_line(format_args!("sockcat: error: {}", render(err)));
     }
     ExitCode::from(status_of(err))
 }

@@ -3,6 +3,17 @@
 //! `main.rs` parses the command line and calls [`run`]; each subcommand is a thin module in [`cmd`] over
 //! the shared socket core in [`net`].
 
+// Every stderr line goes through `diag!`: eprintln! panics on a closed stderr.
+#![deny(clippy::print_stderr)]
+
+/// `eprintln!` that survives a closed stderr: see [`exit::diag_line`].
+macro_rules! diag {
+    ($($arg:tt)*) => {
+        $crate::exit::diag_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use diag;
+
 pub mod cli;
 pub(crate) mod cmd;
 pub mod exit;

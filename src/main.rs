@@ -37,7 +37,9 @@ fn usage_error(err: clap::Error) -> ExitCode {
             let message = text.split("\n\n").next().unwrap_or("invalid usage");
             let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
             let first = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("sockcat: error: {first} (see 'sockcat --help')");
+            exit::diag_line(format_args!(
+                "sockcat: error: {first} (see 'sockcat --help')"
+            ));
             ExitCode::from(exit::USAGE)
         }
     }

@@ -190,3 +190,36 @@ fn sigterm_and_sigint_end_connect_promptly() {
         server.join().unwrap();
     }
 }
+
+/// The readiness idiom `sockcat listen -k -v ... 2>&1 | grep -m1 'listening on'` closes sockcat's
+/// stderr once the line is seen. Diagnostics to a closed stderr are dropped; the server goes on.
+#[test]
+fn a_closed_stderr_does_not_end_a_server() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::common::bin())
+        .args(["listen", "-k", "-v", "--echo", "127.0.0.1", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone now (as grep -m1 exits): every later stderr line meets EPIPE.
+    let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
+    for round in 0..3 {
+        let mut c = connect(format!("127.0.0.1:{port}").parse().unwrap());
+        c.write_all(b"still here").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(read_all(&mut c), b"still here", "round {round}");
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server ended once its stderr was closed"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

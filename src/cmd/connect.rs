@@ -48,7 +48,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             let target = parse_endpoint(&args.target)?;
             let (sock, addr) = connect(&target, &opts, args.wait_for)?;
             if args.verbose > 0 {
-                eprintln!("connected to {}", display(&addr));
+                crate::diag!("connected to {}", display(&addr));
             }
             sock
         }
@@ -123,7 +123,7 @@ fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
         if args.verbose > 1
             && let Some(why) = reason
         {
-            eprintln!("{target}: {why}");
+            crate::diag!("{target}: {why}");
         }
     }
     out.flush().map_err(|e| exit::output_error(e, "stdout"))?;

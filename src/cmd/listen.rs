@@ -58,7 +58,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     };
     end_on_signals(args.unix.clone());
     if args.verbose > 0 {
-        eprintln!("listening on {shown}");
+        crate::diag!("listening on {shown}");
     }
     let cfg = ServeConfig {
         keep_open,

@@ -86,7 +86,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
     };
     let (sock, addr) = connect(&target, &opts, None)?;
     if args.verbose > 0 {
-        eprintln!("connected to {}", display(&addr));
+        crate::diag!("connected to {}", display(&addr));
     }
     let started = Instant::now();
     let bar = progress::bytes(Some(count), !args.no_progress);
@@ -101,7 +101,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
     bar.finish_and_clear();
     result?;
     if args.verbose > 0 {
-        eprintln!("{}", summary("sent", count, started));
+        crate::diag!("{}", summary("sent", count, started));
     }
     Ok(())
 }
@@ -163,7 +163,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let (listener, local) = socket::tcp_listener(addr, port, family, &ListenOpts::default())?;
     let shown = display(&local);
     if args.verbose > 0 {
-        eprintln!("listening on {shown}");
+        crate::diag!("listening on {shown}");
     }
     let (sock, peer) = match socket::accept(&listener, args.timeout)
         .with_context(|| format!("accept on {shown}"))?
@@ -178,7 +178,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     };
     drop(listener);
     if args.verbose > 0 {
-        eprintln!("connection from {}", describe_sockaddr(&peer));
+        crate::diag!("connection from {}", describe_sockaddr(&peer));
     }
 
     let started = Instant::now();
@@ -192,7 +192,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     bar.finish_and_clear();
     let bytes = result?;
     if args.verbose > 0 {
-        eprintln!("{}", summary("received", bytes, started));
+        crate::diag!("{}", summary("received", bytes, started));
     }
     Ok(())
 }

@@ -39,14 +39,14 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
         crate::sys::signal::catch_stop_signals().context("catch SIGINT and SIGTERM")?;
     }
     if args.verbose > 0 {
-        eprintln!("listening on {shown}");
+        crate::diag!("listening on {shown}");
     }
     for note in &rx.notes {
-        eprintln!("sockcat: {note}");
+        crate::diag!("sockcat: {note}");
     }
     let result = receive(&mut rx, args, &mut out, &shown);
     if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
-        eprintln!("{}", rx.received.summary("received"));
+        crate::diag!("{}", rx.received.summary("received"));
     }
     result
 }
@@ -78,7 +78,7 @@ fn receive(rx: &mut UdpReceiver, args: &UdpRecvArgs, out: &mut Output, shown: &s
             if args.verbose > 1 {
                 let from = d.from.map(|a| display(&a)).unwrap_or_default();
                 let cut = if d.truncated { " (truncated)" } else { "" };
-                eprintln!("datagram from {from}, {} bytes{cut}", d.data.len());
+                crate::diag!("datagram from {from}, {} bytes{cut}", d.data.len());
             }
             format(&mut text, &d, args.format);
         }

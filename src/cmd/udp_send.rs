@@ -70,7 +70,7 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
     }
     if args.verbose > 0 {
         let from = sender.local.map(|a| display(&a)).unwrap_or_default();
-        eprintln!("sending to {} from {from}", sender.shown());
+        crate::diag!("sending to {} from {from}", sender.shown());
     }
     let framing = Framing {
         lines: args.lines,
@@ -79,9 +79,9 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
     };
     let result = send_and_wait(&mut sender, args, &payloads, framing);
     if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
-        eprintln!("{}", sender.sent.summary("sent"));
+        crate::diag!("{}", sender.sent.summary("sent"));
         if args.wait_reply.is_some() {
-            eprintln!("{}", sender.received.summary("received"));
+            crate::diag!("{}", sender.received.summary("received"));
         }
     }
     result

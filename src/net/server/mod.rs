@@ -111,7 +111,7 @@ impl Server {
 
     fn log(&self, msg: impl FnOnce() -> String) {
         if self.cfg.verbose {
-            eprintln!("{}", msg());
+            crate::diag!("{}", msg());
         }
     }
 

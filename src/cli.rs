@@ -360,8 +360,9 @@ pub struct ConnectArgs {
     pub timeout: Option<Duration>,
     /// Retry until connected or DUR has passed (status 3)
     ///
-    /// Refused, unreachable and timed-out attempts are retried: the CI "wait until the service is up"
-    /// one-liner.
+    /// Refused, unreachable and timed-out attempts are retried, and so is a --unix path that is
+    /// missing or stale (nobody listens): the CI "wait until the service is up" one-liner. With -v,
+    /// the first failed attempt is reported (`not up yet, retrying: ...`).
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub wait_for: Option<Duration>,
     /// Probe: connect and close, send nothing

@@ -111,7 +111,7 @@ fn wait_for_succeeds_once_the_service_is_up() {
 }
 
 /// A Unix socket path that does not exist yet is a service not up: status 1 at once, and `--wait-for`
-/// waits for it to appear.
+/// waits for it to appear. The listener binds only after sockcat has failed once (its -v line).
 #[test]
 fn wait_for_a_unix_socket_to_appear() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,11 +120,36 @@ fn wait_for_a_unix_socket_to_appear() {
     run(&["connect", "--unix", path_s], b"hi\n")
         .code(1)
         .one_error_line("no such file");
-    let p = Proc::spawn(
-        &["connect", "--wait-for", "15s", "--unix", path_s],
-        crate::common::In::File(crate::common::write_file(dir.path(), "in", b"hi\n")),
+    let input = crate::common::write_file(dir.path(), "in", b"hi\n");
+    let mut p = Proc::spawn(
+        &["connect", "-v", "--wait-for", "15s", "--unix", path_s],
+        crate::common::In::File(input),
     );
-    // The service binds the path while sockcat retries (or just before its first try): it connects.
+    let line = p.wait_line("not up yet");
+    assert!(line.contains("no such file"), "{line}");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let (conn, _) = l.accept().unwrap();
+    assert_eq!(read_all(&conn), b"hi\n");
+    drop(conn);
+    p.finish().ok();
+}
+
+/// A stale socket file (nobody listens: connection refused) is waited for too, until a listener
+/// takes the path over.
+#[test]
+fn wait_for_a_stale_unix_socket_to_come_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sock");
+    let path_s = path.to_str().unwrap();
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap()); // leaves the file behind
+    let input = crate::common::write_file(dir.path(), "in", b"hi\n");
+    let mut p = Proc::spawn(
+        &["connect", "-v", "--wait-for", "15s", "--unix", path_s],
+        crate::common::In::File(input),
+    );
+    let line = p.wait_line("not up yet");
+    assert!(line.contains("refused"), "{line}");
+    std::fs::remove_file(&path).unwrap();
     let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
     let (conn, _) = l.accept().unwrap();
     assert_eq!(read_all(&conn), b"hi\n");

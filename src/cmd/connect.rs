@@ -11,7 +11,7 @@ use crate::exit;
 use crate::net::addr::{
     Family, HostPort, check_host, display, parse_endpoint, resolve_local, split_host_port,
 };
-use crate::net::connect::{ConnectOpts, connect};
+use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
 use crate::net::probe::{Outcome, probe_all};
 use crate::net::socket;
@@ -42,11 +42,25 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         return scan(args, &opts);
     }
     let cfg = RelayConfig::from(&args.relay);
+    // With -v, the first failure that --wait-for retries is said once: the wait has begun.
+    let mut told = false;
+    let on_retry = |err: &anyhow::Error| {
+        if args.verbose > 0 && !told {
+            told = true;
+            crate::diag!("not up yet, retrying: {}", exit::render(err));
+        }
+    };
     let sock = match &args.unix {
-        Some(path) => socket::unix_connect(path, args.timeout)?,
+        Some(path) => retry(
+            &path.display().to_string(),
+            args.timeout,
+            args.wait_for,
+            on_retry,
+            |timeout| socket::unix_connect(path, timeout),
+        )?,
         None => {
             let target = parse_endpoint(&args.target)?;
-            let (sock, addr) = connect(&target, &opts, args.wait_for)?;
+            let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
             if args.verbose > 0 {
                 crate::diag!("connected to {}", display(&addr));
             }

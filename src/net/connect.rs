@@ -200,24 +200,48 @@ pub(crate) fn connect(
     opts: &ConnectOpts,
     wait_for: Option<Duration>,
 ) -> Result<(Socket, SocketAddr)> {
+    connect_with(target, opts, wait_for, |_| {})
+}
+
+/// [`connect`], telling `on_retry` of each failure that `wait_for` will retry.
+pub(crate) fn connect_with(
+    target: &HostPort,
+    opts: &ConnectOpts,
+    wait_for: Option<Duration>,
+    on_retry: impl FnMut(&anyhow::Error),
+) -> Result<(Socket, SocketAddr)> {
     let name = target.to_string();
-    let attempt = |opts: &ConnectOpts| -> Result<(Socket, SocketAddr)> {
-        let addrs = resolve(&target.host, target.port, opts.family)?;
-        happy_eyeballs(&name, &addrs, opts)
-    };
+    retry(&name, opts.timeout, wait_for, on_retry, |timeout| {
+        let this = ConnectOpts {
+            timeout,
+            ..opts.clone()
+        };
+        let addrs = resolve(&target.host, target.port, this.family)?;
+        happy_eyeballs(&name, &addrs, &this)
+    })
+}
+
+/// Runs `attempt` (given its connect timeout) once, or with `wait_for` again and again until it
+/// succeeds, fails with invalid input, or the time is up (a [`Timeout`], status 3, naming `name`
+/// and the last reason). `on_retry` hears of each failure that will be retried.
+pub(crate) fn retry<T>(
+    name: &str,
+    timeout: Option<Duration>,
+    wait_for: Option<Duration>,
+    mut on_retry: impl FnMut(&anyhow::Error),
+    mut attempt: impl FnMut(Option<Duration>) -> Result<T>,
+) -> Result<T> {
     let Some(total) = wait_for else {
-        return attempt(opts);
+        return attempt(timeout);
     };
     let deadline = Instant::now() + total;
     let mut pause = Duration::from_millis(50);
     let mut last: Option<anyhow::Error> = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut this = opts.clone();
         // The last attempt gets only what is left: its timing out then says nothing about the service.
-        let cut_short = opts.timeout.is_none_or(|t| left < t);
-        this.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
-        let err = match attempt(&this) {
+        let cut_short = timeout.is_none_or(|t| left < t);
+        let err = match attempt(Some(timeout.map_or(left, |t| t.min(left)))) {
             Ok(done) => return Ok(done),
             Err(err) if retriable(&err) => err,
             Err(err) => return Err(err),
@@ -235,6 +259,7 @@ pub(crate) fn connect(
                 humantime::format_duration(total)
             ))));
         }
+        on_retry(&err);
         last = Some(err);
         std::thread::sleep(pause.min(left));
         pause = (pause * 2).min(Duration::from_millis(500));

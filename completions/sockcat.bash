@@ -467,7 +467,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__recv)
-            opts="-4 -6 -c -w -v -h -V --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --verbose --help --version"
+            opts="-4 -6 -c -w -v -h -V --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,6 +498,18 @@ _sockcat() {
                     return 0
                     ;;
                 --recv-buffer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-sessions)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

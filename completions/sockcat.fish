@@ -139,6 +139,9 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s c -l count 
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s w -l timeout -d 'Exit when no datagram came for DUR (status 3 if none came at all)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l group -d 'Join this multicast group (SO_REUSEADDR is then on)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l recv-buffer -d 'SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l events -d 'Write each sender\'s session as JSON lines to FILE (`-`: stderr)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l session-idle -d 'A source quiet this long ends its session (default 60s)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l max-sessions -d 'At most N sessions at once (default 10000; --events closes the quietest to make room)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l echo -d 'Send each datagram back to its sender'

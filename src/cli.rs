@@ -680,6 +680,19 @@ pub struct UdpRecvArgs {
     /// Print datagrams, bytes and rate on stderr at the end (Ctrl-C / SIGTERM then end it with status 0)
     #[arg(long)]
     pub stats: bool,
+    /// Write each sender's session as JSON lines to FILE (`-`: stderr)
+    ///
+    /// A session is a source address: `accept` at its first datagram, `close` (bytes_in, bytes_out,
+    /// duration_ms, reason) once it has been quiet for --session-idle, or when udp-recv ends (`eof`,
+    /// or `signal` on Ctrl-C). FILE is appended to; each line is written as it happens.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// A source quiet this long ends its session (default 60s)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub session_idle: Option<Duration>,
+    /// At most N sessions at once (default 10000; --events closes the quietest to make room)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: Option<u32>,
     /// Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

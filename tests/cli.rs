@@ -9,6 +9,7 @@ mod basics;
 mod byteorder;
 mod connect;
 mod eos;
+mod events;
 mod faults;
 mod flow;
 mod fuzz_regressions;

@@ -3,13 +3,19 @@
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
 use crate::net::addr::{Family, display};
+use crate::net::events::CloseReason;
+use crate::net::udp::sessions::{self, Tracker};
 use crate::net::udp::{Received, RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
 use crate::stdio::Output;
 use crate::sys::mmsg::Datagram;
@@ -31,12 +37,37 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
         group,
         timeout: args.timeout,
     };
+    let events = crate::net::events::open_opt(args.events.as_deref())?;
+    let mut tracker = events.map(|ev| {
+        Tracker::new(
+            ev,
+            args.session_idle.unwrap_or(sessions::DEFAULT_IDLE),
+            args.max_sessions
+                .map_or(sessions::DEFAULT_MAX, |n| n as usize),
+        )
+    });
+    let opts = RecvOpts {
+        // With sessions to expire, the wait is timed here rather than by SO_RCVTIMEO.
+        timeout: if tracker.is_some() {
+            None
+        } else {
+            opts.timeout
+        },
+        ..opts
+    };
     let mut out = Output::stdout()?;
     let mut rx = UdpReceiver::open(addr, port, family, &opts)?;
     let shown = display(&rx.local);
+    // Ctrl-C ends the receive with the summary printed, as ping does; with --events, the open
+    // sessions are closed first, and without --stats sockcat then dies by the signal.
+    let signal = Arc::new(AtomicUsize::new(0));
     if args.stats {
-        // Ctrl-C ends the receive with the summary printed, as ping does.
         crate::sys::signal::catch_stop_signals().context("catch SIGINT and SIGTERM")?;
+    } else if tracker.is_some() {
+        for sig in [SIGINT, SIGTERM] {
+            signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+                .context("catch SIGINT and SIGTERM")?;
+        }
     }
     if args.verbose > 0 {
         crate::diag!("listening on {shown}");
@@ -44,15 +75,39 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     for note in &rx.notes {
         crate::diag!("sockcat: {note}");
     }
-    let result = receive(&mut rx, args, &mut out, &shown);
+    let result = receive(&mut rx, args, &mut out, &shown, tracker.as_mut(), &signal);
+    if let Some(t) = tracker.as_mut() {
+        let sig = signal.load(Ordering::SeqCst);
+        let stopped = sig != 0 || crate::sys::signal::stop_requested();
+        t.close_all(if stopped {
+            CloseReason::Signal
+        } else {
+            CloseReason::of(&result)
+        });
+        if sig != 0 {
+            let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
+        }
+    }
     if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
         crate::diag!("{}", rx.received.summary("received"));
     }
     result
 }
 
-fn receive(rx: &mut UdpReceiver, args: &UdpRecvArgs, out: &mut Output, shown: &str) -> Result<()> {
+/// How often a receiver with sessions looks at the clock and at signals while no datagram comes.
+const TICK: Duration = Duration::from_millis(100);
+
+fn receive(
+    rx: &mut UdpReceiver,
+    args: &UdpRecvArgs,
+    out: &mut Output,
+    shown: &str,
+    mut tracker: Option<&mut Tracker>,
+    signal: &AtomicUsize,
+) -> Result<()> {
     let mut text: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut last = Instant::now();
+    let mut next_expiry: Option<Instant> = None;
     loop {
         let max = match args.count {
             Some(count) => match count.saturating_sub(rx.received.datagrams) {
@@ -61,6 +116,26 @@ fn receive(rx: &mut UdpReceiver, args: &UdpRecvArgs, out: &mut Output, shown: &s
             },
             None => usize::MAX,
         };
+        if let Some(t) = tracker.as_deref_mut() {
+            // Wait in ticks: sessions fall due, -w runs out, a signal asks to stop.
+            loop {
+                if signal.load(Ordering::SeqCst) != 0 || crate::sys::signal::stop_requested() {
+                    return Ok(());
+                }
+                let now = Instant::now();
+                if next_expiry.is_some_and(|at| at <= now) {
+                    next_expiry = t.expire(now);
+                }
+                if let Some(w) = args.timeout
+                    && now.duration_since(last) >= w
+                {
+                    return idle_expired(rx.received.datagrams, w, shown);
+                }
+                if rx.readable(TICK)? {
+                    break;
+                }
+            }
+        }
         let n = match rx.recv(max)? {
             Received::Datagrams(n) => n,
             Received::TimedOut => {
@@ -73,8 +148,21 @@ fn receive(rx: &mut UdpReceiver, args: &UdpRecvArgs, out: &mut Output, shown: &s
             rx.echo();
         }
         text.clear();
+        let now = Instant::now();
+        last = now;
         for i in 0..n {
             let d = rx.datagram(i);
+            if let Some(t) = tracker.as_deref_mut() {
+                let from = d.from.map(|a| display(&a)).unwrap_or_default();
+                let echoed = if args.echo && d.from.is_some() {
+                    d.data.len()
+                } else {
+                    0
+                };
+                t.datagram(&from, d.data.len(), echoed, now);
+                next_expiry
+                    .get_or_insert(now + args.session_idle.unwrap_or(sessions::DEFAULT_IDLE));
+            }
             if args.verbose > 1 {
                 let from = d.from.map(|a| display(&a)).unwrap_or_default();
                 let cut = if d.truncated { " (truncated)" } else { "" };

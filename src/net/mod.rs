@@ -8,11 +8,13 @@
 //! - [`stream`]: the endpoint kinds and the one relay that joins two of them.
 //! - [`server`]: `listen`'s accept loop and its uses of the relay (exec, echo, broker, ACL).
 //! - [`udp`], [`transfer`]: datagrams; `sendfile` and its `--verify` framing.
+//! - [`events`]: `--events FILE`, a server's sessions as JSON lines.
 //! - [`sockopt`], [`resolve`], [`byteorder`]: the option table, the resolver, conversions.
 
 pub(crate) mod addr;
 pub(crate) mod byteorder;
 pub(crate) mod connect;
+pub(crate) mod events;
 pub(crate) mod parse;
 pub(crate) mod probe;
 pub(crate) mod resolve;

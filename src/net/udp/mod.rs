@@ -21,6 +21,8 @@ use crate::net::socket::ListenOpts;
 use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
 
+pub(crate) mod sessions;
+
 /// The largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8).
 pub(crate) const MAX_PAYLOAD_V4: usize = 65507;
 pub(crate) const MAX_PAYLOAD_V6: usize = 65527;
@@ -532,6 +534,13 @@ impl UdpReceiver {
                 Err(e) => Err(anyhow!(e).context(format!("receive on {}", display(&self.local)))),
             };
         }
+    }
+
+    /// Waits up to `wait` for a datagram to be queued: true when one is.
+    pub(crate) fn readable(&self, wait: Duration) -> Result<bool> {
+        let ready = poll::poll(&[(self.sock.as_fd(), poll::READABLE)], Some(wait))
+            .with_context(|| format!("poll {}", display(&self.local)))?;
+        Ok(ready[0] != 0)
     }
 
     /// The `i`th datagram of the last batch.

@@ -269,7 +269,9 @@ pub struct ListenArgs {
     pub endpoint: Vec<String>,
     /// Listen on a Unix-domain socket at PATH instead
     ///
-    /// A stream socket; a stale socket file at PATH is replaced.
+    /// A stream socket. A stale socket file at PATH (no socket is bound to it: the kernel is asked,
+    /// nothing connects to it) is replaced; a live one is left alone ("address in use", status 1), and
+    /// so is anything that is not a socket.
     #[arg(long, value_name = "PATH", conflicts_with = "endpoint")]
     pub unix: Option<PathBuf>,
     #[command(flatten)]

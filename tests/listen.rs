@@ -215,6 +215,82 @@ fn stale_unix_socket_is_replaced() {
     p.finish().ok();
 }
 
+/// A second `listen --unix` on a live socket says `address in use` (status 1) and leaves the first
+/// alone: its liveness check is not taken by the one-shot listener as its client.
+#[test]
+fn second_unix_listener_leaves_the_live_one_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.sock");
+    let path_s = path.to_str().unwrap();
+    let mut first = Proc::spawn(&["listen", "-v", "--unix", path_s], In::Null);
+    first.wait_line("listening on ");
+    run(&["listen", "--unix", path_s], b"")
+        .code(1)
+        .one_error_line("address in use");
+    assert!(first.exited().is_none(), "the first listener ended");
+    let mut c = UnixStream::connect(&path).expect("the first listener's file is still there");
+    c.write_all(b"for the first").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    read_all(&c);
+    let done = first.finish().ok();
+    assert_eq!(done.stdout, b"for the first", "{}", done.show());
+}
+
+/// Several listeners started at once on a stale path: exactly one wins (the others say `address in
+/// use`), and the path leads to the winner.
+#[test]
+fn concurrent_listeners_on_a_stale_path_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stale.sock");
+    let path_s = path.to_str().unwrap();
+    for round in 0..5 {
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap()); // a stale file
+        let mut ps: Vec<Proc> = (0..4)
+            .map(|_| Proc::spawn(&["listen", "-v", "--unix", path_s], In::Null))
+            .collect();
+        // The losers end at once; wait (bounded) until all but one have.
+        let deadline = std::time::Instant::now() + LIMIT;
+        let winner = loop {
+            let running: Vec<usize> = (0..ps.len())
+                .filter(|&i| ps[i].exited().is_none())
+                .collect();
+            if running.len() == 1 {
+                break running[0];
+            }
+            assert!(
+                !running.is_empty() && std::time::Instant::now() < deadline,
+                "round {round}: {} listeners still running",
+                running.len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let mut w = ps.swap_remove(winner);
+        for p in ps {
+            p.finish().code(1).one_error_line("address in use");
+        }
+        w.wait_line("listening on ");
+        let mut c = UnixStream::connect(&path).expect("the path leads to the winner");
+        c.write_all(b"won").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        read_all(&c);
+        assert_eq!(w.finish().ok().stdout, b"won", "round {round}");
+        assert!(!path.exists(), "round {round}: the winner removes its file");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
+    }
+}
+
+/// `listen --unix` on a regular file says it is not a socket and leaves the file as it was.
+#[test]
+fn unix_listen_on_a_regular_file_says_it_is_not_a_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::common::write_file(dir.path(), "notes.txt", b"keep me");
+    run(&["listen", "--unix", path.to_str().unwrap()], b"")
+        .code(1)
+        .one_error_line("not a socket");
+    assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
+}
+
 #[test]
 fn bad_input_is_status_2() {
     let dir = tempfile::tempdir().unwrap();

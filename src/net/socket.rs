@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::exit;
 use crate::net::addr::{Family, display};
-use crate::sys::poll;
+use crate::sys::{self, poll};
 
 /// How to set up a listening socket.
 #[derive(Debug, Clone, Copy)]
@@ -163,39 +163,113 @@ impl Drop for UnixPathGuard {
     }
 }
 
-/// A Unix-domain stream listener at `path`. A stale socket file (nobody accepts on it) is replaced;
-/// a live one is "address in use". The file is removed when the guard drops.
+/// A Unix-domain stream listener at `path`. A stale socket file (no socket is bound to it) is
+/// replaced; a live one is "address in use"; anything else at `path` is "not a socket". The file is
+/// removed when the guard drops.
 pub(crate) fn unix_listener(path: &Path, opts: &ListenOpts) -> Result<(Socket, UnixPathGuard)> {
-    let shown = path.display().to_string();
-    let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
-    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
-        .with_context(|| format!("socket for {shown}"))?;
-    if let Err(err) = sock.bind(&addr) {
-        if err.kind() != io::ErrorKind::AddrInUse || !is_stale_unix_socket(path, &addr) {
-            return Err(err).with_context(|| format!("bind {shown}"));
-        }
-        std::fs::remove_file(path).with_context(|| format!("remove stale socket {shown}"))?;
-        sock.bind(&addr).with_context(|| format!("bind {shown}"))?;
-    }
-    let guard = UnixPathGuard(path.to_path_buf());
-    sock.listen(backlog(opts))
-        .with_context(|| format!("listen on {shown}"))?;
-    Ok((sock, guard))
+    let backlog = backlog(opts);
+    let sock = bind_unix(path, Type::STREAM, |sock| sock.listen(backlog))?;
+    Ok((sock, UnixPathGuard(path.to_path_buf())))
 }
 
-fn is_stale_unix_socket(path: &Path, addr: &SockAddr) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    let is_socket = std::fs::symlink_metadata(path)
-        .map(|m| m.file_type().is_socket())
-        .unwrap_or(false);
-    if !is_socket {
-        return false;
-    }
-    let probe = match Socket::new(Domain::UNIX, Type::STREAM, None) {
-        Ok(s) => s,
-        Err(_) => return false,
+/// A Unix socket of type `ty` bound to `path` and made ready by `ready` (listen) before any client
+/// can find it there. A stale socket file at `path` is replaced atomically: a socket bound to a
+/// temporary name in the same directory is renamed over it, so a client never finds the path
+/// missing. Whether the file is stale is asked of the kernel (which socket is bound to that
+/// inode), not found out by connecting: a live one-shot listener would take a probe connection
+/// as its one client. sockcats replacing the same stale file take turns (a lock on the
+/// directory), so only one of them wins.
+pub(crate) fn bind_unix(
+    path: &Path,
+    ty: Type,
+    ready: impl Fn(&Socket) -> io::Result<()>,
+) -> Result<Socket> {
+    let shown = path.display().to_string();
+    let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
+    let new_socket = || -> Result<Socket> {
+        Socket::new(Domain::UNIX, ty, None).with_context(|| format!("socket for {shown}"))
     };
-    matches!(probe.connect(addr), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+    let sock = new_socket()?;
+    match sock.bind(&addr) {
+        Ok(()) => {
+            if let Err(e) = ready(&sock) {
+                let _ = std::fs::remove_file(path);
+                return Err(e).with_context(|| format!("listen on {shown}"));
+            }
+            return Ok(sock);
+        }
+        Err(err) if err.kind() == io::ErrorKind::AddrInUse => {}
+        Err(err) => return Err(err).with_context(|| format!("bind {shown}")),
+    }
+    let in_use = || anyhow::Error::new(io::Error::from_raw_os_error(libc::EADDRINUSE));
+    if !is_socket_file(path) {
+        return Err(anyhow::anyhow!("{shown} exists and is not a socket"))
+            .with_context(|| format!("bind {shown}"));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // Concurrent replacers take turns; without the lock (an unreadable directory) the check below
+    // still holds against live sockets.
+    let lock = std::fs::File::open(dir).ok();
+    if let Some(dir) = &lock {
+        let _ = sys::fs::lock_exclusive(dir);
+    }
+    let stale = stale_socket_file(path, &addr).with_context(|| format!("bind {shown}"))?;
+    let Some(stale) = stale else {
+        return Err(in_use()).with_context(|| format!("bind {shown}"));
+    };
+    let temp = dir.join(format!(".sockcat-{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let temp_addr = SockAddr::unix(&temp).with_context(|| format!("unix socket path {shown}"))?;
+    let sock = new_socket()?;
+    sock.bind(&temp_addr)
+        .with_context(|| format!("bind {}", temp.display()))?;
+    let placed = ready(&sock)
+        .with_context(|| format!("listen on {shown}"))
+        .and_then(|()| {
+            // The file must still be the stale one we looked at (not someone's new socket).
+            if file_id(path) != Some(stale) {
+                return Err(in_use()).with_context(|| format!("bind {shown}"));
+            }
+            std::fs::rename(&temp, path).with_context(|| format!("replace stale socket {shown}"))
+        });
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    Ok(sock)
+}
+
+fn is_socket_file(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
+
+/// The device and inode of the file at `path` (not following a symbolic link).
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Some(its device and inode) when the socket file at `path` is stale (no socket is bound to it),
+/// None when it is live. Where the kernel cannot say (no sock_diag), a connection is tried
+/// instead: refused means stale.
+fn stale_socket_file(path: &Path, addr: &SockAddr) -> Result<Option<(u64, u64)>> {
+    let Some((dev, ino)) = file_id(path) else {
+        return Ok(None);
+    };
+    let live = match sys::unix_diag::socket_file_in_use(dev, ino) {
+        Ok(live) => live,
+        Err(_) => {
+            let probe = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+            !matches!(probe.connect(addr), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+        }
+    };
+    Ok(if live { None } else { Some((dev, ino)) })
 }
 
 /// Connects a Unix-domain stream socket, within `timeout` when given.

@@ -60,3 +60,17 @@ pub(crate) fn unacknowledged(sock: BorrowedFd<'_>) -> io::Result<usize> {
     }
     Ok(n.max(0) as usize)
 }
+
+/// Takes an exclusive advisory lock (flock) on `file`, waiting for it; released when the file closes.
+pub(crate) fn lock_exclusive(file: &std::fs::File) -> io::Result<()> {
+    loop {
+        // SAFETY: flock takes a descriptor, which `file` keeps open for the call, and a flag.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

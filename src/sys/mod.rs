@@ -13,4 +13,5 @@ pub(crate) mod process;
 pub(crate) mod resolver;
 pub(crate) mod signal;
 pub(crate) mod sockopt;
+pub(crate) mod unix_diag;
 pub(crate) mod zerocopy;

@@ -149,7 +149,7 @@ Server modes (one thread per client):
   --echo, -e, -c        per connection: echo, or a program with the socket as stdin/stdout and
                         SOCKCAT_REMOTE_ADDR/PORT, SOCKCAT_LOCAL_ADDR/PORT in its environment
   --broker              each client's bytes go to every other client (and stdout)
-  SIGINT/SIGTERM end the server and its children with status 130/143.
+  SIGINT/SIGTERM end the server and its children, then sockcat dies by the signal (130/143).
 
 Examples:
   sockcat listen -v 9000 > received.bin         receive one upload on port 9000

@@ -180,7 +180,7 @@ fn exit_status(roff: &mut Roff) {
     roff.control("TP", []);
     roff.text([bold("130"), roman(", "), bold("143")]);
     roff.text([roman(
-        "ended by SIGINT or SIGTERM (128 plus the signal number), as a shell reports it",
+        "killed by SIGINT or SIGTERM, as a shell reports it (128 plus the signal number): sockcat cleans up, then dies by that same signal, so a loop around it ends (udp-recv --stats exits 0 instead)",
     )]);
 }
 

@@ -120,7 +120,7 @@ fn keep_open_relay_whole_chunks_and_stdin_to_all() {
         std::fs::metadata(&out_path).map(|m| m.len()).unwrap_or(0) >= 2005
     });
     p.signal("TERM");
-    p.finish().code(143);
+    p.finish().killed_by(libc::SIGTERM);
     let out = String::from_utf8(std::fs::read(&out_path).unwrap()).unwrap();
     assert!(
         out.contains(&"a".repeat(1000)) && out.contains(&"b".repeat(1000)),
@@ -370,7 +370,7 @@ fn sigterm_ends_the_server_and_its_children() {
     assert_eq!(&buf, b"started\n");
     let started = Instant::now();
     p.signal("TERM");
-    p.finish().code(143);
+    p.finish().killed_by(libc::SIGTERM);
     // The child is gone too: the connection closes.
     assert_eq!(read_all(&mut c), b"");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -380,5 +380,21 @@ fn sigterm_ends_the_server_and_its_children() {
 fn sigint_ends_a_single_client_listener() {
     let (p, _addr) = server(&["127.0.0.1", "0"], In::Pipe);
     p.signal("INT");
-    p.finish().code(130);
+    p.finish().killed_by(libc::SIGINT);
+}
+
+/// SIGTERM on a Unix-socket server: the socket file is removed, then sockcat dies by the signal.
+#[test]
+fn sigterm_removes_the_unix_socket_then_dies_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let mut p = Proc::spawn(
+        &["listen", "-k", "-v", "--unix", path.to_str().unwrap()],
+        In::Null,
+    );
+    p.wait_line("listening on ");
+    assert!(path.exists());
+    p.signal("TERM");
+    p.finish().killed_by(libc::SIGTERM);
+    assert!(!path.exists(), "the socket file is left behind");
 }

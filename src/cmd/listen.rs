@@ -78,7 +78,8 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
 }
 
 /// SIGINT and SIGTERM end the server promptly: children are told to end, a Unix socket file is
-/// removed, and the status is 128 + the signal number, as a shell reports a process killed by it.
+/// removed, and then sockcat dies by that same signal (its default action), so the shell sees a
+/// death by signal (`$?` 130 or 143) and a `while` loop around sockcat ends at one Ctrl-C.
 fn end_on_signals(unix_path: Option<PathBuf>) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -90,7 +91,13 @@ fn end_on_signals(unix_path: Option<PathBuf>) {
             if let Some(path) = &unix_path {
                 let _ = std::fs::remove_file(path);
             }
-            std::process::exit(128 + sig);
+            die_by(sig);
         }
     });
+}
+
+/// Dies by `sig` with its default action; if that somehow returns, exits with 128 + `sig`.
+pub(crate) fn die_by(sig: i32) -> ! {
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    std::process::exit(128 + sig)
 }

@@ -26,6 +26,8 @@ pub fn bin() -> PathBuf {
 pub struct Done {
     pub cmd: String,
     pub code: Option<i32>,
+    /// The signal that ended the process, if one did.
+    pub signal: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: String,
 }
@@ -34,6 +36,17 @@ impl Done {
     /// Panics, showing everything, unless the exit status is `code`.
     pub fn code(self, code: i32) -> Self {
         assert_eq!(self.code, Some(code), "wrong exit status\n{}", self.show());
+        self
+    }
+    /// Panics, showing everything, unless the process died by signal `sig` (as a shell sees it:
+    /// `$?` 128 + `sig`, and a `while` loop around it ends), not merely exited with 128 + `sig`.
+    pub fn killed_by(self, sig: i32) -> Self {
+        assert_eq!(
+            self.signal,
+            Some(sig),
+            "not killed by signal {sig}\n{}",
+            self.show()
+        );
         self
     }
     /// Did it exit with status 0? (For assertions that add their own condition or message.)
@@ -50,9 +63,10 @@ impl Done {
     pub fn show(&self) -> String {
         let out = String::from_utf8_lossy(&self.stdout[..self.stdout.len().min(2000)]).into_owned();
         format!(
-            "command: {}\nstatus: {:?}\nstdout ({} bytes): {}\nstderr: {}",
+            "command: {}\nstatus: {:?} (signal {:?})\nstdout ({} bytes): {}\nstderr: {}",
             self.cmd,
             self.code,
+            self.signal,
             self.stdout.len(),
             out,
             self.stderr
@@ -321,6 +335,7 @@ impl Proc {
         Done {
             cmd: self.cmd.clone(),
             code: status.code(),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
             stdout,
             stderr,
         }

@@ -139,8 +139,9 @@ Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error)
 const LISTEN_EXAMPLES: &str = "\
 End of stream:
   stdin ends            send FIN, keep receiving until the client closes, exit 0
-  the client closes     write out what arrived; exit 0 when stdin is a terminal,
-                        otherwise keep sending stdin until it ends, then exit 0
+  the client closes     write out what arrived, close stdout (its reader sees EOF);
+                        exit 0 when stdin is a terminal, otherwise keep sending stdin
+                        until it ends, then exit 0
   reset / early close   exit 1 (connection reset by peer / peer closed before all input was sent)
 
 Server modes (one thread per client):
@@ -166,8 +167,9 @@ Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a t
 const CONNECT_EXAMPLES: &str = "\
 End of stream:
   stdin ends            send FIN, keep receiving until the server closes, exit 0
-  the server closes     write out what arrived; exit 0 when stdin is a terminal,
-                        otherwise keep sending stdin until it ends, then exit 0
+  the server closes     write out what arrived, close stdout (its reader sees EOF);
+                        exit 0 when stdin is a terminal, otherwise keep sending stdin
+                        until it ends, then exit 0
   reset / early close   exit 1 (connection reset by peer / peer closed before all input was sent)
   --close-on-eof        at stdin EOF close both ways and exit 0 at once
   --no-shutdown         at stdin EOF send no FIN (for peers that take it for a full close)

@@ -341,3 +341,93 @@ fn crlf_and_hexdump() {
         done.show()
     );
 }
+
+/// Spawns sockcat with stdin a pipe held open by the test and stdout a pipe read by a thread that
+/// reports what it read once it sees EOF. Returns the child, its stdin, its stderr lines and the report.
+fn spawn_with_eof_watch(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::common::bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sockcat");
+    let stdin = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let err = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let _ = out.read_to_end(&mut got);
+        let _ = tx.send(got);
+    });
+    (child, stdin, err, rx)
+}
+
+/// Row "the peer closes its sending side" (issue 21): stdout's reader sees EOF at the peer's FIN while
+/// sockcat goes on sending stdin (`sockcat connect ... | wc -c` ends without waiting for stdin).
+#[test]
+fn connect_closes_stdout_at_the_peers_fin_while_stdin_is_open() {
+    let (l, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let mut s = accept(&l);
+        s.write_all(b"all of it").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        read_all(&mut s)
+    });
+    let (mut child, mut stdin, _err, eof) =
+        spawn_with_eof_watch(&["connect", "127.0.0.1", &port.to_string()]);
+    let got = eof.recv_timeout(LIMIT);
+    let running = child.try_wait().unwrap().is_none();
+    // Then stdin goes on and ends; the peer gets it all.
+    let sent = stdin.write_all(b"still sending");
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        got.as_deref(),
+        Ok(&b"all of it"[..]),
+        "stdout saw no EOF at the peer's FIN while stdin was open"
+    );
+    assert!(running, "sockcat ended instead of waiting for stdin");
+    sent.unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(server.join().unwrap(), b"still sending");
+}
+
+/// The same for the one-client `listen` (`sockcat listen 9000 | tar x`).
+#[test]
+fn listen_closes_stdout_at_the_clients_fin_while_stdin_is_open() {
+    let (mut child, mut stdin, mut err, eof) =
+        spawn_with_eof_watch(&["listen", "-v", "127.0.0.1", "0"]);
+    let line = err.next().expect("a stderr line").unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim_start_matches("listening on ")
+        .parse()
+        .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(LIMIT)).unwrap();
+    client.write_all(b"upload").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let got = eof.recv_timeout(LIMIT);
+    let running = child.try_wait().unwrap().is_none();
+    stdin.write_all(b"reply").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        got.as_deref(),
+        Ok(&b"upload"[..]),
+        "stdout saw no EOF at the client's FIN while stdin was open"
+    );
+    assert!(running, "sockcat ended instead of waiting for stdin");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(read_all(&mut client), b"reply");
+}

@@ -13,5 +13,6 @@ pub(crate) mod process;
 pub(crate) mod resolver;
 pub(crate) mod signal;
 pub(crate) mod sockopt;
+pub(crate) mod stdio;
 pub(crate) mod unix_diag;
 pub(crate) mod zerocopy;

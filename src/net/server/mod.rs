@@ -301,10 +301,7 @@ fn read_error(e: io::Error) -> anyhow::Error {
     if is_idle(&e) {
         return anyhow!("idle timeout: closed");
     }
-    match e.kind() {
-        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
-        _ => anyhow!(e).context("receive"),
-    }
+    crate::net::stream::recv_error(e)
 }
 
 /// Adds a relay (-k) or broker client to the clients that get stdin and broker traffic, before anything

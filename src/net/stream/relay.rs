@@ -1,43 +1,37 @@
-//! The relay between stdin/stdout (or a file) and a connected stream socket, with the end-of-stream
-//! rules of the contract:
+//! The one relay: [`join`] two [`Endpoint`]s, `a` (the local end: stdin and stdout, a client) and `b`
+//! (the remote end: the connection), with the end-of-stream rules of the contract, implemented once in
+//! [`EndOfStream`]:
 //!
 //! | event | what the relay does |
 //! | --- | --- |
-//! | stdin ends | shut down the sending side (FIN); keep receiving until the peer closes, then Ok |
-//! | the peer closes its sending side | write out everything received; if stdin is a terminal, Ok now; otherwise keep sending stdin until it ends, then Ok |
-//! | the peer resets, or stops reading before stdin was all sent | an error saying so (status 1) |
-//! | stdout is closed by its reader | [`StdoutClosed`] (quiet status 0) |
-//! | `close_on_eof` | at stdin EOF close both ways and Ok at once |
-//! | `no_shutdown` | at stdin EOF send no FIN |
+//! | `a`'s source ends (stdin EOF) | finish `b`'s sink (FIN); keep relaying `b` until it ends, then Ok |
+//! | `b`'s source ends (the peer's FIN) | everything received is written out; finish `a`'s sink (close stdout); if `a` is a terminal, Ok now; otherwise keep sending until `a` ends, then Ok |
+//! | the peer resets, or stops reading before `a` was all sent | an error saying so (status 1), once what the peer sent is written out |
+//! | `a`'s sink is closed by its reader | [`StdoutClosed`] (quiet status 0) |
+//! | `close_on_eof` | when `a` ends, stop `b` (both ways) and Ok at once |
+//! | `no_shutdown` | when `a` ends, leave `b`'s sink open (no FIN) |
 //! | `recv_only` / `send_only` | one direction only; the session ends when that direction ends |
-//! | `idle_timeout` | any byte in either direction resets the timer; expiry is a [`Timeout`] (status 3) |
+//! | `idle_timeout` | any byte in either direction resets the timer; expiry is a [`Timeout`](crate::exit::Timeout) (status 3) |
 //!
-//! Each direction is one thread doing large blocking reads and sendall writes (no poll round per chunk);
-//! the calling thread only decides when the session is over. A direction is a [`Pump`]: when nothing
-//! needs the bytes in user space (no `--crlf`, no `--hexdump`) it first tries the zero-copy paths of
-//! [`zerocopy`] (sendfile, splice) and falls back to the buffered copy where the kernel offers none.
-//! A short session whose sending side cannot block (stdin /dev/null or a small file, or `recv_only`)
-//! without an idle timer runs on the calling thread, one direction after the other
-//! ([`one_way_then_other`]): starting threads costs more than such a session.
+//! Each direction is a [`Pump`] on a thread of its own, doing large blocking calls (no poll round per
+//! chunk); the calling thread feeds what they report to [`EndOfStream`], which decides. A short session
+//! whose sending side cannot block (`a` is [`Source::short`]: /dev/null, a small file; or `recv_only`)
+//! without an idle timer runs both directions on the calling thread, one after the other, through the
+//! same [`EndOfStream`]: starting threads costs more than such a session.
 
-use std::io::{self, Read, Write};
-use std::net::Shutdown;
-use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use socket2::Socket;
 
 use crate::exit::{self, StdoutClosed};
 use crate::net::stream::hexdump::{Direction, Hexdump};
-use crate::net::stream::zerocopy::{self, Flow};
-use crate::stdio::{Discard, Input, Output};
-
-/// Bytes per read: large calls, few wake-ups.
-pub(crate) const CHUNK: usize = 256 * 1024;
+use crate::net::stream::pump::{Activity, Progress, Pump};
+pub(crate) use crate::net::stream::pump::{CHUNK, Crlf};
+use crate::net::stream::{Discard, Endpoint, Sink, Stop};
+use crate::stdio::{Input, Output};
 
 /// The relay's settings, taken from the command line.
 #[derive(Debug, Clone, Default)]
@@ -52,358 +46,191 @@ pub(crate) struct RelayConfig {
     pub progress: bool,
 }
 
-/// What the direction threads report.
-enum Event {
-    /// stdin ended and its bytes were all sent.
-    UpDone,
-    UpFailed(anyhow::Error),
-    /// The peer closed its sending side and every byte it sent was written out.
-    DownDone,
-    DownFailed(anyhow::Error),
+/// What the relay does next.
+enum Step {
+    Go,
+    End(Result<()>),
 }
 
-/// Shared by both directions: the time of the last byte, for the idle timeout, and the bytes moved
-/// each way, for `--progress`.
-struct Activity {
-    start: Instant,
-    last_ms: AtomicU64,
-    /// Bytes sent and received, indexed by [`Direction`].
-    moved: [AtomicU64; 2],
+/// The end-of-stream rules (the table above), fed with how each direction ended. `up` is `a` to `b`
+/// (sent), `down` is `b` to `a` (received).
+struct EndOfStream<'c> {
+    cfg: &'c RelayConfig,
+    /// `a` is a terminal: when `b` ends, so does the session.
+    terminal: bool,
+    up_done: bool,
+    down_done: bool,
+    /// The up direction failed; reported once what `b` sent is written out.
+    up_error: Option<anyhow::Error>,
 }
 
-impl Activity {
-    fn new() -> Self {
-        Activity {
-            start: Instant::now(),
-            last_ms: AtomicU64::new(0),
-            moved: [AtomicU64::new(0), AtomicU64::new(0)],
+impl<'c> EndOfStream<'c> {
+    fn new(cfg: &'c RelayConfig, terminal: bool) -> Self {
+        EndOfStream {
+            cfg,
+            terminal,
+            up_done: cfg.recv_only,
+            down_done: false,
+            up_error: None,
         }
     }
-    /// `n` bytes went `dir`.
-    fn moved(&self, dir: Direction, n: u64) {
-        self.moved[dir as usize].fetch_add(n, Ordering::Relaxed);
-        self.touch();
-    }
-    fn total(&self, dir: Direction) -> u64 {
-        self.moved[dir as usize].load(Ordering::Relaxed)
-    }
-    fn touch(&self) {
-        self.last_ms
-            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
-    fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
-    }
-}
 
-/// Moves bytes one way. The buffered copy is the general case; a zero-copy pump can stand in for it.
-struct Pump {
-    dir: Direction,
-    buf: Vec<u8>,
-    crlf: Option<Crlf>,
-    hexdump: Option<(Arc<Hexdump>, Direction)>,
-    activity: Arc<Activity>,
-    /// An idle timer or a progress bar reads `activity` as bytes move.
-    watched: bool,
-}
-
-/// `--crlf`: LF becomes CRLF unless a CR is already before it (across chunk boundaries too).
-#[derive(Default)]
-pub struct Crlf {
-    last_was_cr: bool,
-    out: Vec<u8>,
-}
-
-impl Crlf {
-    pub fn apply<'a>(&'a mut self, data: &'a [u8]) -> &'a [u8] {
-        if !data.contains(&b'\n') {
-            self.last_was_cr = data.last() == Some(&b'\r') || (data.is_empty() && self.last_was_cr);
-            return data;
-        }
-        self.out.clear();
-        for &b in data {
-            if b == b'\n' && !self.last_was_cr {
-                self.out.push(b'\r');
-            }
-            self.out.push(b);
-            self.last_was_cr = b == b'\r';
-        }
-        &self.out
-    }
-}
-
-impl Pump {
-    /// Like [`Pump::run`], by the zero-copy path when nothing needs to see the bytes: whatever that path
-    /// cannot do (or the kernel refuses) is left to the buffered copy.
-    fn run_fd(
-        &mut self,
-        src: impl Read + AsFd,
-        dst: impl Write + AsFd,
-        on_read_err: impl Fn(io::Error) -> anyhow::Error,
-        on_write_err: impl Fn(io::Error) -> anyhow::Error,
-    ) -> Result<()> {
-        if self.crlf.is_none() && self.hexdump.is_none() {
-            let (activity, dir) = (&self.activity, self.dir);
-            let errors = zerocopy::Errors {
-                read: &on_read_err,
-                write: &on_write_err,
-            };
-            let flow = zerocopy::copy(
-                src.as_fd(),
-                dst.as_fd(),
-                &|n| activity.moved(dir, n),
-                &errors,
-                self.watched,
-            )?;
-            if flow == Flow::Done {
-                return Ok(());
-            }
-        }
-        self.run(src, dst, on_read_err, on_write_err)
-    }
-
-    /// Reads `src` until EOF, writing every byte to `dst`. Read errors and write errors are told apart
-    /// by the callers' `on_read_err` / `on_write_err`.
-    fn run(
-        &mut self,
-        mut src: impl Read,
-        mut dst: impl Write,
-        on_read_err: impl Fn(io::Error) -> anyhow::Error,
-        on_write_err: impl Fn(io::Error) -> anyhow::Error,
-    ) -> Result<()> {
-        if self.buf.is_empty() {
-            self.buf = vec![0; CHUNK];
-        }
-        loop {
-            let n = match src.read(&mut self.buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(on_read_err(e)),
-            };
-            self.activity.touch();
-            let data = &self.buf[..n];
-            let data = match &mut self.crlf {
-                Some(crlf) => crlf.apply(data),
-                None => data,
-            };
-            if let Some((dump, dir)) = &self.hexdump {
-                dump.dump(*dir, data);
-            }
-            dst.write_all(data).map_err(&on_write_err)?;
-            self.activity.moved(self.dir, data.len() as u64);
-        }
-    }
-}
-
-/// `--progress`: a line on stderr, redrawn a few times a second, with the bytes sent and received and
-/// the rate; only when stderr is a terminal. It goes away with the session.
-struct Progress {
-    bar: indicatif::ProgressBar,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Progress {
-    fn start(activity: Arc<Activity>) -> Progress {
-        let bar = crate::progress::transfer();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if !bar.is_hidden() {
-            let (bar, stop) = (bar.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let (sent, received) = (
-                        activity.total(Direction::Sent),
-                        activity.total(Direction::Received),
-                    );
-                    bar.set_position(sent + received);
-                    bar.set_message(format!(
-                        "sent {}, received {}",
-                        indicatif::BinaryBytes(sent),
-                        indicatif::BinaryBytes(received)
-                    ));
-                    std::thread::sleep(Duration::from_millis(100));
+    /// `a` to `b` is over: `b_sink` took every byte (Ok) or not.
+    fn up(&mut self, result: Result<()>, b_sink: &mut dyn Sink, b_stop: Option<&Stop>) -> Step {
+        self.up_done = true;
+        match result {
+            Ok(()) if self.cfg.close_on_eof => {
+                match b_stop {
+                    Some(stop) => stop(),
+                    None => {
+                        let _ = b_sink.finish();
+                    }
                 }
-            });
-        }
-        Progress { bar, stop }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.bar.finish_and_clear();
-    }
-}
-
-fn send_error(err: io::Error) -> anyhow::Error {
-    match err.kind() {
-        io::ErrorKind::BrokenPipe => anyhow!("peer closed before all input was sent"),
-        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
-        _ => anyhow!(err).context("send"),
-    }
-}
-
-fn recv_error(err: io::Error) -> anyhow::Error {
-    match err.kind() {
-        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
-        _ => anyhow!(err).context("receive"),
-    }
-}
-
-/// The most stdin may hold for [`one_way_then_other`]: it fits a fresh TCP socket's send buffer
-/// (net.ipv4.tcp_wmem's default), so sending it never waits for the peer to read.
-const AT_ONCE: u64 = 16 * 1024;
-
-/// Is `input` short and unable to block: /dev/null, or a regular file with at most [`AT_ONCE`] bytes
-/// left?
-fn sent_at_once(input: &Input) -> bool {
-    use crate::sys::zerocopy::{FdKind, kind};
-    use std::io::Seek;
-    match kind(input.file.as_fd()) {
-        Ok(FdKind::DevNull) => true,
-        Ok(FdKind::RegularFile) => {
-            let len = input.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-            let pos = (&input.file).stream_position().unwrap_or(0);
-            len.saturating_sub(pos) <= AT_ONCE
-        }
-        _ => false,
-    }
-}
-
-/// The session on the calling thread, one direction after the other, when nothing can block the
-/// sending side (stdin is [`sent_at_once`], or `recv_only`) and no idle timer runs: no thread to start
-/// and no hand-off to wait for, so a short session costs what nc's does. Same rules as [`relay`].
-fn one_way_then_other(
-    sock: &Socket,
-    input: Option<Input>,
-    output: Output,
-    cfg: &RelayConfig,
-    pump: impl Fn(Direction, bool) -> Pump,
-) -> Result<()> {
-    let mut up_error = None;
-    if !cfg.recv_only {
-        let sent = match input {
-            Some(input) => pump(Direction::Sent, cfg.crlf).run_fd(
-                &input.file,
-                sock,
-                |e| anyhow!(e).context("read stdin"),
-                send_error,
-            ),
-            None => Ok(()),
-        };
-        match sent {
-            Ok(()) if cfg.close_on_eof => {
-                let _ = sock.shutdown(Shutdown::Both);
-                return Ok(());
+                Step::End(Ok(()))
             }
             Ok(()) => {
-                if !cfg.no_shutdown {
-                    let _ = sock.shutdown(Shutdown::Write);
+                if !self.cfg.no_shutdown {
+                    let _ = b_sink.finish();
+                }
+                if self.cfg.send_only || self.down_done {
+                    Step::End(Ok(()))
+                } else {
+                    Step::Go
                 }
             }
             // Deliver whatever the peer sent before it went away, then report.
-            Err(e) => up_error = Some(e),
+            Err(e) if self.down_done => Step::End(Err(e)),
+            Err(e) => {
+                self.up_error = Some(e);
+                Step::Go
+            }
         }
     }
-    let Output { file, name } = output;
-    let mut down = pump(Direction::Received, false);
-    let received = if cfg.send_only {
-        if up_error.is_none() {
-            return Ok(());
+
+    /// `b` to `a` is over: every byte of `b` was written to `a_sink` (Ok) or not.
+    fn down(&mut self, result: Result<()>, a_sink: &mut dyn Sink) -> Step {
+        self.down_done = true;
+        match result {
+            Ok(()) => {
+                // Its reader sees EOF now, even while we go on sending.
+                let _ = a_sink.finish();
+                if let Some(e) = self.up_error.take() {
+                    Step::End(Err(e))
+                } else if self.up_done || self.terminal {
+                    Step::End(Ok(()))
+                } else {
+                    Step::Go
+                }
+            }
+            Err(e) if e.chain().any(|c| c.is::<StdoutClosed>()) => Step::End(Err(e)),
+            Err(e) => Step::End(Err(self.up_error.take().unwrap_or(e))),
         }
-        down.hexdump = None;
-        down.run(sock, Discard, recv_error, |e| anyhow!(e))
-    } else {
-        down.run_fd(sock, &file, recv_error, |e| exit::output_error(e, &name))
-    };
-    match (received, up_error) {
-        (Err(e), _) if e.chain().any(|c| c.is::<StdoutClosed>()) => Err(e),
-        (Err(e), up) => Err(up.unwrap_or(e)),
-        (Ok(()), Some(up)) => Err(up),
-        (Ok(()), None) => Ok(()),
+    }
+
+    /// Both directions reported and neither ended the session (cannot happen by the rules above).
+    fn result(&mut self) -> Result<()> {
+        self.up_error.take().map_or(Ok(()), Err)
     }
 }
 
-/// Relays between `input`/`output` and `sock` until the session ends by the rules above.
-/// `input` None means "never send" (a closed stdin counts as an empty one unless `recv_only`).
+/// Relays between stdin/stdout (`input` None: never send; a closed stdin counts as an empty one unless
+/// `recv_only`) and a connected socket: `connect` and the one-client `listen`.
 pub(crate) fn relay(
     sock: Socket,
     input: Option<Input>,
     output: Output,
     cfg: &RelayConfig,
 ) -> Result<()> {
-    let sock = Arc::new(sock);
+    join(Endpoint::stdio(input, output), Endpoint::socket(sock), cfg)
+}
+
+/// What a direction thread reports: how it ended, and the sink it wrote to, for [`EndOfStream`] to
+/// finish.
+struct Event {
+    dir: Direction,
+    result: Result<()>,
+    sink: Box<dyn Sink>,
+}
+
+/// Relays `a` and `b` both ways until the session ends by the rules above.
+pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
     let activity = Arc::new(Activity::new());
     let _progress = cfg.progress.then(|| Progress::start(activity.clone()));
     let dump = cfg.hexdump.then(|| Arc::new(Hexdump::new()));
-    let pump = |dir: Direction, crlf: bool| Pump {
-        dir,
-        buf: Vec::new(),
-        crlf: crlf.then(Crlf::default),
-        hexdump: dump.clone().map(|d| (d, dir)),
-        activity: activity.clone(),
-        watched: cfg.idle_timeout.is_some() || cfg.progress,
-    };
-    if cfg.idle_timeout.is_none() && (cfg.recv_only || input.as_ref().is_none_or(sent_at_once)) {
-        return one_way_then_other(&sock, input, output, cfg, pump);
-    }
-    let (tx, rx) = mpsc::channel::<Event>();
+    let watched = cfg.idle_timeout.is_some() || cfg.progress;
+    let mut up = Pump::new(Direction::Sent, activity.clone(), watched);
+    up.crlf = cfg.crlf.then(Crlf::default);
+    up.hexdump = dump.clone();
+    let mut down = Pump::new(Direction::Received, activity.clone(), watched);
 
-    let stdin_is_terminal = input.as_ref().is_some_and(|i| i.is_terminal);
-    let sending = !cfg.recv_only;
-    if sending {
-        let sock = sock.clone();
+    let Endpoint {
+        source: mut a_source,
+        sink: a_sink,
+        stop: a_stop,
+    } = a;
+    let Endpoint {
+        source: mut b_source,
+        sink: mut b_sink,
+        stop: b_stop,
+    } = b;
+    // `--send-only`: what arrives is read and dropped, and not dumped.
+    let mut a_sink: Box<dyn Sink> = if cfg.send_only {
+        Box::new(Discard)
+    } else {
+        down.hexdump = dump;
+        a_sink
+    };
+    let mut eos = EndOfStream::new(cfg, a_source.is_terminal());
+
+    if cfg.idle_timeout.is_none() && (cfg.recv_only || a_source.short()) {
+        if !cfg.recv_only {
+            let sent = up.run(&mut *a_source, &mut *b_sink);
+            if let Step::End(result) = eos.up(sent, &mut *b_sink, b_stop.as_ref()) {
+                return result;
+            }
+        }
+        let received = down.run(&mut *b_source, &mut *a_sink);
+        return match eos.down(received, &mut *a_sink) {
+            Step::End(result) => result,
+            Step::Go => eos.result(),
+        };
+    }
+
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut running = 0;
+    if !cfg.recv_only {
         let tx = tx.clone();
-        let mut pump = pump(Direction::Sent, cfg.crlf);
+        running += 1;
         std::thread::spawn(move || {
-            let result = match input {
-                Some(input) => pump.run_fd(
-                    &input.file,
-                    &*sock,
-                    |e| anyhow!(e).context("read stdin"),
-                    send_error,
-                ),
-                None => Ok(()),
-            };
-            let _ = tx.send(match result {
-                Ok(()) => Event::UpDone,
-                Err(e) => Event::UpFailed(e),
+            let result = up.run(&mut *a_source, &mut *b_sink);
+            let _ = tx.send(Event {
+                dir: Direction::Sent,
+                result,
+                sink: b_sink,
             });
         });
     }
     {
-        let sock = sock.clone();
         let tx = tx.clone();
-        let mut pump = pump(Direction::Received, false);
-        let send_only = cfg.send_only;
+        running += 1;
         std::thread::spawn(move || {
-            let Output { file, name } = output;
-            let result = if send_only {
-                pump.hexdump = None;
-                pump.run(&*sock, Discard, recv_error, |e| anyhow!(e))
-            } else {
-                pump.run_fd(&*sock, &file, recv_error, |e| exit::output_error(e, &name))
-            };
-            let _ = tx.send(match result {
-                Ok(()) => Event::DownDone,
-                Err(e) => Event::DownFailed(e),
+            let result = down.run(&mut *b_source, &mut *a_sink);
+            let _ = tx.send(Event {
+                dir: Direction::Received,
+                result,
+                sink: a_sink,
             });
         });
     }
     drop(tx);
 
-    let mut up_done = !sending;
-    let mut down_done = false;
-    let mut up_error: Option<anyhow::Error> = None;
-    loop {
+    let result = loop {
         let event = match cfg.idle_timeout {
             None => rx.recv().ok(),
             Some(limit) => {
                 let idle = activity.idle_for();
                 if idle >= limit {
-                    return Err(exit::timeout(format!(
+                    break Err(exit::timeout(format!(
                         "idle timeout: no data for {}",
                         humantime::format_duration(limit)
                     )));
@@ -415,65 +242,29 @@ pub(crate) fn relay(
                 }
             }
         };
-        let Some(event) = event else {
-            // Both threads are gone; whatever they said has been handled.
-            return match up_error {
-                Some(e) => Err(e),
-                None => Ok(()),
-            };
+        // Both threads are gone; whatever they said has been handled.
+        let Some(Event {
+            dir,
+            result,
+            mut sink,
+        }) = event
+        else {
+            break eos.result();
         };
-        match event {
-            Event::UpDone => {
-                up_done = true;
-                if cfg.close_on_eof {
-                    let _ = sock.shutdown(Shutdown::Both);
-                    return Ok(());
-                }
-                if !cfg.no_shutdown {
-                    let _ = sock.shutdown(Shutdown::Write);
-                }
-                if cfg.send_only || down_done {
-                    return Ok(());
-                }
-            }
-            Event::UpFailed(e) => {
-                // Deliver whatever the peer sent before it went away, then report.
-                up_done = true;
-                if down_done {
-                    return Err(e);
-                }
-                up_error = Some(e);
-            }
-            Event::DownDone => {
-                down_done = true;
-                if let Some(e) = up_error.take() {
-                    return Err(e);
-                }
-                if up_done || cfg.recv_only || stdin_is_terminal {
-                    return Ok(());
-                }
-            }
-            Event::DownFailed(e) => {
-                if e.chain().any(|c| c.is::<StdoutClosed>()) {
-                    return Err(e);
-                }
-                return Err(up_error.take().unwrap_or(e));
-            }
+        running -= 1;
+        let step = match dir {
+            Direction::Sent => eos.up(result, &mut *sink, b_stop.as_ref()),
+            Direction::Received => eos.down(result, &mut *sink),
+        };
+        if let Step::End(result) = step {
+            break result;
+        }
+    };
+    // A direction still waiting (on a terminal, a silent peer) ends with its ends stopped.
+    if running > 0 {
+        for stop in [&a_stop, &b_stop].into_iter().flatten() {
+            stop();
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Crlf;
-
-    #[test]
-    fn crlf_keeps_existing_pairs_across_chunks() {
-        let mut c = Crlf::default();
-        let mut out = Vec::new();
-        for chunk in [&b"a\nb\r"[..], b"\nc\n", b"\r", b"", b"\n"] {
-            out.extend_from_slice(c.apply(chunk));
-        }
-        assert_eq!(out, b"a\r\nb\r\nc\r\n\r\n");
-    }
+    result
 }

@@ -19,6 +19,7 @@ use socket2::Socket;
 
 use crate::exit;
 use crate::net::stream::zerocopy::{self, Flow};
+use crate::net::stream::{self, recv_error};
 use crate::net::transfer::verify::Header;
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
@@ -34,12 +35,13 @@ pub(crate) struct Range {
 }
 
 fn send_error(err: io::Error, sent: u64, total: u64) -> anyhow::Error {
-    match err.kind() {
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => anyhow!(
+    if stream::peer_gone(&err) {
+        anyhow!(
             "the receiver closed the connection after {sent} of {total} bytes: {}",
             exit::describe_io(&err)
-        ),
-        _ => anyhow!(err).context(format!("send (after {sent} of {total} bytes)")),
+        )
+    } else {
+        anyhow!(err).context(format!("send (after {sent} of {total} bytes)"))
     }
 }
 
@@ -237,13 +239,6 @@ pub(crate) fn receive_plain(
         }
     }
     Ok(total.get())
-}
-
-fn recv_error(err: io::Error) -> anyhow::Error {
-    match err.kind() {
-        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
-        _ => anyhow!(err).context("receive"),
-    }
 }
 
 /// `--verify` receiving, up to the check: reads the header, lets `open` decide where the bytes go

@@ -70,8 +70,7 @@ impl Header {
 fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str) -> Result<()> {
     r.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => anyhow!("the sender closed the connection in the {what}"),
-        io::ErrorKind::ConnectionReset => anyhow!("connection reset by peer"),
-        _ => anyhow!(e).context(format!("receive the {what}")),
+        _ => crate::net::stream::recv_error_in(e, &format!("receive the {what}")),
     })
 }
 

@@ -1,0 +1,205 @@
+//! One direction of a relay: a [`Pump`] moves bytes from a [`Source`] to a [`Sink`] until the source
+//! ends, by a zero-copy path of [`zerocopy`] when both halves are descriptors and nothing needs to see
+//! the bytes, by a buffered copy otherwise (or for whatever the kernel refused). Also here: what the
+//! two directions share ([`Activity`], for the idle timer and `--progress`) and `--crlf`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::net::stream::hexdump::{Direction, Hexdump};
+use crate::net::stream::zerocopy::{self, Flow};
+use crate::net::stream::{Sink, Source};
+
+/// Bytes per read: large calls, few wake-ups.
+pub(crate) const CHUNK: usize = 256 * 1024;
+
+/// Shared by both directions: the time of the last byte, for the idle timeout, and the bytes moved
+/// each way, for `--progress`.
+pub(crate) struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+    /// Bytes sent and received, indexed by [`Direction`].
+    moved: [AtomicU64; 2],
+}
+
+impl Activity {
+    pub(crate) fn new() -> Self {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            moved: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
+    }
+    /// `n` bytes went `dir`.
+    pub(crate) fn moved(&self, dir: Direction, n: u64) {
+        self.moved[dir as usize].fetch_add(n, Ordering::Relaxed);
+        self.touch();
+    }
+    pub(crate) fn total(&self, dir: Direction) -> u64 {
+        self.moved[dir as usize].load(Ordering::Relaxed)
+    }
+    pub(crate) fn touch(&self) {
+        self.last_ms
+            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+    pub(crate) fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// `--crlf`: LF becomes CRLF unless a CR is already before it (across chunk boundaries too).
+#[derive(Default)]
+pub struct Crlf {
+    last_was_cr: bool,
+    out: Vec<u8>,
+}
+
+impl Crlf {
+    pub fn apply<'a>(&'a mut self, data: &'a [u8]) -> &'a [u8] {
+        if !data.contains(&b'\n') {
+            self.last_was_cr = data.last() == Some(&b'\r') || (data.is_empty() && self.last_was_cr);
+            return data;
+        }
+        self.out.clear();
+        for &b in data {
+            if b == b'\n' && !self.last_was_cr {
+                self.out.push(b'\r');
+            }
+            self.out.push(b);
+            self.last_was_cr = b == b'\r';
+        }
+        &self.out
+    }
+}
+
+/// Moves bytes one way. The buffered copy is the general case; a zero-copy path stands in for it where
+/// it can.
+pub(crate) struct Pump {
+    pub dir: Direction,
+    buf: Vec<u8>,
+    pub crlf: Option<Crlf>,
+    pub hexdump: Option<Arc<Hexdump>>,
+    activity: Arc<Activity>,
+    /// An idle timer or a progress bar reads `activity` as bytes move.
+    watched: bool,
+}
+
+impl Pump {
+    pub(crate) fn new(dir: Direction, activity: Arc<Activity>, watched: bool) -> Pump {
+        Pump {
+            dir,
+            buf: Vec::new(),
+            crlf: None,
+            hexdump: None,
+            activity,
+            watched,
+        }
+    }
+
+    /// Reads `src` until it ends, writing every byte to `dst`; errors are named by the half they
+    /// belong to ([`Source::read_error`], [`Sink::write_error`]).
+    pub(crate) fn run(&mut self, src: &mut dyn Source, dst: &mut dyn Sink) -> Result<()> {
+        if self.crlf.is_none()
+            && self.hexdump.is_none()
+            && let (Some(from), Some(to)) = (src.fd(), dst.fd())
+        {
+            let (activity, dir) = (&self.activity, self.dir);
+            let read = |e| src.read_error(e);
+            let write = |e| dst.write_error(e);
+            let errors = zerocopy::Errors {
+                read: &read,
+                write: &write,
+            };
+            let moved = |n| activity.moved(dir, n);
+            if zerocopy::copy(from, to, &moved, &errors, self.watched)? == Flow::Done {
+                return Ok(());
+            }
+        }
+        self.buffered(src, dst)
+    }
+
+    /// The buffered copy.
+    fn buffered(&mut self, src: &mut dyn Source, dst: &mut dyn Sink) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; CHUNK];
+        }
+        loop {
+            let n = match src.read(&mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(src.read_error(e)),
+            };
+            self.activity.touch();
+            let data = &self.buf[..n];
+            let data = match &mut self.crlf {
+                Some(crlf) => crlf.apply(data),
+                None => data,
+            };
+            if let Some(dump) = &self.hexdump {
+                dump.dump(self.dir, data);
+            }
+            dst.write_all(data).map_err(|e| dst.write_error(e))?;
+            self.activity.moved(self.dir, data.len() as u64);
+        }
+    }
+}
+
+/// `--progress`: a line on stderr, redrawn a few times a second, with the bytes sent and received and
+/// the rate; only when stderr is a terminal. It goes away with the session.
+pub(crate) struct Progress {
+    bar: indicatif::ProgressBar,
+    stop: Arc<AtomicBool>,
+}
+
+impl Progress {
+    pub(crate) fn start(activity: Arc<Activity>) -> Progress {
+        let bar = crate::progress::transfer();
+        let stop = Arc::new(AtomicBool::new(false));
+        if !bar.is_hidden() {
+            let (bar, stop) = (bar.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let (sent, received) = (
+                        activity.total(Direction::Sent),
+                        activity.total(Direction::Received),
+                    );
+                    bar.set_position(sent + received);
+                    bar.set_message(format!(
+                        "sent {}, received {}",
+                        indicatif::BinaryBytes(sent),
+                        indicatif::BinaryBytes(received)
+                    ));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        Progress { bar, stop }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Crlf;
+
+    #[test]
+    fn crlf_keeps_existing_pairs_across_chunks() {
+        let mut c = Crlf::default();
+        let mut out = Vec::new();
+        for chunk in [&b"a\nb\r"[..], b"\nc\n", b"\r", b"", b"\n"] {
+            out.extend_from_slice(c.apply(chunk));
+        }
+        assert_eq!(out, b"a\r\nb\r\nc\r\n\r\n");
+    }
+}

@@ -1,0 +1,59 @@
+//! A connected TCP or Unix stream socket as an [`Endpoint`]: both halves share the socket; finishing
+//! the sink is a half-close (FIN), and stopping it shuts down both ways.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+
+use socket2::Socket;
+
+use crate::net::stream::{Endpoint, Sink, Source, recv_error, send_error};
+
+/// Bytes from the peer.
+pub(crate) struct SocketSource(Arc<Socket>);
+
+/// Bytes to the peer.
+pub(crate) struct SocketSink(Arc<Socket>);
+
+impl Endpoint {
+    /// A connected stream socket (TCP or Unix).
+    pub(crate) fn socket(sock: Socket) -> Endpoint {
+        let sock = Arc::new(sock);
+        let stop = sock.clone();
+        Endpoint::new(
+            Box::new(SocketSource(sock.clone())),
+            Box::new(SocketSink(sock)),
+            Some(Arc::new(move || {
+                let _ = stop.shutdown(Shutdown::Both);
+            })),
+        )
+    }
+}
+
+impl Source for SocketSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.0.as_fd())
+    }
+    fn read_error(&self, err: io::Error) -> anyhow::Error {
+        recv_error(err)
+    }
+}
+
+impl Sink for SocketSink {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        (&*self.0).write_all(buf)
+    }
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.0.as_fd())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.shutdown(Shutdown::Write)
+    }
+    fn write_error(&self, err: io::Error) -> anyhow::Error {
+        send_error(err)
+    }
+}

@@ -551,3 +551,97 @@ fn progress_bar_only_on_a_terminal() {
         done.show()
     );
 }
+
+#[test]
+fn a_directory_swapped_for_a_symlink_is_not_followed() {
+    // The receiver opened DIR when it started; a local user who can write DIR's parent then swaps
+    // DIR for a symlink to somewhere else. The file must land in the directory the receiver opened.
+    let root = tempfile::tempdir().unwrap();
+    let inbox = root.path().join("inbox");
+    let elsewhere = root.path().join("elsewhere");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::create_dir(&elsewhere).unwrap();
+    let (rx, addr) = receiver(&["--verify", "-o", inbox.to_str().unwrap()]);
+    let moved = root.path().join("inbox.orig");
+    std::fs::rename(&inbox, &moved).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &inbox).unwrap();
+    let mut bytes = header(b"x.bin", 3);
+    bytes.extend_from_slice(b"abc");
+    bytes.extend_from_slice(&sha256(b"abc"));
+    let reply = fake_sender(addr, &bytes);
+    let done = rx.finish();
+    assert!(
+        entries(&elsewhere).is_empty(),
+        "written through the swapped-in symlink: {:?}\n{}",
+        entries(&elsewhere),
+        done.show()
+    );
+    let done = done.ok();
+    assert_eq!(reply, "OK\n", "{}", done.show());
+    assert_eq!(std::fs::read(moved.join("x.bin")).unwrap(), b"abc");
+}
+
+/// Opens a FIFO for reading without blocking, so that a writer's open succeeds at once (as it would
+/// for an attacker who keeps the FIFO open).
+fn open_fifo_reader(fifo: &Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+        .unwrap()
+}
+
+/// Whatever the FIFO holds now (a bounded read: it never waits).
+fn read_available(f: &mut std::fs::File, into: &mut Vec<u8>) {
+    let mut buf = [0u8; 4096];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+}
+
+#[test]
+fn a_symlink_to_a_fifo_flipped_in_never_gets_the_bytes() {
+    let root = tempfile::tempdir().unwrap();
+    let inbox = root.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let fifo = root.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let mut reader = open_fifo_reader(&fifo);
+    let mut got = Vec::new();
+    for force in [false, true] {
+        let mut extra = vec!["--verify", "-o", inbox.to_str().unwrap()];
+        if force {
+            extra.push("--force");
+        }
+        let (rx, addr) = receiver(&extra);
+        // The name is free when the receiver starts, and a symlink to the FIFO once the sender comes.
+        let link = inbox.join("loot.bin");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        let mut bytes = header(b"loot.bin", 6);
+        bytes.extend_from_slice(b"secret");
+        bytes.extend_from_slice(&sha256(b"secret"));
+        let reply = fake_sender(addr, &bytes);
+        let done = rx.finish();
+        read_available(&mut reader, &mut got);
+        assert!(got.is_empty(), "the FIFO received {got:?}\n{}", done.show());
+        rx_error(done.code(1), "not a regular file");
+        assert!(reply.starts_with("ERR "), "{reply:?}");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the symlink was replaced"
+        );
+    }
+    assert_eq!(entries(&inbox), ["loot.bin"]);
+}

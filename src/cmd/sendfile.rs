@@ -6,17 +6,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
 use crate::cli::SendfileArgs;
 use crate::exit;
 use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
 use crate::net::connect::{ConnectOpts, connect};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
-use crate::net::transfer::staged::{self, Staged};
-use crate::net::transfer::{self, Range};
+use crate::net::transfer::verify::Header;
+use crate::net::transfer::{self, Range, dest};
 use crate::progress;
-use crate::sys::fs as sysfs;
 
 pub(crate) fn run(args: &SendfileArgs) -> Result<()> {
     if args.receive {
@@ -106,60 +105,10 @@ fn send(args: &SendfileArgs) -> Result<()> {
     Ok(())
 }
 
-/// Where received bytes go.
-enum Dest {
-    Stdout,
-    /// This file (created by way of a staged temporary file).
-    File(PathBuf),
-    /// Inside this directory, under the sender's name (--verify only).
-    Dir(PathBuf),
-}
-
-fn destination(args: &SendfileArgs) -> Result<Dest> {
-    let Some(path) = &args.output else {
-        return Ok(Dest::Stdout);
-    };
-    if path.is_dir() {
-        if !args.verify {
-            return Err(exit::usage(format!(
-                "-o {}: a directory needs --verify (the file name comes with it)",
-                path.display()
-            )));
-        }
-        return Ok(Dest::Dir(path.clone()));
-    }
-    staged::check_target(path, args.force)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(exit::usage(format!(
-            "-o {}: no such directory: {}",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(Dest::File(path.clone()))
-}
-
-/// Refuses a size that the file system holding `dir` cannot take.
-fn check_space(dir: &Path, size: u64) -> Result<()> {
-    if let Ok(free) = sysfs::available_space(dir)
-        && size > free
-    {
-        return Err(anyhow!(
-            "the file ({size} bytes) does not fit in {} ({free} bytes free)",
-            dir.display()
-        ));
-    }
-    Ok(())
-}
-
 fn receive(args: &SendfileArgs) -> Result<()> {
     let family = Family::from(args.family);
     let (addr, port) = parse_bind_endpoint(&args.args, family, "tcp")?;
-    let dest = destination(args)?;
+    let dest = dest::destination(args.output.as_deref(), args.verify, args.force)?;
     let (listener, local) = socket::tcp_listener(addr, port, family, &ListenOpts::default())?;
     let shown = display(&local);
     if args.verbose > 0 {
@@ -184,10 +133,12 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let started = Instant::now();
     let bar = progress::bytes(None, !args.no_progress);
     let moved = |n: u64| bar.inc(n);
+    let on_header = |header: &Header| progress::set_total(&bar, Some(header.size));
     let result = if args.verify {
-        receive_verified(&sock, &dest, args.force, &bar, &moved)
+        dest.receive_verified(&sock, args.force, &on_header, &moved)
+            .map(|header| header.size)
     } else {
-        receive_plain(&sock, &dest, args.force, &moved, !bar.is_hidden())
+        dest.receive_plain(&sock, args.force, &moved, !bar.is_hidden())
     };
     bar.finish_and_clear();
     let bytes = result?;
@@ -195,99 +146,4 @@ fn receive(args: &SendfileArgs) -> Result<()> {
         crate::diag!("{}", summary("received", bytes, started));
     }
     Ok(())
-}
-
-fn receive_plain(
-    sock: &socket2::Socket,
-    dest: &Dest,
-    force: bool,
-    moved: &dyn Fn(u64),
-    watched: bool,
-) -> Result<u64> {
-    match dest {
-        Dest::Stdout => {
-            let out = crate::stdio::Output::stdout()?;
-            transfer::receive_plain(sock, &out.file, "stdout", moved, watched)
-        }
-        Dest::File(path) => {
-            let staged = Staged::create(path, force)?;
-            let name = path.display().to_string();
-            let bytes = transfer::receive_plain(sock, staged.file(), &name, moved, watched)?;
-            staged.commit()?;
-            Ok(bytes)
-        }
-        Dest::Dir(_) => unreachable!("-o DIR is refused without --verify"),
-    }
-}
-
-fn receive_verified(
-    sock: &socket2::Socket,
-    dest: &Dest,
-    force: bool,
-    bar: &indicatif::ProgressBar,
-    moved: &dyn Fn(u64),
-) -> Result<u64> {
-    enum Sink {
-        Stdout(File),
-        Staged(Staged),
-    }
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            match self {
-                Sink::Stdout(f) => f.write(buf),
-                Sink::Staged(s) => s.file().write(buf),
-            }
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let open = |header: &crate::net::transfer::verify::Header| -> Result<Sink> {
-        progress::set_total(bar, Some(header.size));
-        let target = match dest {
-            Dest::Stdout => {
-                return Ok(Sink::Stdout(crate::stdio::Output::stdout()?.file));
-            }
-            Dest::File(path) => path.clone(),
-            Dest::Dir(dir) => {
-                let target = dir.join(crate::net::transfer::verify::safe_name(&header.name)?);
-                // The sender picked this name: never write into a device or FIFO it points at.
-                if staged::is_special(&target) {
-                    return Err(anyhow!(
-                        "refusing to write into {}: not a regular file",
-                        target.display()
-                    ));
-                }
-                target
-            }
-        };
-        if !staged::is_special(&target) {
-            if !force && target.exists() {
-                return Err(anyhow!(
-                    "{} already exists (use --force to replace it)",
-                    target.display()
-                ));
-            }
-            let dir = target.parent().unwrap_or(Path::new("."));
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            check_space(dir, header.size)?;
-        }
-        Ok(Sink::Staged(Staged::create(&target, force)?))
-    };
-    let name = match dest {
-        Dest::Stdout => "stdout".to_string(),
-        Dest::File(p) | Dest::Dir(p) => p.display().to_string(),
-    };
-    let (header, sink) = transfer::receive_verified(sock, open, &name, moved)?;
-    let committed = match sink {
-        Sink::Stdout(_) => Ok(()),
-        Sink::Staged(staged) => staged.commit(),
-    };
-    transfer::answer(sock, &committed);
-    committed?;
-    Ok(header.size)
 }

@@ -2,6 +2,7 @@
 //! has none), half-close and wait until the peer has acknowledged every byte; receive into a file by
 //! splice; and the `--verify` exchange of [`crate::net::transfer::verify`] on both sides.
 
+pub(crate) mod dest;
 pub(crate) mod staged;
 pub(crate) mod verify;
 

@@ -1,53 +1,53 @@
 //! An output file that appears only when it is complete: bytes go to an unnamed O_TMPFILE file in the
 //! target's directory (so even a receiver killed by SIGKILL leaves nothing), which gets its name at
 //! [`Staged::commit`]. Where O_TMPFILE or /proc is missing, a hidden `.NAME.sockcat-PID-N.part` file
-//! stands in and is removed on drop. An existing target is replaced only with `force`; a target that is
-//! not a regular file (/dev/null, a FIFO, a terminal) is written directly, never renamed over.
+//! stands in and is removed on drop. An existing target is replaced only with `force`.
+//!
+//! Everything happens relative to a [`Dir`] opened once: the file is created in that directory and
+//! named there (linkat, renameat), so swapping the directory's path or the name for a symlink while
+//! the bytes arrive can never send them anywhere else. (A special file the user named, such as
+//! /dev/null, is written directly: see [`Staged::direct`].)
 
-use std::fs::{File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 
 use crate::exit;
-use crate::sys::fs as sysfs;
+use crate::sys::fs::{Dir, Kind};
 
 enum How {
     /// O_TMPFILE: no name until commit.
     Unnamed,
     /// A hidden temporary name, removed unless committed.
-    Named(PathBuf),
+    Named(OsString),
     /// Straight into an existing special file.
     Direct,
 }
 
-/// A file being written that becomes `target` only at commit.
+/// A file being written that becomes `dir/name` only at commit.
 pub(crate) struct Staged {
     file: File,
-    target: PathBuf,
+    /// Where it will be named (None for [`How::Direct`]).
+    dir: Option<Dir>,
+    name: OsString,
+    /// The target as the user knows it, for messages.
+    shown: String,
     how: How,
     force: bool,
     done: bool,
 }
 
-/// Is `target` a special file (a device, FIFO or socket, symlinks followed)? Those are written into,
-/// never renamed over; regular files and directories are not special.
-pub(crate) fn is_special(target: &Path) -> bool {
-    std::fs::metadata(target).is_ok_and(|m| {
-        let t = m.file_type();
-        !t.is_file() && !t.is_dir()
-    })
-}
-
 /// Refuses an existing regular `target` unless `force` (status 2: the user named it).
 pub(crate) fn check_target(target: &Path, force: bool) -> Result<()> {
+    let special = std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir());
     match std::fs::symlink_metadata(target) {
         Ok(m) if m.is_dir() => Err(exit::usage(format!("{}: is a directory", target.display()))),
-        Ok(_) if force || is_special(target) => Ok(()),
+        Ok(_) if force || special => Ok(()),
         Ok(_) => Err(exit::usage(format!(
             "{}: already exists (use --force to replace it)",
             target.display()
@@ -56,73 +56,55 @@ pub(crate) fn check_target(target: &Path, force: bool) -> Result<()> {
     }
 }
 
-fn dir_of(target: &Path) -> PathBuf {
-    match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-fn hidden_name(target: &Path) -> PathBuf {
+fn hidden_name(name: &OsStr) -> OsString {
     static N: AtomicU32 = AtomicU32::new(0);
-    let base = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dir_of(target).join(format!(
-        ".{base}.sockcat-{}-{}.part",
+    OsString::from(format!(
+        ".{}.sockcat-{}-{}.part",
+        name.to_string_lossy(),
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ))
 }
 
 impl Staged {
-    /// Starts writing what will become `target`.
-    pub(crate) fn create(target: &Path, force: bool) -> Result<Staged> {
-        if is_special(target) {
-            let file = OpenOptions::new()
-                .write(true)
-                .open(target)
-                .with_context(|| format!("open {}", target.display()))?;
-            return Ok(Staged {
-                file,
-                target: target.into(),
-                how: How::Direct,
-                force,
-                done: false,
-            });
-        }
-        let dir = dir_of(target);
-        let unnamed = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .mode(0o666)
-            .custom_flags(libc::O_TMPFILE)
-            .open(&dir);
+    /// Starts writing what will become `name` in `dir` (`shown` names it in messages).
+    pub(crate) fn create(dir: Dir, name: &OsStr, shown: &str, force: bool) -> Result<Staged> {
+        let unnamed = dir.tmpfile();
         let (file, how) = match unnamed {
             Ok(file) if Path::new("/proc/self/fd").is_dir() => (file, How::Unnamed),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(exit::usage(format!("{}: no such directory", dir.display())));
+                return Err(exit::usage(format!("{shown}: its directory is gone")));
             }
             _ => {
-                let temp = hidden_name(target);
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o666)
-                    .open(&temp)
-                    .with_context(|| format!("create {}", temp.display()))?;
+                let temp = hidden_name(name);
+                let file = dir
+                    .create_new(&temp)
+                    .with_context(|| format!("create a temporary file beside {shown}"))?;
                 (file, How::Named(temp))
             }
         };
         Ok(Staged {
             file,
-            target: target.into(),
+            dir: Some(dir),
+            name: name.to_owned(),
+            shown: shown.to_string(),
             how,
             force,
             done: false,
         })
+    }
+
+    /// Writes straight into `file`, an existing special file (a FIFO, a device) the user named.
+    pub(crate) fn direct(file: File, shown: &str) -> Staged {
+        Staged {
+            file,
+            dir: None,
+            name: OsString::new(),
+            shown: shown.to_string(),
+            how: How::Direct,
+            force: false,
+            done: false,
+        }
     }
 
     pub(crate) fn file(&self) -> &File {
@@ -131,20 +113,23 @@ impl Staged {
 
     /// Puts the file in place under its name.
     pub(crate) fn commit(mut self) -> Result<()> {
-        let target = self.target.clone();
-        let shown = target.display().to_string();
+        let shown = self.shown.clone();
         let exists = |e: &io::Error| e.kind() == io::ErrorKind::AlreadyExists;
         let taken = || anyhow!("{shown} appeared meanwhile; not replaced (use --force)");
+        let (Some(dir), name) = (&self.dir, &self.name) else {
+            self.done = true;
+            return Ok(());
+        };
         match &self.how {
             How::Direct => {}
-            How::Unnamed => match sysfs::link_unnamed(self.file.as_fd(), &target) {
+            How::Unnamed => match dir.link_unnamed(self.file.as_fd(), name) {
                 Ok(()) => {}
                 Err(e) if exists(&e) && self.force => {
-                    let temp = hidden_name(&target);
-                    sysfs::link_unnamed(self.file.as_fd(), &temp)
-                        .with_context(|| format!("name {}", temp.display()))?;
-                    if let Err(e) = std::fs::rename(&temp, &target) {
-                        let _ = std::fs::remove_file(&temp);
+                    let temp = hidden_name(name);
+                    dir.link_unnamed(self.file.as_fd(), &temp)
+                        .with_context(|| format!("name a temporary file beside {shown}"))?;
+                    if let Err(e) = dir.rename(&temp, name) {
+                        let _ = dir.unlink(&temp);
                         return Err(anyhow!(e).context(format!("rename to {shown}")));
                     }
                 }
@@ -153,11 +138,12 @@ impl Staged {
             },
             How::Named(temp) => {
                 if self.force {
-                    std::fs::rename(temp, &target).with_context(|| format!("rename to {shown}"))?;
+                    dir.rename(temp, name)
+                        .with_context(|| format!("rename to {shown}"))?;
                 } else {
-                    match std::fs::hard_link(temp, &target) {
+                    match dir.link(temp, name) {
                         Ok(()) => {
-                            let _ = std::fs::remove_file(temp);
+                            let _ = dir.unlink(temp);
                         }
                         Err(e) if exists(&e) => return Err(taken()),
                         Err(e) => return Err(anyhow!(e).context(format!("name {shown}"))),
@@ -172,10 +158,16 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if let (false, How::Named(temp)) = (self.done, &self.how) {
-            let _ = std::fs::remove_file(temp);
+        if let (false, Some(dir), How::Named(temp)) = (self.done, &self.dir, &self.how) {
+            let _ = dir.unlink(temp);
         }
     }
+}
+
+/// What `name` in `dir` is, as an error the receiver can report.
+pub(crate) fn kind(dir: &Dir, name: &OsStr, shown: &str) -> Result<Kind> {
+    dir.kind(name)
+        .map_err(|e| anyhow!("{shown}: {}", exit::describe_io(&e)))
 }
 
 #[cfg(test)]
@@ -183,11 +175,15 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn stage(dir: &Path, name: &str, force: bool) -> Result<Staged> {
+        Staged::create(Dir::open(dir).unwrap(), OsStr::new(name), name, force)
+    }
+
     #[test]
     fn appears_only_at_commit_and_never_clobbers() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.bin");
-        let staged = Staged::create(&target, false).unwrap();
+        let staged = stage(dir.path(), "out.bin", false).unwrap();
         staged.file().write_all(b"abc").unwrap();
         assert!(!target.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -195,28 +191,56 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"abc");
 
         assert!(check_target(&target, false).is_err());
-        let staged = Staged::create(&target, false).unwrap();
+        let staged = stage(dir.path(), "out.bin", false).unwrap();
         assert!(staged.commit().is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"abc");
 
-        let staged = Staged::create(&target, true).unwrap();
+        let staged = stage(dir.path(), "out.bin", true).unwrap();
         staged.file().write_all(b"new").unwrap();
         staged.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
-        let dropped = Staged::create(&dir.path().join("gone"), false).unwrap();
+        let dropped = stage(dir.path(), "gone", false).unwrap();
         drop(dropped);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
+    fn a_symlink_at_the_name_is_replaced_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"keep").unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        std::os::unix::fs::symlink(&outside, inbox.join("x")).unwrap();
+        let staged = stage(&inbox, "x", false).unwrap();
+        staged.file().write_all(b"new").unwrap();
+        assert!(staged.commit().is_err());
+        let staged = stage(&inbox, "x", true).unwrap();
+        staged.file().write_all(b"new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
+        assert_eq!(std::fs::read(inbox.join("x")).unwrap(), b"new");
+        assert!(
+            !std::fs::symlink_metadata(inbox.join("x"))
+                .unwrap()
+                .is_symlink()
+        );
+    }
+
+    #[test]
     fn special_files_are_written_not_replaced() {
-        assert!(is_special(Path::new("/dev/null")));
         check_target(Path::new("/dev/null"), false).unwrap();
-        let staged = Staged::create(Path::new("/dev/null"), false).unwrap();
+        let dev = Dir::open(Path::new("/dev")).unwrap();
+        assert_eq!(
+            dev.kind_followed(OsStr::new("null")).unwrap(),
+            Kind::Special
+        );
+        let file = dev.open_existing(OsStr::new("null")).unwrap();
+        let staged = Staged::direct(file, "/dev/null");
         staged.file().write_all(b"x").unwrap();
         staged.commit().unwrap();
-        assert!(is_special(Path::new("/dev/null")));
+        assert_eq!(dev.kind(OsStr::new("null")).unwrap(), Kind::Special);
     }
 }

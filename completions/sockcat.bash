@@ -395,7 +395,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__sendfile)
-            opts="-4 -6 -o -w -v -h -V --receive --offset --count --verify --output --force --timeout --no-progress --verbose --help --version"
+            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +422,18 @@ _sockcat() {
                     return 0
                     ;;
                 -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -155,6 +155,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l offset -d '
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l count -d 'Send only N bytes' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s o -l output -d 'With --receive: write to FILE (or into DIR, keeping the sender\'s name; needs --verify)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s w -l timeout -d 'Connect timeout, or with --receive the longest wait for the sender (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-timeout -d 'Give up (status 3) once no byte has moved for DUR, on either side' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l wait-for -d 'Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'

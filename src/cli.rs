@@ -731,6 +731,18 @@ pub struct SendfileArgs {
     /// Connect timeout, or with --receive the longest wait for the sender (status 3)
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
+    /// Give up (status 3) once no byte has moved for DUR, on either side
+    ///
+    /// Any byte moved resets the timer, including bytes the receiver's TCP acknowledges while one
+    /// sendfile call is still under way. A --verify sender also waits for the receiver's answer at
+    /// most DUR (without -i: 60s) after the last byte moved.
+    #[arg(short = 'i', long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub idle_timeout: Option<Duration>,
+    /// Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)
+    ///
+    /// Refused, unreachable and timed-out attempts are retried, as with `connect --wait-for`.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, conflicts_with = "receive")]
+    pub wait_for: Option<Duration>,
     /// No progress bar (it is shown only when stderr is a terminal anyway)
     #[arg(long)]
     pub no_progress: bool,

@@ -645,3 +645,157 @@ fn a_symlink_to_a_fifo_flipped_in_never_gets_the_bytes() {
     }
     assert_eq!(entries(&inbox), ["loot.bin"]);
 }
+
+/// A TCP peer that accepts and then neither reads nor writes until the test ends; returns the port
+/// and a handle that keeps the connection open.
+fn stuck_peer() -> (
+    u16,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (listener, port) = tcp_listener();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let _ = rx.recv_timeout(LIMIT);
+        drop(conn);
+    });
+    (port, tx, peer)
+}
+
+#[test]
+fn idle_sender_to_a_receiver_that_never_reads_is_status_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "big", &pattern(64 << 20, 12));
+    for verify in [false, true] {
+        let (port, release, peer) = stuck_peer();
+        let mut extra = vec!["-i", "300ms"];
+        if verify {
+            extra.push("--verify");
+        }
+        let started = Instant::now();
+        send(&file, port, &extra)
+            .code(3)
+            .one_error_line("idle timeout: no data for 300ms");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let _ = release.send(());
+        peer.join().unwrap();
+    }
+}
+
+#[test]
+fn idle_verify_sender_waits_for_the_answer_only_so_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "f", b"hello");
+    // A receiver that reads everything, then never answers nor closes.
+    let (listener, port) = tcp_listener();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        let got = crate::common::read_all(&mut conn);
+        let _ = rx.recv_timeout(LIMIT);
+        got
+    });
+    send(&file, port, &["--verify", "-i", "300ms"])
+        .code(3)
+        .one_error_line("idle timeout");
+    let _ = tx.send(());
+    let got = peer.join().unwrap();
+    assert!(got.ends_with(&sha256(b"hello")), "{got:?}");
+}
+
+#[test]
+fn idle_receiver_with_a_silent_or_stalled_sender_is_status_3() {
+    let dst = tempfile::tempdir().unwrap();
+    let stalled = {
+        let mut b = header(b"half.bin", 1 << 20);
+        b.extend_from_slice(&pattern(1000, 13));
+        b
+    };
+    for (extra, bytes) in [
+        (&["-o", "/dev/null"][..], &b""[..]),
+        (
+            &["--verify", "-o", dst.path().to_str().unwrap()][..],
+            &b""[..],
+        ),
+        (
+            &["--verify", "-o", dst.path().to_str().unwrap()][..],
+            &stalled[..],
+        ),
+    ] {
+        let mut args = vec!["-i", "300ms"];
+        args.extend_from_slice(extra);
+        let (rx, addr) = receiver(&args);
+        let mut conn = connect(addr);
+        conn.write_all(bytes).unwrap();
+        let done = rx.finish();
+        drop(conn);
+        rx_error(done.code(3), "idle timeout: no data for 300ms");
+    }
+    assert!(entries(dst.path()).is_empty());
+}
+
+#[test]
+fn idle_timer_counts_bytes_a_slow_reader_takes() {
+    // 8 MiB to a reader that takes 256 KiB every 50 ms: no 300 ms pass without progress, although one
+    // sendfile call (or the wait for the last acknowledgement) lasts longer than that.
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(8 << 20, 14);
+    let file = write_file(dir.path(), "f", &data);
+    let (listener, port) = tcp_listener();
+    let reader = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut filled = 0;
+            while filled < buf.len() {
+                match conn.read(&mut buf[filled..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => filled += n,
+                }
+            }
+            got.extend_from_slice(&buf[..filled]);
+            if filled < buf.len() {
+                return got;
+            }
+        }
+    });
+    send(&file, port, &["-i", "300ms"]).ok();
+    assert!(reader.join().unwrap() == data);
+}
+
+#[test]
+fn wait_for_retries_until_the_receiver_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(100_000, 15);
+    let file = write_file(dir.path(), "f", &data);
+    let port = crate::common::closed_port().to_string();
+    let args = [
+        "sendfile",
+        "-v",
+        "--wait-for",
+        "10s",
+        file.to_str().unwrap(),
+        "127.0.0.1",
+        &port,
+    ];
+    let mut sender = Proc::spawn(&args, In::Null);
+    sender.wait_line("not up yet, retrying: ");
+    // The receiver starts only now, on the port the sender keeps trying.
+    let rx = Proc::spawn(&["sendfile", "--receive", "127.0.0.1", &port], In::Null);
+    sender.finish().ok();
+    assert!(rx.finish().ok().stdout == data);
+
+    let closed = crate::common::closed_port().to_string();
+    let mut args = args;
+    args[3] = "300ms";
+    args[6] = &closed;
+    Proc::spawn(&args, In::Null)
+        .finish()
+        .code(3)
+        .last_error_line("connection refused");
+}

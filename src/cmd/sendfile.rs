@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use crate::cli::SendfileArgs;
 use crate::exit;
 use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
-use crate::net::connect::{ConnectOpts, connect};
+use crate::net::connect::{ConnectOpts, connect_with};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
 use crate::net::transfer::verify::Header;
 use crate::net::transfer::{self, Range, dest};
@@ -83,20 +83,23 @@ fn send(args: &SendfileArgs) -> Result<()> {
         timeout: args.timeout,
         ..ConnectOpts::default()
     };
-    let (sock, addr) = connect(&target, &opts, None)?;
+    let mut told = false;
+    let on_retry = |err: &anyhow::Error| {
+        if args.verbose > 0 && !told {
+            told = true;
+            crate::diag!("not up yet, retrying: {}", exit::render(err));
+        }
+    };
+    let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
     if args.verbose > 0 {
         crate::diag!("connected to {}", display(&addr));
     }
     let started = Instant::now();
     let bar = progress::bytes(Some(count), !args.no_progress);
     let moved = |n: u64| bar.inc(n);
-    let result = if args.verify {
-        let name = path.file_name().map(|n| n.as_bytes()).unwrap_or(b"file");
-        transfer::send_verified(&sock, &file, range, name, &moved)
-    } else {
-        transfer::send_range(&sock, &file, range, &moved)
-            .and_then(|()| transfer::finish_sending(&sock))
-    };
+    let name = path.file_name().map(|n| n.as_bytes()).unwrap_or(b"file");
+    let verify = args.verify.then_some(name);
+    let result = transfer::send(&sock, &file, range, verify, args.idle_timeout, &moved);
     bar.finish_and_clear();
     result?;
     if args.verbose > 0 {
@@ -135,10 +138,16 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let moved = |n: u64| bar.inc(n);
     let on_header = |header: &Header| progress::set_total(&bar, Some(header.size));
     let result = if args.verify {
-        dest.receive_verified(&sock, args.force, &on_header, &moved)
+        dest.receive_verified(&sock, args.force, args.idle_timeout, &on_header, &moved)
             .map(|header| header.size)
     } else {
-        dest.receive_plain(&sock, args.force, &moved, !bar.is_hidden())
+        dest.receive_plain(
+            &sock,
+            args.force,
+            args.idle_timeout,
+            &moved,
+            !bar.is_hidden(),
+        )
     };
     bar.finish_and_clear();
     let bytes = result?;

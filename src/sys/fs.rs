@@ -1,6 +1,6 @@
 //! File-system calls std does not offer: [`Dir`], a directory opened once that every later name is
-//! resolved in (openat, fstatat, linkat, renameat, unlinkat, fstatvfs, O_TMPFILE), and how many bytes
-//! a TCP socket still waits to have acknowledged (SIOCOUTQ).
+//! resolved in (openat, fstatat, linkat, renameat, unlinkat, fstatvfs, O_TMPFILE), and a TCP socket's
+//! queues: bytes still waiting to be acknowledged (SIOCOUTQ) or read (SIOCINQ).
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
@@ -224,4 +224,15 @@ pub(crate) fn lock_exclusive(file: &std::fs::File) -> io::Result<()> {
             return Err(err);
         }
     }
+}
+
+/// Bytes received on a socket that nobody has read yet (SIOCINQ).
+pub(crate) fn unread(sock: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD (SIOCINQ) writes one int through the pointer, which points to `n`; the socket
+    // is live for the borrow.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &mut n) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n.max(0) as usize)
 }

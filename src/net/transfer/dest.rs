@@ -13,6 +13,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
@@ -22,6 +23,7 @@ use crate::exit;
 use crate::net::transfer;
 use crate::net::transfer::staged::{self, Staged};
 use crate::net::transfer::verify::{Header, safe_name};
+use crate::net::transfer::watchdog::Watchdog;
 use crate::sys::fs::{Dir, Kind};
 
 /// Where received bytes go.
@@ -181,11 +183,19 @@ impl Dest {
         &self,
         sock: &Socket,
         force: bool,
+        idle: Option<Duration>,
         moved: &dyn Fn(u64),
         watched: bool,
     ) -> Result<u64> {
+        let dog = watchdog(sock, idle)?;
+        let moved = |n: u64| {
+            dog.touch();
+            moved(n);
+        };
+        let watched = watched || idle.is_some();
         let sink = self.open(None, force)?;
-        let bytes = transfer::receive_plain(sock, sink.file(), &self.shown(), moved, watched)?;
+        let received = transfer::receive_plain(sock, sink.file(), &self.shown(), &moved, watched);
+        let bytes = dog.check(received)?;
         sink.commit()?;
         Ok(bytes)
     }
@@ -196,18 +206,33 @@ impl Dest {
         &self,
         sock: &Socket,
         force: bool,
+        idle: Option<Duration>,
         on_header: &dyn Fn(&Header),
         moved: &dyn Fn(u64),
     ) -> Result<Header> {
+        let dog = watchdog(sock, idle)?;
+        let moved = |n: u64| {
+            dog.touch();
+            moved(n);
+        };
         let open = |header: &Header| {
             on_header(header);
             self.open(Some(header), force)
         };
-        let (header, sink) = transfer::receive_verified(sock, open, &self.shown(), moved)?;
+        let received = transfer::receive_verified(sock, open, &self.shown(), &moved);
+        let (header, sink) = dog.check(received)?;
         let committed = sink.commit();
         transfer::answer(sock, &committed);
         committed?;
         Ok(header)
+    }
+}
+
+/// The receiver's idle timer (`-i`), if it has one.
+fn watchdog(sock: &Socket, idle: Option<Duration>) -> Result<Watchdog> {
+    match idle {
+        Some(limit) => Watchdog::start(sock, Some(limit)),
+        None => Ok(Watchdog::off()),
     }
 }
 

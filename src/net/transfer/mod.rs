@@ -5,6 +5,7 @@
 pub(crate) mod dest;
 pub(crate) mod staged;
 pub(crate) mod verify;
+pub(crate) mod watchdog;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -22,7 +23,12 @@ use crate::exit;
 use crate::net::stream::zerocopy::{self, Flow};
 use crate::net::stream::{self, recv_error};
 use crate::net::transfer::verify::Header;
+use crate::net::transfer::watchdog::{Watchdog, idle_message};
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
+
+/// Without `-i`, how long a `--verify` sender waits for the receiver's answer once nothing moves
+/// any more (every byte acknowledged, or the receiver no longer reading).
+pub(crate) const ANSWER_WAIT: Duration = Duration::from_secs(60);
 
 /// Bytes per sendfile call and per buffer on the read/write paths.
 const CHUNK: usize = 4 << 20;
@@ -164,14 +170,43 @@ fn hash_range(file: &File, range: Range) -> Result<[u8; 32]> {
     Ok(hasher.finalize().into())
 }
 
+/// The whole sending side: `range` of `file`, then the wait until the receiver's TCP acknowledged
+/// every byte (plain) or for the receiver's answer (`verify`: the name to announce). `idle` (`-i`)
+/// bounds every wait: any byte moved resets it; expiry is status 3.
+pub(crate) fn send(
+    sock: &Socket,
+    file: &File,
+    range: Range,
+    verify: Option<&[u8]>,
+    idle: Option<Duration>,
+    moved: &dyn Fn(u64),
+) -> Result<()> {
+    let dog = match (idle, verify) {
+        (None, None) => Watchdog::off(),
+        _ => Watchdog::start(sock, idle)?,
+    };
+    let moved = |n: u64| {
+        dog.touch();
+        moved(n);
+    };
+    let result = match verify {
+        Some(name) => send_verified(sock, file, range, name, &moved, &dog, idle),
+        None => send_range(sock, file, range, &moved).and_then(|()| finish_sending(sock)),
+    };
+    dog.check(result)
+}
+
 /// `--verify` sending: header, the bytes (sendfile, hashed alongside by a second reader), the SHA-256,
-/// a half-close, then the receiver's answer.
-pub(crate) fn send_verified(
+/// a half-close, then the receiver's answer, waited for until nothing moved for `idle` (or
+/// [`ANSWER_WAIT`]).
+fn send_verified(
     sock: &Socket,
     file: &File,
     range: Range,
     name: &[u8],
     moved: &dyn Fn(u64),
+    dog: &Watchdog,
+    idle: Option<Duration>,
 ) -> Result<()> {
     let header = Header {
         name: name.to_vec(),
@@ -203,6 +238,17 @@ pub(crate) fn send_verified(
         };
     }
     let _ = sock.shutdown(Shutdown::Write);
+    let (limit, why) = match idle {
+        Some(limit) => (limit, idle_message(limit)),
+        None => (
+            ANSWER_WAIT,
+            format!(
+                "the receiver did not answer within {} after the last byte moved",
+                humantime::format_duration(ANSWER_WAIT)
+            ),
+        ),
+    };
+    dog.set_limit(limit, why);
     verify::read_reply(&mut &*sock)
 }
 

@@ -105,7 +105,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__connect)
-            opts="-4 -6 -w -z -s -i -v -h -V --unix --timeout --wait-for --scan --json --source --source-port --nodelay --keepalive --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --verbose --help --version"
+            opts="-4 -6 -w -z -s -i -v -h -V --unix --timeout --wait-for --scan --json --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,6 +136,14 @@ _sockcat() {
                     return 0
                     ;;
                 --source-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -395,7 +403,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__sendfile)
-            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --verbose --help --version"
+            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --proxy --proxy-auth-file --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +442,14 @@ _sockcat() {
                     return 0
                     ;;
                 --wait-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -67,6 +67,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s s -l source -d 'Bind the local end to ADDR' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port -d 'Bind the local end to PORT' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 6 -d 'Use IPv6 only'
@@ -157,6 +159,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s o -l output
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s w -l timeout -d 'Connect timeout, or with --receive the longest wait for the sender (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-timeout -d 'Give up (status 3) once no byte has moved for DUR, on either side' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l wait-for -d 'Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy -d 'Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-file -d 'Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'

@@ -180,6 +180,7 @@ Examples:
   sockcat connect -z 127.0.0.1 22,80,8000-8100   probe a list of ports
   sockcat connect --wait-for 60s db 5432 -z      CI: wait until the database is up
   sockcat connect [::1]:9000 < file.bin          send a file over IPv6
+  sockcat connect --proxy socks5h://127.0.0.1:1080 db 5432      through a SOCKS5 proxy (it resolves db)
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
 
@@ -213,6 +214,25 @@ pub struct FamilyOpts {
     /// Use IPv6 only
     #[arg(short = '6')]
     pub ipv6: bool,
+}
+
+/// `--proxy` (repeatable: a chain) and `--proxy-auth-file`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProxyOpts {
+    /// Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL
+    ///
+    /// SCHEME://[USER[:PASS]@]HOST:PORT. socks5:// and socks4:// resolve the destination here,
+    /// socks5h:// and socks4a:// send its name to the proxy, http:// uses CONNECT (Basic
+    /// authentication with USER:PASS). Repeat for a chain, first hop first. A refusal is status 1
+    /// naming the proxy's reply; a malformed URL is status 2. -w bounds the connect and every
+    /// handshake together (without -w each proxy has 30 s to answer).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Vec<String>,
+    /// Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)
+    ///
+    /// It applies to every --proxy whose URL carries no credentials.
+    #[arg(long, value_name = "FILE", requires = "proxy")]
+    pub proxy_auth_file: Option<PathBuf>,
 }
 
 /// How the relay between stdin/stdout and the socket behaves.
@@ -355,7 +375,7 @@ pub struct ConnectArgs {
     #[arg(value_name = "TARGET", required_unless_present = "unix")]
     pub target: Vec<String>,
     /// Connect to a Unix-domain socket at PATH instead
-    #[arg(long, value_name = "PATH", conflicts_with = "target")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["target", "proxy"])]
     pub unix: Option<PathBuf>,
     #[command(flatten)]
     pub family: FamilyOpts,
@@ -389,6 +409,8 @@ pub struct ConnectArgs {
     /// Set SO_KEEPALIVE
     #[arg(long)]
     pub keepalive: bool,
+    #[command(flatten)]
+    pub proxy: ProxyOpts,
     #[command(flatten)]
     pub relay: RelayOpts,
     /// Say more on stderr; with -z also list closed ports
@@ -746,6 +768,8 @@ pub struct SendfileArgs {
     /// No progress bar (it is shown only when stderr is a terminal anyway)
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub proxy: ProxyOpts,
     /// Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -12,6 +12,10 @@ pub use crate::net::parse::{
 pub use crate::net::server::acl::Acl;
 pub use crate::net::sockopt::{Value, lookup, parse_assignment, parse_value};
 pub use crate::net::stream::hexdump::{Direction, format_lines};
+pub use crate::net::stream::proxy::{
+    Credentials, Dest, base64_decode, base64_encode, http_connect_handshake, parse_proxy_url,
+    socks4_handshake, socks5_handshake,
+};
 pub use crate::net::stream::pump::Crlf;
 pub use crate::net::transfer::verify::{Header, NAME_MAX, read_digest, read_reply, safe_name};
 pub use crate::sys::poll::{READABLE, WRITABLE, poll};

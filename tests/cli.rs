@@ -16,6 +16,7 @@ mod fuzz_regressions;
 mod interop;
 mod listen;
 mod props;
+mod proxy;
 mod relay;
 mod resolve;
 mod sendfile;

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::{connected_line, proxy_chain};
 use crate::cli::ConnectArgs;
 use crate::exit;
 use crate::net::addr::{
-    Family, HostPort, check_host, display, parse_endpoint, resolve_local, split_host_port,
+    Family, HostPort, check_host, parse_endpoint, resolve_local, split_host_port,
 };
 use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
@@ -34,6 +35,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         source_port: args.source_port,
         nodelay: args.nodelay,
         keepalive: args.keepalive,
+        proxies: proxy_chain(&args.proxy)?,
     };
     if args.scan {
         if opts.timeout.is_none() {
@@ -62,7 +64,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             let target = parse_endpoint(&args.target)?;
             let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
             if args.verbose > 0 {
-                crate::diag!("connected to {}", display(&addr));
+                crate::diag!("{}", connected_line(&target, &addr, &opts.proxies));
             }
             sock
         }

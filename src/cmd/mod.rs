@@ -10,8 +10,9 @@ mod sockopt;
 mod udp_recv;
 mod udp_send;
 
-use crate::cli::{Command, FamilyOpts, RelayOpts};
-use crate::net::addr::Family;
+use crate::cli::{Command, FamilyOpts, ProxyOpts, RelayOpts};
+use crate::net::addr::{Family, HostPort, display};
+use crate::net::stream::proxy::{Proxy, parse_chain};
 use crate::net::stream::relay::RelayConfig;
 
 /// Runs a subcommand.
@@ -51,4 +52,27 @@ impl From<&RelayOpts> for RelayConfig {
             progress: o.progress,
         }
     }
+}
+
+/// `--proxy` URLs and `--proxy-auth-file` as a chain (first hop first; empty: connect directly).
+pub(crate) fn proxy_chain(o: &ProxyOpts) -> anyhow::Result<Vec<Proxy>> {
+    parse_chain(&o.proxy, o.proxy_auth_file.as_deref())
+}
+
+/// The `-v` line after connecting: `connected to ADDR`, or through proxies
+/// `connected to HOST:PORT through socks5://127.0.0.1:1080 (127.0.0.1:1080)`.
+pub(crate) fn connected_line(
+    target: &HostPort,
+    addr: &std::net::SocketAddr,
+    proxies: &[Proxy],
+) -> String {
+    if proxies.is_empty() {
+        return format!("connected to {}", display(addr));
+    }
+    let chain: Vec<String> = proxies.iter().map(|p| p.to_string()).collect();
+    format!(
+        "connected to {target} through {} ({})",
+        chain.join(" -> "),
+        display(addr)
+    )
 }

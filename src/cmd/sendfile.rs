@@ -19,6 +19,11 @@ use crate::progress;
 
 pub(crate) fn run(args: &SendfileArgs) -> Result<()> {
     if args.receive {
+        if !args.proxy.proxy.is_empty() {
+            return Err(exit::usage(
+                "--proxy is for sending; --receive does not take it",
+            ));
+        }
         receive(args)
     } else {
         send(args)
@@ -81,6 +86,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
     let opts = ConnectOpts {
         family: Family::from(args.family),
         timeout: args.timeout,
+        proxies: super::proxy_chain(&args.proxy)?,
         ..ConnectOpts::default()
     };
     let mut told = false;
@@ -92,7 +98,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
     };
     let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
     if args.verbose > 0 {
-        crate::diag!("connected to {}", display(&addr));
+        crate::diag!("{}", super::connected_line(&target, &addr, &opts.proxies));
     }
     let started = Instant::now();
     let bar = progress::bytes(Some(count), !args.no_progress);

@@ -13,6 +13,7 @@ use socket2::Socket;
 use crate::exit::{self, Timeout};
 use crate::net::addr::{Family, HostPort, display, local_end, resolve};
 use crate::net::socket::tcp_socket;
+use crate::net::stream::proxy::{Proxy, connect_through};
 use crate::sys::poll;
 
 /// The delay before the next Happy Eyeballs attempt starts while earlier ones are pending (RFC 8305).
@@ -28,6 +29,8 @@ pub(crate) struct ConnectOpts {
     pub source_port: Option<u16>,
     pub nodelay: bool,
     pub keepalive: bool,
+    /// `--proxy`: connect through these proxies, first hop first (empty: directly).
+    pub proxies: Vec<Proxy>,
 }
 
 /// Orders addresses for Happy Eyeballs: families alternate, starting with the resolver's first choice.
@@ -193,7 +196,8 @@ fn retriable(err: &anyhow::Error) -> bool {
     !err.chain().any(|c| c.is::<exit::Usage>())
 }
 
-/// Resolves and connects to `target`; with `wait_for`, keeps retrying (resolution failures too) until
+/// Resolves and connects to `target` (through `opts.proxies` when there are any: the address returned
+/// is then the first proxy's); with `wait_for`, keeps retrying (resolution failures too) until
 /// connected or the time is up (a [`Timeout`], status 3).
 pub(crate) fn connect(
     target: &HostPort,
@@ -216,6 +220,9 @@ pub(crate) fn connect_with(
             timeout,
             ..opts.clone()
         };
+        if !this.proxies.is_empty() {
+            return connect_through(&this.proxies, target, &this);
+        }
         let addrs = resolve(&target.host, target.port, this.family)?;
         happy_eyeballs(&name, &addrs, &this)
     })

@@ -31,6 +31,7 @@
 //!   the pair is over (a reset on one side, the idle timeout).
 
 pub(crate) mod hexdump;
+pub(crate) mod proxy;
 pub(crate) mod pump;
 pub(crate) mod relay;
 pub(crate) mod socket;

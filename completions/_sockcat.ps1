@@ -166,6 +166,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR (for a multicast target: the interface to send from)')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR (for a multicast target: the interface to send from)')
             [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Bind the local end to PORT')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
             [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'One datagram per stdin line, without its newline')
@@ -181,6 +182,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             break
         }
         'sockcat;udp-recv' {
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print each datagram')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Exit 0 after N datagrams')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit 0 after N datagrams')

@@ -495,12 +495,16 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__recv)
-            opts="-4 -6 -c -w -v -h -V --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --verbose --help --version"
+            opts="-4 -6 -c -w -v -h -V --unix --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "raw line hex json" -- "${cur}"))
                     return 0
@@ -549,7 +553,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__send)
-            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --stats --source --source-port --verbose --help --version"
+            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --stats --source --source-port --unix --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +592,10 @@ _sockcat() {
                     return 0
                     ;;
                 --source-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

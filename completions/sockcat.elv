@@ -157,6 +157,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand -s 'Bind the local end to ADDR (for a multicast target: the interface to send from)'
             cand --source 'Bind the local end to ADDR (for a multicast target: the interface to send from)'
             cand --source-port 'Bind the local end to PORT'
+            cand --unix 'Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE'
             cand -4 'Use IPv4 only'
             cand -6 'Use IPv6 only'
             cand --lines 'One datagram per stdin line, without its newline'
@@ -171,6 +172,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand --version 'Print version'
         }
         &'sockcat;udp-recv'= {
+            cand --unix 'Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)'
             cand --format 'How to print each datagram'
             cand -c 'Exit 0 after N datagrams'
             cand --count 'Exit 0 after N datagrams'

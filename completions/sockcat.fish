@@ -124,6 +124,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l ttl -d 'IP 
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l wait-reply -d 'After sending, print each reply until DUR passes without one (status 3 if none came)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s s -l source -d 'Bind the local end to ADDR (for a multicast target: the interface to send from)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l source-port -d 'Bind the local end to PORT' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l unix -d 'Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l lines -d 'One datagram per stdin line, without its newline'
@@ -133,6 +134,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l stats -d 'P
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s v -l verbose -d 'Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s V -l version -d 'Print version'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l unix -d 'Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l format -d 'How to print each datagram' -r -f -a "raw\t'The payload, byte-exact'
 line\t'The payload and a newline'
 hex\t'One hex line per datagram'

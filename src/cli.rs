@@ -605,8 +605,8 @@ datagram came.";
 #[command(after_long_help = UDP_SEND_EXAMPLES)]
 pub struct UdpSendArgs {
     /// HOST, or HOST:PORT / [IPV6]:PORT
-    #[arg(value_name = "HOST")]
-    pub host: String,
+    #[arg(value_name = "HOST", required_unless_present = "unix")]
+    pub host: Option<String>,
     /// PORT (unless given with HOST), then the messages: one datagram each
     #[arg(value_name = "PORT] [MESSAGE")]
     pub rest: Vec<String>,
@@ -650,6 +650,12 @@ pub struct UdpSendArgs {
     /// Bind the local end to PORT
     #[arg(long, value_name = "PORT", value_parser = parse_port_arg)]
     pub source_port: Option<u16>,
+    /// Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE
+    ///
+    /// `--unix /dev/log` talks to syslog. sockcat binds an abstract name of its own (@sockcat.PID.N),
+    /// so --wait-reply gets the receiver's answers.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["source", "source_port", "broadcast", "ttl"])]
+    pub unix: Option<PathBuf>,
     /// Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -675,8 +681,14 @@ pub enum UdpFormat {
 )]
 pub struct UdpRecvArgs {
     /// The address to bind (default: every address) and the port (0 picks one)
-    #[arg(value_name = "[ADDR] PORT", num_args = 1..=2, required = true)]
+    #[arg(value_name = "[ADDR] PORT", num_args = 1..=2, required_unless_present = "unix")]
     pub endpoint: Vec<String>,
+    /// Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)
+    ///
+    /// A stale socket file at PATH is replaced, a live one is "address in use"; the file is removed
+    /// when udp-recv ends (also at Ctrl-C). --echo answers senders that have a name (udp-send binds one).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["endpoint", "group", "reuseaddr", "reuseport"])]
+    pub unix: Option<PathBuf>,
     #[command(flatten)]
     pub family: FamilyOpts,
     /// How to print each datagram
@@ -689,6 +701,9 @@ pub struct UdpRecvArgs {
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
     /// Send each datagram back to its sender
+    ///
+    /// Never to source port 0 or to this receiver's own address (a spoofed datagram from itself would
+    /// loop), nor to an unnamed Unix sender.
     #[arg(long)]
     pub echo: bool,
     /// Join this multicast group (SO_REUSEADDR is then on)

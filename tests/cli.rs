@@ -15,6 +15,7 @@ mod flow;
 mod fuzz_regressions;
 mod interop;
 mod listen;
+mod local;
 mod props;
 mod proxy;
 mod relay;

@@ -592,3 +592,45 @@ fn stats_on_sigint() {
     );
     assert_eq!(done.stdout, b"a\nbc\n");
 }
+
+/// Sends one UDP datagram to 127.0.0.1:`port` that claims to come from 127.0.0.1:`from` (a raw
+/// socket, so root only). False when it could not (not root, no python3).
+fn spoof(port: u16, from: u16, payload: &str) -> bool {
+    if !have("python3") {
+        return false;
+    }
+    let script = "import socket,struct,sys\n\
+        port,src,data=int(sys.argv[1]),int(sys.argv[2]),sys.argv[3].encode()\n\
+        try:\n    s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_UDP)\n\
+        except PermissionError:\n    sys.exit(5)\n\
+        s.sendto(struct.pack('!HHHH',src,port,8+len(data),0)+data,('127.0.0.1',0))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &port.to_string(), &from.to_string(), payload])
+        .output()
+        .expect("run python3");
+    out.status.success()
+}
+
+#[test]
+fn echo_never_answers_its_own_address_or_port_0() {
+    let (p, addr) = receiver(&[
+        "--echo",
+        "--format",
+        "line",
+        "-w",
+        "500ms",
+        "127.0.0.1",
+        "0",
+    ]);
+    // A datagram "from" the receiver itself: echoing it would loop forever.
+    if !spoof(addr.port(), addr.port(), "self") {
+        return;
+    }
+    assert!(spoof(addr.port(), 0, "zero"));
+    // A real client is still answered (and tells that the two before were taken).
+    let (s, _) = peer("127.0.0.1:0");
+    s.send_to(b"real", addr).unwrap();
+    assert_eq!(recv(&s).0, b"real");
+    let done = p.finish_within(Duration::from_secs(5)).ok();
+    assert_eq!(done.stdout_str(), "self\nzero\nreal\n", "{}", done.show());
+}

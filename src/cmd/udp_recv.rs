@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
-use crate::net::addr::{Family, display};
+use crate::net::addr::Family;
 use crate::net::events::CloseReason;
 use crate::net::udp::sessions::{self, Tracker};
 use crate::net::udp::{Received, RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
@@ -22,7 +22,10 @@ use crate::sys::mmsg::Datagram;
 
 pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     let family = Family::from(args.family);
-    let (addr, port) = parse_bind_endpoint(&args.endpoint, family)?;
+    let endpoint = match &args.unix {
+        Some(_) => None,
+        None => Some(parse_bind_endpoint(&args.endpoint, family)?),
+    };
     let group =
         match &args.group {
             Some(text) => Some(text.trim().parse::<IpAddr>().map_err(|_| {
@@ -46,24 +49,26 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
                 .map_or(sessions::DEFAULT_MAX, |n| n as usize),
         )
     });
+    // With sessions to expire or a socket file to remove at a signal, the wait is cut into ticks
+    // here (and -w timed here) rather than left to one blocking receive.
+    let ticking = tracker.is_some() || args.unix.is_some();
     let opts = RecvOpts {
-        // With sessions to expire, the wait is timed here rather than by SO_RCVTIMEO.
-        timeout: if tracker.is_some() {
-            None
-        } else {
-            opts.timeout
-        },
+        timeout: if ticking { None } else { opts.timeout },
         ..opts
     };
     let mut out = Output::stdout()?;
-    let mut rx = UdpReceiver::open(addr, port, family, &opts)?;
-    let shown = display(&rx.local);
+    let mut rx = match (&args.unix, endpoint) {
+        (Some(path), _) => UdpReceiver::open_unix(path, &opts)?,
+        (None, Some((addr, port))) => UdpReceiver::open(addr, port, family, &opts)?,
+        (None, None) => return Err(exit::usage("give [ADDR] PORT, or --unix PATH")),
+    };
+    let shown = rx.shown.clone();
     // Ctrl-C ends the receive with the summary printed, as ping does; with --events, the open
     // sessions are closed first, and without --stats sockcat then dies by the signal.
     let signal = Arc::new(AtomicUsize::new(0));
     if args.stats {
         crate::sys::signal::catch_stop_signals().context("catch SIGINT and SIGTERM")?;
-    } else if tracker.is_some() {
+    } else if ticking {
         for sig in [SIGINT, SIGTERM] {
             signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
                 .context("catch SIGINT and SIGTERM")?;
@@ -75,21 +80,31 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     for note in &rx.notes {
         crate::diag!("sockcat: {note}");
     }
-    let result = receive(&mut rx, args, &mut out, &shown, tracker.as_mut(), &signal);
+    let result = receive(
+        &mut rx,
+        args,
+        &mut out,
+        &shown,
+        ticking,
+        tracker.as_mut(),
+        &signal,
+    );
+    let sig = signal.load(Ordering::SeqCst);
     if let Some(t) = tracker.as_mut() {
-        let sig = signal.load(Ordering::SeqCst);
         let stopped = sig != 0 || crate::sys::signal::stop_requested();
         t.close_all(if stopped {
             CloseReason::Signal
         } else {
             CloseReason::of(&result)
         });
-        if sig != 0 {
-            let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
-        }
     }
     if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
         crate::diag!("{}", rx.received.summary("received"));
+    }
+    if sig != 0 {
+        // The socket file goes first, then sockcat dies by the signal.
+        drop(rx);
+        let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
     }
     result
 }
@@ -102,6 +117,7 @@ fn receive(
     args: &UdpRecvArgs,
     out: &mut Output,
     shown: &str,
+    ticking: bool,
     mut tracker: Option<&mut Tracker>,
     signal: &AtomicUsize,
 ) -> Result<()> {
@@ -116,14 +132,16 @@ fn receive(
             },
             None => usize::MAX,
         };
-        if let Some(t) = tracker.as_deref_mut() {
+        if ticking {
             // Wait in ticks: sessions fall due, -w runs out, a signal asks to stop.
             loop {
                 if signal.load(Ordering::SeqCst) != 0 || crate::sys::signal::stop_requested() {
                     return Ok(());
                 }
                 let now = Instant::now();
-                if next_expiry.is_some_and(|at| at <= now) {
+                if let Some(t) = tracker.as_deref_mut()
+                    && next_expiry.is_some_and(|at| at <= now)
+                {
                     next_expiry = t.expire(now);
                 }
                 if let Some(w) = args.timeout
@@ -150,25 +168,21 @@ fn receive(
         text.clear();
         let now = Instant::now();
         last = now;
+        let named = tracker.is_some() || args.verbose > 1 || args.format == UdpFormat::Json;
         for i in 0..n {
             let d = rx.datagram(i);
+            let from = if named { rx.sender(i) } else { String::new() };
             if let Some(t) = tracker.as_deref_mut() {
-                let from = d.from.map(|a| display(&a)).unwrap_or_default();
-                let echoed = if args.echo && d.from.is_some() {
-                    d.data.len()
-                } else {
-                    0
-                };
+                let echoed = if args.echo { d.data.len() } else { 0 };
                 t.datagram(&from, d.data.len(), echoed, now);
                 next_expiry
                     .get_or_insert(now + args.session_idle.unwrap_or(sessions::DEFAULT_IDLE));
             }
             if args.verbose > 1 {
-                let from = d.from.map(|a| display(&a)).unwrap_or_default();
                 let cut = if d.truncated { " (truncated)" } else { "" };
                 crate::diag!("datagram from {from}, {} bytes{cut}", d.data.len());
             }
-            format(&mut text, &d, args.format);
+            format(&mut text, &d, &from, args.format);
         }
         out.file
             .write_all(&text)
@@ -178,7 +192,7 @@ fn receive(
 
 #[derive(Serialize)]
 struct JsonDatagram<'a> {
-    from: String,
+    from: &'a str,
     len: usize,
     hex: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,7 +200,7 @@ struct JsonDatagram<'a> {
 }
 
 /// Appends one datagram in `format` to `text`.
-fn format(text: &mut Vec<u8>, d: &Datagram<'_>, format: UdpFormat) {
+fn format(text: &mut Vec<u8>, d: &Datagram<'_>, from: &str, format: UdpFormat) {
     match format {
         UdpFormat::Raw => text.extend_from_slice(d.data),
         UdpFormat::Line => {
@@ -199,7 +213,7 @@ fn format(text: &mut Vec<u8>, d: &Datagram<'_>, format: UdpFormat) {
         }
         UdpFormat::Json => {
             let doc = JsonDatagram {
-                from: d.from.map(|a| display(&a)).unwrap_or_default(),
+                from,
                 len: d.data.len(),
                 hex: hex::encode(d.data),
                 text: std::str::from_utf8(d.data).ok(),
@@ -225,7 +239,7 @@ mod tests {
         };
         let show = |f| {
             let mut t = Vec::new();
-            format(&mut t, &d, f);
+            format(&mut t, &d, "127.0.0.1:9", f);
             String::from_utf8(t).unwrap()
         };
         assert_eq!(show(UdpFormat::Raw), "hi\"");
@@ -241,7 +255,7 @@ mod tests {
             truncated: false,
         };
         let mut t = Vec::new();
-        format(&mut t, &bin, UdpFormat::Json);
+        format(&mut t, &bin, "127.0.0.1:9", UdpFormat::Json);
         assert_eq!(t, b"{\"from\":\"127.0.0.1:9\",\"len\":1,\"hex\":\"ff\"}\n");
     }
 }

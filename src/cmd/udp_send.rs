@@ -9,9 +9,9 @@ use anyhow::{Result, anyhow};
 
 use crate::cli::UdpSendArgs;
 use crate::exit;
-use crate::net::addr::{Family, display};
+use crate::net::addr::Family;
 use crate::net::stream::relay::CHUNK;
-use crate::net::udp::{DEFAULT_RATE, SendOpts, UdpSender, max_payload, parse_send_target};
+use crate::net::udp::{DEFAULT_RATE, SendOpts, UdpSender, parse_send_target};
 use crate::stdio::{Input, Output};
 
 /// How stdin becomes datagrams.
@@ -23,7 +23,14 @@ struct Framing {
 }
 
 pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
-    let (target, messages) = parse_send_target(&args.host, &args.rest)?;
+    let (target, messages) = match (&args.unix, &args.host) {
+        (Some(_), _) => (None, args.host.iter().chain(&args.rest).cloned().collect()),
+        (None, Some(host)) => {
+            let (target, messages) = parse_send_target(host, &args.rest)?;
+            (Some(target), messages.to_vec())
+        }
+        (None, None) => return Err(exit::usage("give HOST PORT, or --unix PATH")),
+    };
     if args.lines && !messages.is_empty() {
         return Err(exit::usage(
             "--lines cuts stdin into datagrams; give no MESSAGE with it",
@@ -58,8 +65,12 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
         },
         replies: args.wait_reply.is_some(),
     };
-    let mut sender = UdpSender::open(&target, &opts)?;
-    let limit = max_payload(&sender.peer);
+    let mut sender = match (&target, &args.unix) {
+        (Some(target), _) => UdpSender::open(target, &opts)?,
+        (None, Some(path)) => UdpSender::open_unix(path, &opts)?,
+        (None, None) => return Err(exit::usage("give HOST PORT, or --unix PATH")),
+    };
+    let limit = sender.limit;
     let max_size = args.max_size as usize;
     if max_size > limit {
         return Err(exit::usage(format!(
@@ -69,8 +80,7 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
         )));
     }
     if args.verbose > 0 {
-        let from = sender.local.map(|a| display(&a)).unwrap_or_default();
-        crate::diag!("sending to {} from {from}", sender.shown());
+        crate::diag!("sending to {} from {}", sender.shown(), sender.from);
     }
     let framing = Framing {
         lines: args.lines,

@@ -22,6 +22,7 @@ use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
 
 pub(crate) mod sessions;
+pub(crate) mod unix;
 
 /// The largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8).
 pub(crate) const MAX_PAYLOAD_V4: usize = 65507;
@@ -161,8 +162,10 @@ pub(crate) struct UdpSender {
     sock: Socket,
     /// The target's address when the socket is not connected (broadcast, multicast).
     dest: Option<SockAddr>,
-    pub peer: SocketAddr,
-    pub local: Option<SocketAddr>,
+    /// The largest payload one datagram to the target carries.
+    pub limit: usize,
+    /// The local end, as shown by -v.
+    pub from: String,
     shown: String,
     pacer: Pacer,
     replies: Option<RecvBatch>,
@@ -226,12 +229,30 @@ impl UdpSender {
         Ok(UdpSender {
             sock,
             dest,
-            peer,
-            local,
+            limit: max_payload(&peer),
+            from: local.map(|a| display(&a)).unwrap_or_default(),
             shown,
             pacer: Pacer::new(opts.gap),
             replies: opts.replies.then(|| RecvBatch::new(64, 65536)),
             gso: true,
+            sent: Counter::default(),
+            received: Counter::default(),
+        })
+    }
+
+    /// A sender on a Unix datagram socket connected to `path` (`@NAME`: abstract), with an abstract
+    /// name of its own so the receiver can answer.
+    pub(crate) fn open_unix(path: &std::path::Path, opts: &SendOpts) -> Result<UdpSender> {
+        let (sock, from) = unix::connected(path)?;
+        Ok(UdpSender {
+            sock,
+            dest: None,
+            limit: unix::MAX_DATAGRAM,
+            from,
+            shown: path.display().to_string(),
+            pacer: Pacer::new(opts.gap),
+            replies: opts.replies.then(|| RecvBatch::new(64, 65536)),
+            gso: false,
             sent: Counter::default(),
             received: Counter::default(),
         })
@@ -445,7 +466,12 @@ pub(crate) enum Received {
 pub(crate) struct UdpReceiver {
     sock: Socket,
     batch: RecvBatch,
-    pub local: SocketAddr,
+    /// The bound address (a Unix receiver: unspecified).
+    local: SocketAddr,
+    /// The bound address or path, as shown.
+    pub shown: String,
+    /// A Unix datagram receiver (`--unix`): its own batch.
+    unix: Option<UnixRecv>,
     pub received: Counter,
     /// Things worth a warning on stderr (a receive buffer smaller than asked).
     pub notes: Vec<String>,
@@ -502,6 +528,38 @@ impl UdpReceiver {
             sock,
             batch: RecvBatch::new(64, 65536),
             local,
+            shown: display(&local),
+            unix: None,
+            received: Counter::default(),
+            notes,
+        })
+    }
+
+    /// A receiver on the Unix datagram socket `path` (`@NAME`: abstract). A stale socket file is
+    /// replaced; the file is removed when the receiver is dropped.
+    pub(crate) fn open_unix(path: &std::path::Path, opts: &RecvOpts) -> Result<UdpReceiver> {
+        let (sock, guard) = unix::bound(path)?;
+        let mut notes = Vec::new();
+        size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
+        if let Some(t) = opts.timeout {
+            sock.set_read_timeout(Some(t.max(Duration::from_micros(1))))
+                .context("set SO_RCVTIMEO")?;
+        }
+        let std_sock = std::os::unix::net::UnixDatagram::from(
+            sock.try_clone().context("dup the receiving socket")?,
+        );
+        Ok(UdpReceiver {
+            sock,
+            batch: RecvBatch::new(1, 1),
+            local: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
+            shown: path.display().to_string(),
+            unix: Some(UnixRecv {
+                sock: std_sock,
+                buf: Vec::new(),
+                items: Vec::new(),
+                len: 0,
+                _guard: guard,
+            }),
             received: Counter::default(),
             notes,
         })
@@ -515,11 +573,17 @@ impl UdpReceiver {
             if crate::sys::signal::stop_requested() {
                 return Ok(Received::Stopped);
             }
-            return match self.batch.recv(&self.sock, max, true) {
+            let got = match &mut self.unix {
+                Some(u) => unix::recv_batch(&u.sock, max, &mut u.buf, &mut u.items).inspect(|&n| {
+                    u.len = n;
+                }),
+                None => self.batch.recv(&self.sock, max, true),
+            };
+            return match got {
                 Ok(n) => {
                     let n = n.min(max);
                     self.batch.keep(n);
-                    let bytes = (0..n).map(|i| self.batch.get(i).data.len()).sum();
+                    let bytes = (0..n).map(|i| self.datagram(i).data.len()).sum();
                     self.received.add(n, bytes);
                     Ok(Received::Datagrams(n))
                 }
@@ -531,7 +595,7 @@ impl UdpReceiver {
                         continue;
                     }
                 }
-                Err(e) => Err(anyhow!(e).context(format!("receive on {}", display(&self.local)))),
+                Err(e) => Err(anyhow!(e).context(format!("receive on {}", self.shown))),
             };
         }
     }
@@ -539,24 +603,69 @@ impl UdpReceiver {
     /// Waits up to `wait` for a datagram to be queued: true when one is.
     pub(crate) fn readable(&self, wait: Duration) -> Result<bool> {
         let ready = poll::poll(&[(self.sock.as_fd(), poll::READABLE)], Some(wait))
-            .with_context(|| format!("poll {}", display(&self.local)))?;
+            .with_context(|| format!("poll {}", self.shown))?;
         Ok(ready[0] != 0)
     }
 
     /// The `i`th datagram of the last batch.
     pub(crate) fn datagram(&self, i: usize) -> Datagram<'_> {
-        self.batch.get(i)
+        match &self.unix {
+            Some(u) => Datagram {
+                data: &u.items[i].data,
+                from: None,
+                truncated: u.items[i].truncated,
+            },
+            None => self.batch.get(i),
+        }
+    }
+
+    /// How many datagrams the last batch holds.
+    fn batch_len(&self) -> usize {
+        match &self.unix {
+            Some(u) => u.len,
+            None => self.batch.len(),
+        }
+    }
+
+    /// The sender of the `i`th datagram of the last batch, as shown (`ADDR:PORT`, a Unix path,
+    /// `@NAME`, or `(unnamed)`).
+    pub(crate) fn sender(&self, i: usize) -> String {
+        match &self.unix {
+            Some(u) => unix::show_std(&u.items[i].from),
+            None => self
+                .batch
+                .get(i)
+                .from
+                .map(|a| display(&a))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// May a reply go to `from`? Never to port 0, nor to this receiver's own address (a spoofed
+    /// datagram "from" the receiver itself would echo forever).
+    fn answerable(&self, from: &SocketAddr) -> bool {
+        let canon = |ip: IpAddr| ip.to_canonical();
+        let own_ip = canon(self.local.ip());
+        from.port() != 0
+            && !(from.port() == self.local.port()
+                && (canon(from.ip()) == own_ip
+                    || own_ip.is_unspecified() && canon(from.ip()).is_loopback()))
     }
 
     /// Sends every datagram of the last batch back to its sender. UDP is lossy both ways: a datagram
     /// that cannot be echoed is dropped, not an error; returns how many were not echoed.
     pub(crate) fn echo(&self) -> usize {
-        let n = self.batch.len();
+        let n = self.batch_len();
+        if let Some(u) = &self.unix {
+            return n - u.echo();
+        }
         let mut payloads = Vec::with_capacity(n);
         let mut dests = Vec::with_capacity(n);
         for i in 0..n {
             let d = self.batch.get(i);
-            if let Some(from) = d.from {
+            if let Some(from) = d.from
+                && self.answerable(&from)
+            {
                 payloads.push(d.data);
                 dests.push(SockAddr::from(from));
             }
@@ -575,6 +684,38 @@ impl UdpReceiver {
             }
         }
         n - payloads.len()
+    }
+}
+
+/// The Unix side of a receiver: the socket as std's UnixDatagram (whose addresses keep Unix names),
+/// the last batch, and the socket file's guard.
+struct UnixRecv {
+    sock: std::os::unix::net::UnixDatagram,
+    buf: Vec<u8>,
+    items: Vec<unix::Item>,
+    len: usize,
+    _guard: Option<unix::FileGuard>,
+}
+
+impl UnixRecv {
+    /// Sends each datagram of the last batch back to a named sender other than this socket; returns
+    /// how many went.
+    fn echo(&self) -> usize {
+        let own = self.sock.local_addr().ok().map(|a| unix::show_std(&a));
+        let mut sent = 0;
+        for item in &self.items[..self.len] {
+            let named = item.from.as_pathname().is_some() || {
+                use std::os::linux::net::SocketAddrExt;
+                item.from.as_abstract_name().is_some()
+            };
+            if named
+                && own.as_deref() != Some(&unix::show_std(&item.from))
+                && self.sock.send_to_addr(&item.data, &item.from).is_ok()
+            {
+                sent += 1;
+            }
+        }
+        sent
     }
 }
 

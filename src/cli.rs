@@ -365,13 +365,14 @@ pub struct ListenArgs {
 #[command(
     after_long_help = CONNECT_EXAMPLES,
     override_usage = "sockcat connect [OPTIONS] HOST PORT\n       sockcat connect [OPTIONS] HOST:PORT\n       \
-                      sockcat connect [OPTIONS] --unix PATH\n       sockcat connect -z [OPTIONS] HOST PORT[,PORT|LO-HI...]\n       \
+                      sockcat connect [OPTIONS] --unix PATH\n       sockcat connect -z [OPTIONS] HOST PORT[,PORT|LO-HI...]...\n       \
                       sockcat connect -z [OPTIONS] HOST:PORT..."
 )]
 pub struct ConnectArgs {
     /// HOST PORT, HOST:PORT or [IPV6]:PORT (a link-local IPv6 with its zone: [fe80::1%eth0]:22)
     ///
-    /// With -z, PORT may be a list with ranges (22,80,8000-8100), or the targets several HOST:PORT.
+    /// With -z, PORT may be a list with ranges (22,80,8000-8100), several ports may follow the HOST
+    /// (nc's `-z HOST 22 80`), or the targets may be several HOST:PORT.
     #[arg(value_name = "TARGET", required_unless_present = "unix")]
     pub target: Vec<String>,
     /// Connect to a Unix-domain socket at PATH instead

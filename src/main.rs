@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser};
 use sockcat::{cli::Cli, exit};
 
 fn main() -> ExitCode {
@@ -31,16 +31,82 @@ fn usage_error(err: clap::Error) -> ExitCode {
             }
         }
         _ => {
-            // clap's first paragraph is the message (sometimes over several lines: the missing
-            // arguments); the usage and tips after it are for --help.
-            let text = err.render().to_string();
-            let message = text.split("\n\n").next().unwrap_or("invalid usage");
-            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-            let first = message.strip_prefix("error: ").unwrap_or(&message);
-            exit::diag_line(format_args!(
-                "sockcat: error: {first} (see 'sockcat --help')"
-            ));
+            exit::diag_line(format_args!("sockcat: error: {}", usage_line(&err)));
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+/// The one line a usage error prints: clap's message, its tips (`a similar subcommand exists:
+/// 'listen'`), the sockcat form of a netcat habit, and the help to read (the subcommand's own).
+fn usage_line(err: &clap::Error) -> String {
+    // clap's first paragraph is the message (sometimes over several lines: the missing arguments);
+    // its tips follow as `tip: ...` lines; the usage after them is for --help.
+    let text = err.render().to_string();
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let message = one_line(text.split("\n\n").next().unwrap_or("invalid usage"));
+    let mut line = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_string();
+    let subcommand = subcommand_in_args();
+    let hint = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) if err.kind() == ErrorKind::UnknownArgument => {
+            netcat_hint(arg, subcommand.as_deref())
+        }
+        _ => None,
+    };
+    match hint {
+        Some(hint) => line.push_str(&format!("; {hint}")),
+        None => {
+            for tip in text.lines().filter_map(|l| l.trim().strip_prefix("tip: ")) {
+                line.push_str(&format!("; {}", one_line(tip)));
+            }
+        }
+    }
+    match subcommand {
+        Some(sub) => line.push_str(&format!(" (see 'sockcat {sub} --help')")),
+        None => line.push_str(" (see 'sockcat --help')"),
+    }
+    line
+}
+
+/// The subcommand named on the command line, if the first argument is one.
+fn subcommand_in_args() -> Option<String> {
+    let first = std::env::args().nth(1)?;
+    let cmd = Cli::command();
+    cmd.get_subcommands()
+        .find(|s| s.get_name() == first)
+        .map(|s| s.get_name().to_string())
+}
+
+/// What a netcat user typing an nc flag should type instead.
+fn netcat_hint(arg: &str, subcommand: Option<&str>) -> Option<String> {
+    let connecting = matches!(subcommand, Some("connect") | Some("sendfile"));
+    Some(match arg {
+        "-l" | "--listen" if subcommand == Some("listen") => {
+            "not needed: listen already listens (sockcat listen [ADDR] PORT)".to_string()
+        }
+        "-l" | "--listen" => {
+            "netcat's -l is a subcommand here: sockcat listen [ADDR] PORT".to_string()
+        }
+        "-p" | "--port" if connecting => {
+            "the port is an argument after the host (sockcat connect HOST PORT); \
+             netcat's -p (the local port) is --source-port"
+                .to_string()
+        }
+        "-p" | "--port" => {
+            "the port is an argument, not an option: sockcat listen [ADDR] PORT".to_string()
+        }
+        "-u" | "--udp" => {
+            "UDP has its own subcommands: sockcat udp-send HOST PORT, sockcat udp-recv [ADDR] PORT"
+                .to_string()
+        }
+        "-N" | "-q" => "not needed: sockcat half-closes (sends FIN) when stdin ends, and \
+                        --close-on-eof closes both ways at once"
+            .to_string(),
+        "-n" => "not needed: an address literal is never looked up in DNS".to_string(),
+        "-U" => "a Unix-domain socket is --unix PATH".to_string(),
+        _ => return None,
+    })
 }

@@ -11,6 +11,7 @@ mod connect;
 mod eos;
 mod events;
 mod faults;
+mod first_hour;
 mod flow;
 mod fuzz_regressions;
 mod interop;

@@ -73,10 +73,17 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     relay(sock, input, Output::stdout()?, &cfg)
 }
 
-/// The probe targets: `HOST PORTLIST`, or one or more `HOST:PORTLIST`.
+/// The probe targets: `HOST PORTLIST...` (nc's `-z HOST 22 80`), or one or more `HOST:PORTLIST`.
 fn scan_targets(args: &[String]) -> Result<Vec<HostPort>> {
     let groups: Vec<(String, Vec<u16>)> = match args {
-        [host, ports] if !ports.contains(':') => vec![(check_host(host)?, parse_port_list(ports)?)],
+        [host, lists @ ..] if !lists.is_empty() && lists.iter().all(|p| !p.contains(':')) => {
+            let host = check_host(host)?;
+            let mut ports = Vec::new();
+            for list in lists {
+                ports.extend(parse_port_list(list)?);
+            }
+            vec![(host, ports)]
+        }
         _ => args
             .iter()
             .map(|arg| {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAdd
 use anyhow::{Context, Result};
 
 use crate::exit::usage;
-use crate::net::parse::{parse_port, parse_port_proto};
+use crate::net::parse::parse_port_proto;
 use crate::sys;
 
 /// A host (name or address literal) and a port.
@@ -114,19 +114,48 @@ pub fn parse_endpoint(args: &[String]) -> Result<HostPort> {
             let (host, port) = split_host_port(one)?;
             Ok(HostPort {
                 host: check_host(&host)?,
-                port: parse_port(&port)?,
+                port: destination_port(&port, "tcp", None)?,
             })
         }
-        [host, port] => Ok(HostPort {
-            host: check_host(host)?,
-            port: parse_port(port)?,
-        }),
+        [host, port] => {
+            let port = destination_port(port, "tcp", Some(host))?;
+            Ok(HostPort {
+                host: check_host(host)?,
+                port,
+            })
+        }
         [] => Err(usage("missing endpoint: give HOST PORT or HOST:PORT")),
         _ => Err(usage(format!(
             "too many arguments: {}: give HOST PORT or HOST:PORT",
             args.join(" ")
         ))),
     }
+}
+
+/// The port to send or connect to (service names looked up for `proto`): port 0 is bad input, as
+/// it is for nc (only a listener asks for port 0, to be given a free one). `host`, the argument
+/// before it, when given as two arguments: a port number there and a host here were swapped.
+pub(crate) fn destination_port(text: &str, proto: &str, host: Option<&str>) -> Result<u16> {
+    let port = match parse_port_proto(text, proto) {
+        Ok(port) => port,
+        Err(err) => {
+            if let Some(host) = host
+                && parse_port_proto(host, proto).is_ok()
+                && (text.parse::<IpAddr>().is_ok() || text.contains(['.', ':']))
+            {
+                return Err(usage(format!(
+                    "{text:?} is not a port: the host comes first, then the port ({text} {host})"
+                )));
+            }
+            return Err(err);
+        }
+    };
+    if port == 0 {
+        return Err(usage(
+            "port 0 is not a destination (only a listener asks for port 0, to get a free one)",
+        ));
+    }
+    Ok(port)
 }
 
 /// `[ADDR] PORT` or `ADDR:PORT` of a command that binds (`listen`, `udp-recv`, `sendfile --receive`):

@@ -16,7 +16,6 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::exit::{self, usage};
 use crate::net::addr::{Family, HostPort, check_host, display, resolve};
-use crate::net::parse::parse_port_proto;
 use crate::net::socket::ListenOpts;
 use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
@@ -62,7 +61,7 @@ pub(crate) fn parse_send_target<'a>(
         return Ok((
             HostPort {
                 host: check_host(&h)?,
-                port: parse_port_proto(&p, "udp")?,
+                port: crate::net::addr::destination_port(&p, "udp", None)?,
             },
             rest,
         ));
@@ -72,10 +71,11 @@ pub(crate) fn parse_send_target<'a>(
             "missing port: give HOST PORT or HOST:PORT (got {host:?})"
         )));
     };
+    let port = crate::net::addr::destination_port(port, "udp", Some(host))?;
     Ok((
         HostPort {
             host: check_host(host)?,
-            port: parse_port_proto(port, "udp")?,
+            port,
         },
         messages,
     ))

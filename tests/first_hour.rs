@@ -1,0 +1,95 @@
+//! A netcat user's first hour (issue 15): errors that teach, nc's habits pointed to the sockcat
+//! form, the forms nc accepts.
+
+use crate::common::{run, tcp_listener};
+
+#[test]
+fn clap_suggestions_are_kept() {
+    run(&["lsten", "9000"], b"")
+        .code(2)
+        .one_error_line("a similar subcommand exists: 'listen'");
+    run(&["connect", "--tiemout", "5", "127.0.0.1", "9"], b"")
+        .code(2)
+        .one_error_line("a similar argument exists: '--timeout'");
+}
+
+#[test]
+fn a_usage_error_points_at_the_subcommands_help() {
+    run(&["connect", "--tiemout", "5", "127.0.0.1", "9"], b"")
+        .code(2)
+        .one_error_line("(see 'sockcat connect --help')");
+    run(&["udp-recv"], b"")
+        .code(2)
+        .one_error_line("(see 'sockcat udp-recv --help')");
+    run(&["lsten"], b"")
+        .code(2)
+        .one_error_line("(see 'sockcat --help')");
+}
+
+#[test]
+fn netcat_habits_are_pointed_to_the_sockcat_form() {
+    let cases: [(&[&str], &str); 8] = [
+        (&["-l", "9000"], "sockcat listen [ADDR] PORT"),
+        (&["listen", "-l", "9000"], "listen already listens"),
+        (&["listen", "-p", "9000"], "the port is an argument"),
+        (
+            &["connect", "-p", "5000", "127.0.0.1", "9"],
+            "--source-port",
+        ),
+        (&["connect", "-u", "127.0.0.1", "9"], "udp-send"),
+        (&["connect", "-N", "127.0.0.1", "9"], "half-closes"),
+        (&["connect", "-q", "0", "127.0.0.1", "9"], "half-closes"),
+        (&["connect", "-n", "127.0.0.1", "9"], "never looked up"),
+    ];
+    for (args, needle) in cases {
+        run(args, b"").code(2).one_error_line(needle);
+    }
+}
+
+#[test]
+fn swapped_host_and_port_say_which_is_the_port() {
+    run(&["connect", "9000", "127.0.0.1"], b"")
+        .code(2)
+        .one_error_line(
+            "\"127.0.0.1\" is not a port: the host comes first, then the port (127.0.0.1 9000)",
+        );
+    run(&["udp-send", "9000", "127.0.0.1", "x"], b"")
+        .code(2)
+        .one_error_line("the host comes first");
+}
+
+#[test]
+fn destination_port_0_is_bad_input() {
+    for args in [
+        &["connect", "127.0.0.1", "0"][..],
+        &["connect", "127.0.0.1:0"],
+        &["udp-send", "127.0.0.1", "0", "x"],
+        &["udp-send", "127.0.0.1:0", "x"],
+    ] {
+        run(args, b"")
+            .code(2)
+            .one_error_line("port 0 is not a destination");
+    }
+}
+
+/// nc's probe form: one host, then several ports.
+#[test]
+fn probe_one_host_several_ports() {
+    let (_a, pa) = tcp_listener();
+    let (_b, pb) = tcp_listener();
+    let done = run(
+        &[
+            "connect",
+            "-z",
+            "127.0.0.1",
+            &pa.to_string(),
+            &pb.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(
+        done.stdout_str(),
+        format!("127.0.0.1:{pa} open\n127.0.0.1:{pb} open\n")
+    );
+}

@@ -174,3 +174,87 @@ fn exec_server_answers_reach_a_client_pipe_at_once() {
     assert_prompt(&p, b"one\ntwo\n", "client of listen -e cat, second line");
     p.finish().ok();
 }
+
+/// A Unix-socket server that reads 16 KiB every 40 ms (about 400 KiB/s) until EOF and returns the
+/// count: a slow reader, with Unix sockets' fixed buffers so sockcat's sending really waits on it.
+fn slow_unix_reader(path: &std::path::Path) -> std::thread::JoinHandle<usize> {
+    let listener = std::os::unix::net::UnixListener::bind(path).expect("bind");
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut total = 0;
+        loop {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    })
+}
+
+/// Issue 14 item 4: `-i` never fires while bytes are moving, however slowly, whatever the path
+/// (sendfile from a file, splice from a pipe): 1 MiB to a 400 KiB/s reader with `-i 1s`.
+#[test]
+fn idle_timeout_never_fires_while_a_slow_reader_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = crate::common::pattern(1 << 20, 5);
+    let file = crate::common::write_file(dir.path(), "one-mib", &data);
+    for pipe in [false, true] {
+        let path = dir.path().join(format!("slow-{pipe}.sock"));
+        let server = slow_unix_reader(&path);
+        let args = ["connect", "-i", "1s", "--unix", path.to_str().unwrap()];
+        let mut p = if pipe {
+            Proc::spawn(&args, In::Pipe)
+        } else {
+            Proc::spawn(&args, In::File(file.clone()))
+        };
+        if pipe {
+            let mut stdin = p.stdin.take().unwrap();
+            let data = data.clone();
+            std::thread::spawn(move || stdin.write_all(&data));
+        }
+        let done = p.finish();
+        let what = if pipe { "stdin a pipe" } else { "stdin a file" };
+        assert_eq!(done.code, Some(0), "{what}: {}", done.show());
+        assert_eq!(server.join().unwrap(), data.len(), "{what}");
+    }
+}
+
+/// The same over TCP, where the kernel may take the whole input into its send buffer at once and the
+/// bytes then drain to the slow reader after sockcat has nothing left to write: that drain is bytes
+/// moving too.
+#[test]
+fn idle_timeout_never_fires_while_the_send_queue_drains() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = crate::common::pattern(1 << 20, 6);
+    let file = crate::common::write_file(dir.path(), "one-mib", &data);
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(16 * 1024).unwrap();
+    sock.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    sock.listen(1).unwrap();
+    let port = sock.local_addr().unwrap().as_socket().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = sock.accept().expect("accept");
+        let mut conn = TcpStream::from(conn);
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut total = 0;
+        loop {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    });
+    let done = Proc::spawn(
+        &["connect", "-i", "1s", "127.0.0.1", &port.to_string()],
+        In::File(file),
+    )
+    .finish();
+    assert_eq!(done.code, Some(0), "{}", done.show());
+    assert_eq!(server.join().unwrap(), data.len());
+}

@@ -183,6 +183,26 @@ pub(crate) fn pending(fd: BorrowedFd<'_>) -> io::Result<usize> {
     }
 }
 
+/// Bytes a socket holds that its peer has not taken yet (SIOCOUTQ: for TCP, sent but not acknowledged
+/// plus not yet sent; for a Unix socket, what its queues hold against our send buffer).
+pub(crate) fn unsent(sock: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points at n; sock is live.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n.max(0) as usize)
+    }
+}
+
+/// A socket's send buffer size (SO_SNDBUF, as the kernel accounts it).
+pub(crate) fn send_buffer(sock: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut buf = [0u8; 4];
+    super::sockopt::get(sock, libc::SOL_SOCKET, libc::SO_SNDBUF, &mut buf)?;
+    Ok(libc::c_int::from_ne_bytes(buf).max(0) as usize)
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];

@@ -122,11 +122,16 @@ impl Pump {
         self.buffered(src, dst)
     }
 
-    /// The buffered copy.
+    /// The buffered copy. Watched, it writes to a descriptor no more than it takes at once (see
+    /// [`zerocopy::writable`]), so a slow reader shows as progress rather than as a silent wait.
     fn buffered(&mut self, src: &mut dyn Source, dst: &mut dyn Sink) -> Result<()> {
         if self.buf.is_empty() {
             self.buf = vec![0; CHUNK];
         }
+        let paced = match dst.fd() {
+            Some(fd) if self.watched => crate::sys::zerocopy::kind(fd).ok(),
+            _ => None,
+        };
         loop {
             let n = match src.read(&mut self.buf) {
                 Ok(0) => return Ok(()),
@@ -143,8 +148,22 @@ impl Pump {
             if let Some(dump) = &self.hexdump {
                 dump.dump(self.dir, data);
             }
-            dst.write_all(data).map_err(|e| dst.write_error(e))?;
-            self.activity.moved(self.dir, data.len() as u64);
+            let Some(kind) = paced else {
+                dst.write_all(data).map_err(|e| dst.write_error(e))?;
+                self.activity.moved(self.dir, data.len() as u64);
+                continue;
+            };
+            let mut rest = data;
+            while !rest.is_empty() {
+                let n = match dst.fd() {
+                    Some(fd) => zerocopy::writable(fd, kind, rest.len()),
+                    None => Ok(rest.len()),
+                }
+                .map_err(|e| dst.write_error(e))?;
+                dst.write_all(&rest[..n]).map_err(|e| dst.write_error(e))?;
+                self.activity.moved(self.dir, n as u64);
+                rest = &rest[n..];
+            }
         }
     }
 }

@@ -196,6 +196,9 @@ pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
         };
     }
 
+    let mut queues = cfg
+        .idle_timeout
+        .map(|_| SendQueues::of(&[&*a_sink, &*b_sink]));
     let (tx, rx) = mpsc::channel::<Event>();
     let mut running = 0;
     if !cfg.recv_only {
@@ -228,6 +231,9 @@ pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
         let event = match cfg.idle_timeout {
             None => rx.recv().ok(),
             Some(limit) => {
+                if queues.as_mut().is_some_and(SendQueues::drained) {
+                    activity.touch();
+                }
                 let idle = activity.idle_for();
                 if idle >= limit {
                     break Err(exit::timeout(format!(
@@ -235,7 +241,8 @@ pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
                         humantime::format_duration(limit)
                     )));
                 }
-                match rx.recv_timeout(limit - idle) {
+                // Wake often enough to see a send queue drain within the limit.
+                match rx.recv_timeout((limit - idle).min(limit / 4)) {
                     Ok(ev) => Some(ev),
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,
                     Err(mpsc::RecvTimeoutError::Disconnected) => None,
@@ -267,4 +274,44 @@ pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
         }
     }
     result
+}
+
+/// The sockets among the sinks, watched for the idle timer: bytes that left our hands but still sit in
+/// a socket's send queue reach the peer later, and that is traffic too (a slow reader of a large send
+/// buffer, after the last write).
+struct SendQueues {
+    socks: Vec<(std::os::fd::OwnedFd, usize)>,
+}
+
+impl SendQueues {
+    /// Copies of the socket descriptors of `sinks` (the others are left alone: a copy of stdout would
+    /// keep its reader from seeing EOF when the relay finishes it).
+    fn of(sinks: &[&dyn Sink]) -> SendQueues {
+        use crate::sys::zerocopy::{FdKind, kind, unsent};
+        let socks = sinks
+            .iter()
+            .filter_map(|sink| sink.fd())
+            .filter(|fd| kind(*fd).is_ok_and(|k| k == FdKind::Socket))
+            .filter_map(|fd| {
+                let queued = unsent(fd).ok()?;
+                Some((fd.try_clone_to_owned().ok()?, queued))
+            })
+            .collect();
+        SendQueues { socks }
+    }
+
+    /// Did any send queue change since the last look?
+    fn drained(&mut self) -> bool {
+        use std::os::fd::AsFd;
+        let mut changed = false;
+        for (fd, last) in &mut self.socks {
+            if let Ok(now) = crate::sys::zerocopy::unsent(fd.as_fd())
+                && now != *last
+            {
+                *last = now;
+                changed = true;
+            }
+        }
+        changed
+    }
 }

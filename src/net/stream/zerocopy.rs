@@ -57,7 +57,9 @@ pub(crate) struct Errors<'a> {
 
 /// Copies `src` to `dst` until `src` ends, the zero-copy way, calling `moved` with each count of bytes
 /// that reached `dst`. `watched` says somebody looks at those counts as they come (an idle timer, a
-/// progress bar): then `moved` must hear of every byte soon after it arrives, so no path may batch.
+/// progress bar): then `moved` must hear of every byte soon after it arrives, so no path may batch,
+/// and no call may wait for the reader longer than it takes the reader to take a little (see
+/// [`writable`]): an idle timer must never fire while bytes move, however slowly.
 pub(crate) fn copy(
     src: BorrowedFd<'_>,
     dst: BorrowedFd<'_>,
@@ -71,17 +73,23 @@ pub(crate) fn copy(
     match (from, to) {
         (FdKind::RegularFile, FdKind::Socket) => {
             let blame = Blame::socket_dst(errors);
-            direct(moved, &blame, || sys::sendfile(dst, src, SENDFILE_CHUNK))
+            direct(moved, &blame, || {
+                let n = paced(watched, dst, to, SENDFILE_CHUNK)?;
+                sys::sendfile(dst, src, n)
+            })
         }
         (FdKind::Pipe, FdKind::Socket) => {
             let _ = sys::set_pipe_size(src, PIPE_SIZE);
-            through_pipe(src, dst, moved, errors, true)
+            through_pipe(src, (dst, to), moved, errors, true, watched)
         }
         (FdKind::Pipe, _) => {
             let size = sys::set_pipe_size(src, PIPE_SIZE)
                 .or_else(|_| sys::pipe_size(src))
                 .unwrap_or(64 * 1024);
-            direct(moved, &Blame::plain(errors), || sys::splice(src, dst, size))
+            direct(moved, &Blame::plain(errors), || {
+                let n = paced(watched, dst, to, size)?;
+                sys::splice(src, dst, n)
+            })
         }
         (FdKind::Socket, FdKind::Pipe) => {
             let size = sys::set_pipe_size(dst, PIPE_SIZE)
@@ -95,9 +103,42 @@ pub(crate) fn copy(
         (FdKind::Socket, FdKind::RegularFile | FdKind::CharDevice | FdKind::Socket)
             if !dst.is_terminal() =>
         {
-            through_pipe(src, dst, moved, errors, false)
+            through_pipe(src, (dst, to), moved, errors, false, watched)
         }
         _ => Ok(Flow::Fallback),
+    }
+}
+
+/// The smallest write worth making: a pipe with room takes this much at once (PIPE_BUF).
+const MIN_WRITE: usize = 4096;
+
+/// How much of `want` bytes `dst` (of kind `kind`) takes now without waiting for its reader, once it
+/// is writable (waited for by poll(2)): the free space of a socket's send buffer or of a pipe, at
+/// least [`MIN_WRITE`]. A blocking call of that size returns as soon as the reader took a little,
+/// where one of `want` bytes could wait for the reader to take nearly all of them, with no progress
+/// to show meanwhile.
+pub(crate) fn writable(dst: BorrowedFd<'_>, kind: FdKind, want: usize) -> io::Result<usize> {
+    use crate::sys::poll::{WRITABLE, poll};
+    let free = match kind {
+        FdKind::Socket => {
+            poll(&[(dst, WRITABLE)], None)?;
+            sys::send_buffer(dst)?.saturating_sub(sys::unsent(dst)?)
+        }
+        FdKind::Pipe => {
+            poll(&[(dst, WRITABLE)], None)?;
+            sys::pipe_size(dst)?.saturating_sub(sys::pending(dst)?)
+        }
+        _ => want,
+    };
+    Ok(free.clamp(MIN_WRITE.min(want), want))
+}
+
+/// `want`, or as much of it as [`writable`] says goes now when somebody watches the progress.
+fn paced(watched: bool, dst: BorrowedFd<'_>, kind: FdKind, want: usize) -> io::Result<usize> {
+    if watched {
+        writable(dst, kind, want)
+    } else {
+        Ok(want)
     }
 }
 
@@ -213,10 +254,11 @@ fn socket_to_pipe(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, size: usize) -> io::
 /// (medians of 6, interleaved). `batching` says `src` is such a pipe (only a producer refills it).
 fn through_pipe(
     src: BorrowedFd<'_>,
-    dst: BorrowedFd<'_>,
+    (dst, to): (BorrowedFd<'_>, FdKind),
     moved: &dyn Fn(u64),
     errors: &Errors<'_>,
     batching: bool,
+    watched: bool,
 ) -> Result<Flow> {
     let Ok((r, w)) = sys::pipe() else {
         return Ok(Flow::Fallback);
@@ -236,7 +278,8 @@ fn through_pipe(
         last = n;
         let mut left = n;
         while left > 0 {
-            match sys::splice(r.as_fd(), dst, left) {
+            let want = paced(watched, dst, to, left).map_err(errors.write)?;
+            match sys::splice(r.as_fd(), dst, want) {
                 Ok(0) => return Err((errors.write)(io::ErrorKind::WriteZero.into())),
                 Ok(m) => {
                     left -= m;

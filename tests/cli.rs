@@ -14,6 +14,7 @@ mod faults;
 mod first_hour;
 mod flow;
 mod fuzz_regressions;
+mod hostile;
 mod interop;
 mod listen;
 mod local;

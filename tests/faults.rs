@@ -145,8 +145,12 @@ fn ten_thousand_connects_to_a_one_slot_server() {
     holder.read_exact(&mut one).unwrap();
     let started = Instant::now();
     for _ in 0..10_000 {
-        let s = TcpStream::connect_timeout(&addr, LIMIT).expect("connect during the storm");
-        drop(s);
+        // Refused with a reset, which may arrive before connect returns.
+        match TcpStream::connect_timeout(&addr, LIMIT) {
+            Ok(s) => drop(s),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("connect during the storm: {e}"),
+        }
     }
     assert!(started.elapsed() < LIMIT * 3);
     // Still alive, memory bounded, and the slot holder is still served.

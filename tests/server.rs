@@ -328,9 +328,15 @@ fn allow_and_deny() {
         ],
         In::Null,
     );
-    // 127.0.0.1 is denied: closed at once.
-    let mut c = connect(addr);
-    assert_eq!(c.read(&mut [0u8; 4]).unwrap_or(0), 0);
+    // 127.0.0.1 is denied: reset at once (the reset may even beat connect's own return).
+    if let Ok(mut c) = TcpStream::connect_timeout(&addr, LIMIT) {
+        c.set_read_timeout(Some(LIMIT)).unwrap();
+        let got = c.read(&mut [0u8; 4]);
+        assert!(
+            matches!(&got, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+            "{got:?}"
+        );
+    }
     p.wait_line("refused 127.0.0.1:");
     // 127.0.0.2 is allowed.
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();

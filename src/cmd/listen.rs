@@ -22,8 +22,6 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         reuseaddr: !args.no_reuseaddr,
         reuseport: args.reuseport,
         backlog: args.backlog,
-        sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
-        mptcp: args.mptcp,
     };
     let mode = if let Some(line) = &args.exec {
         Mode::Exec(ExecSpec::direct(line)?)
@@ -60,7 +58,6 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     };
     end_on_signals(args.unix.clone());
     if args.verbose > 0 {
-        super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");
     }
     let cfg = ServeConfig {

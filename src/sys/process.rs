@@ -27,16 +27,53 @@ pub(crate) fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
     Ok(lim.rlim_cur)
 }
 
-/// Sends `signal` to process `pid` (best effort: it may have exited already).
-pub(crate) fn kill(pid: u32, signal: i32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+/// Sends `signal` to every process of the process group `pgid` (best effort).
+pub(crate) fn kill_group(pgid: u32, signal: i32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
         return;
     };
-    if pid <= 0 {
+    if pgid <= 1 {
         return;
     }
-    // SAFETY: kill has no memory-safety preconditions; pid is a positive process id we spawned.
+    // SAFETY: kill has no memory-safety preconditions; -pgid names a process group we created.
     unsafe {
-        libc::kill(pid, signal);
+        libc::kill(-pgid, signal);
     }
+}
+
+/// Does any process of group `pgid` still exist? (A zombie that nobody reaped counts.)
+pub(crate) fn group_alive(pgid: u32) -> bool {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return false;
+    };
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the group exists; no memory is involved.
+    let rc = unsafe { libc::kill(-pgid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Reaps child `pid` if it has exited (waitpid WNOHANG). Returns whether it was reaped or is gone.
+pub(crate) fn reap(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    let mut status = 0;
+    // SAFETY: status is a valid, writable int; WNOHANG makes the call return at once.
+    let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    rc == pid || (rc < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
+}
+
+/// A descriptor that becomes readable when process `pid` (our child) exits: pidfd_open(2), Linux 5.3+.
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as libc::c_int) })
 }

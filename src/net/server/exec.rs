@@ -1,18 +1,19 @@
 //! `--exec` / `--sh-exec`: a program per connection with the socket as its stdin and stdout, inetd style.
 //!
 //! The child gets duplicates of the connection only (every other descriptor sockcat holds is
-//! close-on-exec), the `SOCKCAT_*` address variables, and our stderr. Children are registered so that
-//! SIGINT/SIGTERM can end them with the server.
+//! close-on-exec), the `SOCKCAT_*` address variables, and our stderr. Each child leads a process group
+//! of its own, so that SIGINT/SIGTERM end it with everything it started (`-c 'cat | sleep 30'`), and no
+//! grandchild keeps a client's socket once sockcat is gone. The server loop waits for a child through
+//! a pidfd (no thread per child) and then lingers on the socket itself (see [`LINGER`]).
 
-use std::io::Read;
-use std::net::Shutdown;
 use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use socket2::{SockAddr, Socket};
 
 use crate::exit::usage;
@@ -67,18 +68,58 @@ fn find_program(program: &str) -> Option<std::path::PathBuf> {
         .find(|p| executable(p))
 }
 
-/// Running children, for the signal handler.
+/// Running children (each the leader of its own process group), for the signal handler.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
     CHILDREN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Ends every running child (on SIGINT/SIGTERM).
+/// How long SIGTERM has to end a child's group before SIGKILL.
+pub(crate) const GRACE: Duration = Duration::from_secs(2);
+
+/// Ends every running child with its whole process group (on SIGINT/SIGTERM): SIGTERM to each group,
+/// up to [`GRACE`] for them to go, then SIGKILL to what is left. Returns when every group is gone (or
+/// the SIGKILL has been sent).
 pub(crate) fn terminate_children() {
-    for pid in children().iter() {
-        process::kill(*pid, libc::SIGTERM);
+    let groups: Vec<u32> = children().clone();
+    for pgid in &groups {
+        process::kill_group(*pgid, libc::SIGTERM);
+        // A stopped child would not act on SIGTERM until continued.
+        process::kill_group(*pgid, libc::SIGCONT);
     }
+    let until = Instant::now() + GRACE;
+    let mut left = groups;
+    while !left.is_empty() && Instant::now() < until {
+        // Reap the leaders (our children) so that a dead one does not keep its group "alive".
+        left.retain(|pgid| {
+            process::reap(*pgid);
+            process::group_alive(*pgid)
+        });
+        if !left.is_empty() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    for pgid in &left {
+        process::kill_group(*pgid, libc::SIGKILL);
+    }
+}
+
+/// A value from a peer made safe for a child's environment: control characters (a newline in a Unix
+/// client's bound path could forge another `NAME=value` line in a child's `env` output) become `\xNN`,
+/// and so does a backslash, so the escaping is unambiguous.
+pub(crate) fn env_safe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        if ch.is_control() || ch == '\\' {
+            for b in ch.to_string().bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn addr_vars(addr: Option<SockAddr>) -> (String, String) {
@@ -86,7 +127,7 @@ fn addr_vars(addr: Option<SockAddr>) -> (String, String) {
         Some(sa) => (sa.ip().to_canonical().to_string(), sa.port().to_string()),
         None => (
             addr.as_ref()
-                .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                .and_then(|a| a.as_pathname().map(|p| env_safe(&p.display().to_string())))
                 .unwrap_or_default(),
             String::new(),
         ),
@@ -95,11 +136,58 @@ fn addr_vars(addr: Option<SockAddr>) -> (String, String) {
 
 /// How long, after the child is done, we wait for the client to close before closing ourselves: closing
 /// with unread input would reset the connection and could cost the client the child's last output.
-const LINGER: Duration = Duration::from_secs(2);
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
 
-/// Runs `spec` for one connection and waits for it. `send_only`: the child's stdin is empty;
-/// `recv_only`: its stdout is discarded.
-pub(crate) fn run(spec: &ExecSpec, conn: &Socket, send_only: bool, recv_only: bool) -> Result<()> {
+/// A child serving one connection.
+pub(crate) struct Running {
+    pub child: Child,
+    /// Readable once the child has exited (None where the kernel has no pidfd: then the server polls).
+    pub pidfd: Option<OwnedFd>,
+    /// When the idle timeout told the child's group to end (SIGKILL follows after [`GRACE`]).
+    pub term_sent: Option<Instant>,
+}
+
+impl Running {
+    /// Has the child exited? Its status as a result: Ok when it succeeded.
+    pub(crate) fn exited(&mut self, spec: &ExecSpec) -> Option<Result<()>> {
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => status,
+            Ok(None) => return None,
+            Err(e) => {
+                return Some(Err(
+                    anyhow::anyhow!(e).context(format!("wait for {}", spec.program))
+                ));
+            }
+        };
+        children().retain(|p| *p != self.child.id());
+        Some(if status.success() {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("{} exited with {status}", spec.program))
+        })
+    }
+
+    /// Ends the child's whole group now (idle timeout): SIGTERM, and SIGKILL after [`GRACE`] is the
+    /// caller's to send through [`Running::kill`].
+    pub(crate) fn terminate(&self) {
+        process::kill_group(self.child.id(), libc::SIGTERM);
+        process::kill_group(self.child.id(), libc::SIGCONT);
+    }
+
+    pub(crate) fn kill(&self) {
+        process::kill_group(self.child.id(), libc::SIGKILL);
+    }
+}
+
+/// Starts `spec` for one connection, in a process group of its own. `send_only`: the child's stdin is
+/// empty; `recv_only`: its stdout is discarded. The connection must be in blocking mode (the child
+/// shares its file status flags).
+pub(crate) fn spawn(
+    spec: &ExecSpec,
+    conn: &Socket,
+    send_only: bool,
+    recv_only: bool,
+) -> Result<Running> {
     let (remote_addr, remote_port) = addr_vars(conn.peer_addr().ok());
     let (local_addr, local_port) = addr_vars(conn.local_addr().ok());
     let dup = || -> Result<Stdio> {
@@ -109,7 +197,9 @@ pub(crate) fn run(spec: &ExecSpec, conn: &Socket, send_only: bool, recv_only: bo
     };
     let stdin = if send_only { Stdio::null() } else { dup()? };
     let stdout = if recv_only { Stdio::null() } else { dup()? };
-    let mut child = Command::new(&spec.program)
+    // Registered under the lock, so a signal's terminate_children sees every child it must end.
+    let mut list = children();
+    let child = Command::new(&spec.program)
         .args(&spec.args)
         .env("SOCKCAT_REMOTE_ADDR", remote_addr)
         .env("SOCKCAT_REMOTE_PORT", remote_port)
@@ -117,35 +207,30 @@ pub(crate) fn run(spec: &ExecSpec, conn: &Socket, send_only: bool, recv_only: bo
         .env("SOCKCAT_LOCAL_PORT", local_port)
         .stdin(stdin)
         .stdout(stdout)
+        .process_group(0)
         .spawn()
         .with_context(|| format!("exec {}", spec.program))?;
-    let pid = child.id();
-    children().push(pid);
-    let status = child.wait();
-    children().retain(|p| *p != pid);
-    let status = status.with_context(|| format!("wait for {}", spec.program))?;
+    list.push(child.id());
+    drop(list);
+    let pidfd = process::pidfd_open(child.id()).ok();
+    Ok(Running {
+        child,
+        pidfd,
+        term_sent: None,
+    })
+}
 
-    // The child's output is in the socket's send queue: FIN after it, then let the client finish.
-    let _ = conn.shutdown(Shutdown::Write);
-    let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
-    let until = Instant::now() + LINGER;
-    let mut sink = [0u8; 16 * 1024];
-    while Instant::now() < until {
-        match (&*conn).read(&mut sink) {
-            Ok(0) => break,
-            Ok(_) => continue,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                continue;
-            }
-            Err(_) => break,
-        }
-    }
-    if status.success() {
-        Ok(())
-    } else {
-        Err(anyhow!("{} exited with {status}", spec.program))
+#[cfg(test)]
+mod tests {
+    use super::env_safe;
+
+    #[test]
+    fn peer_text_cannot_forge_environment_lines() {
+        assert_eq!(env_safe("/tmp/a b"), "/tmp/a b");
+        assert_eq!(
+            env_safe("/tmp/x\nSOCKCAT_REMOTE_PORT=1"),
+            "/tmp/x\\x0aSOCKCAT_REMOTE_PORT=1"
+        );
+        assert_eq!(env_safe("a\\b\u{7f}"), "a\\x5cb\\x7f");
     }
 }

@@ -1,0 +1,390 @@
+//! Servers against careless or hostile clients (issue 14): a client that never reads, one that left,
+//! one that is slow, must stall or hold nothing but itself. Each client here is written to misbehave.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use crate::common::{In, LIMIT, Proc, connect};
+
+fn server(args: &[&str], stdin: In) -> (Proc, SocketAddr) {
+    let mut full = vec!["listen", "-v"];
+    full.extend_from_slice(args);
+    let mut p = Proc::spawn(&full, stdin);
+    let addr = p.listening();
+    (p, addr)
+}
+
+/// Far more than a stuck client's socket buffers can absorb (loopback: a few MiB each way).
+const FLOOD: usize = 48 << 20;
+
+/// Reads exactly `n` bytes within `LIMIT`, or says how many came.
+fn read_n(c: &mut TcpStream, n: usize) -> Result<(), String> {
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0;
+    let started = Instant::now();
+    while got < n {
+        let want = buf.len().min(n - got);
+        match c.read(&mut buf[..want]) {
+            Ok(0) => return Err(format!("EOF after {got} of {n} bytes")),
+            Ok(k) => got += k,
+            Err(e) => {
+                return Err(format!(
+                    "{e} after {got} of {n} bytes ({:?})",
+                    started.elapsed()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn writer(mut s: TcpStream, total: usize) -> std::thread::JoinHandle<TcpStream> {
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while sent < total {
+            let n = chunk.len().min(total - sent);
+            if s.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            sent += n;
+        }
+        s
+    })
+}
+
+#[test]
+fn broker_one_client_that_never_reads_stalls_only_itself() {
+    let (mut p, addr) = server(&["--broker", "-o", "/dev/null", "127.0.0.1", "0"], In::Null);
+    let _stuck = connect(addr); // never reads
+    p.wait_line("connection from ");
+    let mut reader = connect(addr);
+    p.wait_line("connection from ");
+    let sender = connect(addr);
+    p.wait_line("connection from ");
+    let sending = writer(sender, FLOOD);
+    read_n(&mut reader, FLOOD).unwrap_or_else(|e| panic!("the reading client starved: {e}"));
+    let mut sender = sending.join().unwrap();
+    // The stuck one was dropped and said so; a new client is still admitted and served.
+    p.wait_line_containing("too far behind");
+    let mut late = connect(addr);
+    p.wait_line("connection from ");
+    sender.write_all(b"hello late").unwrap();
+    read_n(&mut late, 10).unwrap_or_else(|e| panic!("the late client got nothing: {e}"));
+}
+
+#[test]
+fn keep_open_one_client_that_never_reads_stalls_only_itself() {
+    let (mut p, addr) = server(&["-k", "-o", "/dev/null", "127.0.0.1", "0"], In::Pipe);
+    let _stuck = connect(addr); // never reads
+    p.wait_line("connection from ");
+    let mut reader = connect(addr);
+    p.wait_line("connection from ");
+    let mut stdin = p.stdin.take().unwrap();
+    let (go_on, later) = channel::<()>();
+    let feeding = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..FLOOD / chunk.len() {
+            if stdin.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        if later.recv_timeout(LIMIT).is_ok() {
+            let _ = stdin.write_all(b"later");
+        }
+    });
+    read_n(&mut reader, FLOOD).unwrap_or_else(|e| panic!("the reading client starved: {e}"));
+    p.wait_line_containing("too far behind");
+    let mut late = connect(addr);
+    p.wait_line("connection from ");
+    go_on.send(()).unwrap();
+    read_n(&mut late, 5).unwrap_or_else(|e| panic!("the late client got nothing: {e}"));
+    read_n(&mut reader, 5).unwrap();
+    feeding.join().unwrap();
+}
+
+#[test]
+fn keep_open_non_reader_with_idle_timeout_is_closed() {
+    // -i: a client that stopped reading moves no bytes, so it is idle even while data waits for it.
+    let (mut p, addr) = server(&["-k", "-i", "1s", "127.0.0.1", "0"], In::Pipe);
+    let _stuck = connect(addr);
+    p.wait_line("connection from ");
+    let mut stdin = p.stdin.take().unwrap();
+    let feeding = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..(16 << 20) / chunk.len() {
+            if stdin.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        // Keep stdin open until the test ends.
+        std::thread::sleep(LIMIT);
+    });
+    let started = Instant::now();
+    p.wait_line_containing("idle");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(feeding);
+}
+
+fn count(pid: u32, what: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/{what}"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Waits (bounded) until `f` holds.
+fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + LIMIT;
+    while !f() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn keep_open_departed_clients_free_their_slot_while_stdin_is_idle() {
+    let (mut p, addr) = server(&["-k", "--max-conns", "1", "127.0.0.1", "0"], In::Pipe);
+    let pid = p.pid();
+    let mut fds = None;
+    for _ in 0..30 {
+        // Each client is admitted (the one before it left), though stdin never says a word.
+        let mut c = connect(addr);
+        c.write_all(b"x").unwrap();
+        let line = p.wait_line_containing(&format!(":{}", c.local_addr().unwrap().port()));
+        assert!(line.starts_with("connection from "), "{line}");
+        let with_one = *fds.get_or_insert_with(|| count(pid, "fd"));
+        drop(c);
+        eventually("its descriptor is closed", || count(pid, "fd") < with_one);
+    }
+}
+
+#[test]
+fn idle_clients_cost_no_thread() {
+    let (p, addr) = server(&["-k", "--echo", "127.0.0.1", "0"], In::Null);
+    let pid = p.pid();
+    let mut warm = connect(addr);
+    warm.write_all(b"w").unwrap();
+    read_n(&mut warm, 1).unwrap();
+    let threads = count(pid, "task");
+    let idle: Vec<TcpStream> = (0..200).map(|_| connect(addr)).collect();
+    // The last of them is served, so all of them have been accepted.
+    let mut last = connect(addr);
+    last.write_all(b"l").unwrap();
+    read_n(&mut last, 1).unwrap();
+    assert!(
+        count(pid, "task") <= threads,
+        "{} threads with 201 idle clients, {threads} before",
+        count(pid, "task")
+    );
+    drop(idle);
+}
+
+#[test]
+fn echo_client_that_stops_reading_is_closed_by_idle_timeout() {
+    let (mut p, addr) = server(&["-k", "--echo", "-i", "1s", "127.0.0.1", "0"], In::Null);
+    let c = connect(addr);
+    p.wait_line("connection from ");
+    // Sends for ever, reads nothing: the echo backs up and nothing moves.
+    let started = Instant::now();
+    let flooding = writer(c, usize::MAX);
+    p.wait_line_containing("idle timeout");
+    drop(flooding.join().unwrap());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn exec_client_that_left_frees_its_slot_with_idle_timeout() {
+    let (mut p, addr) = server(
+        &[
+            "-k",
+            "-c",
+            "echo started; exec sleep 30",
+            "-i",
+            "1s",
+            "--max-conns",
+            "1",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let mut c = connect(addr);
+    read_n(&mut c, 8).unwrap();
+    drop(c); // gone, while its child sleeps on
+    p.wait_line_containing("idle timeout");
+    let mut d = connect(addr);
+    let line = p.wait_line_containing(&format!("{}", d.local_addr().unwrap().port()));
+    assert!(line.starts_with("connection from "), "{line}");
+    read_n(&mut d, 8).unwrap();
+}
+
+#[test]
+fn exec_idle_timeout_is_not_a_socket_option_the_child_sees() {
+    // The child's output moves bytes every 200 ms while its `cat` waits to read for longer than -i:
+    // the connection is not idle (CLI.md: any byte either way), and cat's read must not time out.
+    let (p, addr) = server(
+        &[
+            "-k",
+            "-c",
+            "(while :; do echo tick; sleep 0.2; done) & cat",
+            "-i",
+            "1s",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let mut c = connect(addr);
+    let until = Instant::now() + Duration::from_millis(2500);
+    let mut buf = [0u8; 5];
+    while Instant::now() < until {
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"tick\n");
+    }
+    c.write_all(b"ping\n").unwrap();
+    let mut seen = Vec::new();
+    while !seen.windows(5).any(|w| w == b"ping\n") {
+        let mut chunk = [0u8; 64];
+        let n = c.read(&mut chunk).unwrap();
+        assert!(
+            n > 0,
+            "the child is gone: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    drop(c);
+    p.signal("TERM");
+    let done = p.finish();
+    assert!(
+        !done.stderr.contains("temporarily unavailable"),
+        "{}",
+        done.show()
+    );
+}
+
+#[test]
+fn signals_end_each_childs_whole_process_group() {
+    for cmd in [
+        "echo started; cat | sleep 30",
+        "trap '' TERM; echo started; sleep 30",
+    ] {
+        let (p, addr) = server(&["-k", "-c", cmd, "127.0.0.1", "0"], In::Null);
+        let mut c = connect(addr);
+        read_n(&mut c, 8).unwrap();
+        let started = Instant::now();
+        p.signal("TERM");
+        let done = p.finish();
+        assert!(
+            done.code.is_none() || done.code == Some(143),
+            "{}",
+            done.show()
+        );
+        // No grandchild holds the connection: the client sees its end.
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest);
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{cmd}: the connection stayed open {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn a_unix_clients_path_cannot_forge_child_environment() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let dir = tempfile::tempdir().unwrap();
+    let server_path = dir.path().join("s");
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "-k",
+            "-e",
+            "env",
+            "--unix",
+            server_path.to_str().unwrap(),
+        ],
+        In::Null,
+    );
+    p.wait_line("listening on ");
+    let forged = dir.path().join("c\nSOCKCAT_REMOTE_PORT=666");
+    let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    s.bind(&SockAddr::unix(&forged).unwrap()).unwrap();
+    s.connect(&SockAddr::unix(&server_path).unwrap()).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut env = Vec::new();
+    let _ = (&s).read_to_end(&mut env);
+    let env = String::from_utf8_lossy(&env);
+    assert!(env.contains("SOCKCAT_REMOTE_ADDR="), "{env}");
+    assert!(
+        !env.lines().any(|l| l == "SOCKCAT_REMOTE_PORT=666"),
+        "a forged line:\n{env}"
+    );
+}
+
+/// `sockcat connect` with something to send, against `addr`: its status.
+fn client_status(addr: SocketAddr) -> Option<i32> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = crate::common::write_file(dir.path(), "in", b"hello\n");
+    Proc::spawn(
+        &["connect", "127.0.0.1", &addr.port().to_string()],
+        In::File(input),
+    )
+    .finish()
+    .code
+}
+
+#[test]
+fn refused_clients_fail_every_time() {
+    let (_deny, denied) = server(&["-k", "--deny", "127.0.0.1", "127.0.0.1", "0"], In::Null);
+    let (mut full, limited) = server(&["-k", "--max-conns", "1", "127.0.0.1", "0"], In::Pipe);
+    let _holder = connect(limited);
+    full.wait_line("connection from ");
+    let (mut one, single) = server(&["127.0.0.1", "0"], In::Pipe);
+    let _first = connect(single);
+    one.wait_line("connection from ");
+    for (what, addr) in [
+        ("--deny", denied),
+        ("--max-conns", limited),
+        ("busy", single),
+    ] {
+        for _ in 0..5 {
+            assert_eq!(client_status(addr), Some(1), "a client refused by {what}");
+        }
+    }
+}
+
+#[test]
+fn keep_open_does_not_read_stdin_before_the_first_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = crate::common::write_file(dir.path(), "in", b"for the first client\n");
+    let (_p, addr) = server(&["-k", "127.0.0.1", "0"], In::File(input));
+    // Late on purpose: a server that read stdin at start has thrown it away by now.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut c = connect(addr);
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"for the first client\n");
+}
+
+#[test]
+fn broker_send_only_passes_nothing_on() {
+    let (mut p, addr) = server(&["--broker", "--send-only", "127.0.0.1", "0"], In::Pipe);
+    let mut a = connect(addr);
+    let mut b = connect(addr);
+    p.wait_line("connection from ");
+    p.wait_line("connection from ");
+    a.write_all(b"from a").unwrap();
+    // stdin still reaches both: once b has it, a's bytes (sent before) would have come first.
+    p.write(b"stdin\n");
+    let mut buf = [0u8; 6];
+    b.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"stdin\n", "b got a's bytes");
+    a.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"stdin\n");
+}

@@ -105,7 +105,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__connect)
-            opts="-4 -6 -w -z -s -i -v -h -V --unix --timeout --wait-for --scan --json --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --verbose --help --version"
+            opts="-4 -6 -w -z -s -i -v -h -V --unix --timeout --wait-for --scan --json --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +152,10 @@ _sockcat() {
                     return 0
                     ;;
                 -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockopt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -303,7 +307,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__listen)
-            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --broker --allow --deny --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --verbose --help --version"
+            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --broker --allow --deny --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +373,10 @@ _sockcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sockopt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -403,7 +411,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__sendfile)
-            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --proxy --proxy-auth-file --verbose --help --version"
+            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --proxy --proxy-auth-file --sockopt --mptcp --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,6 +461,10 @@ _sockcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sockopt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -495,7 +507,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__recv)
-            opts="-4 -6 -c -w -v -h -V --unix --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --verbose --help --version"
+            opts="-4 -6 -c -w -v -h -V --unix --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --sockopt --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,6 +557,10 @@ _sockcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sockopt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -553,7 +569,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__send)
-            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --stats --source --source-port --unix --verbose --help --version"
+            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --stats --source --source-port --unix --sockopt --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -596,6 +612,10 @@ _sockcat() {
                     return 0
                     ;;
                 --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sockopt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,6 +45,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s c -l sh-exec 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow -d 'Admit only clients from CIDR (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny -d 'Refuse clients from CIDR (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-reuseaddr -d 'Do not set SO_REUSEADDR (it is on by default)'
@@ -59,6 +60,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-shutdown -
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l crlf -d 'Send LF as CRLF'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l hexdump -d 'Hex dump of the traffic on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l progress -d 'Show progress on stderr: bytes each way and the rate'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s v -l verbose -d 'Say more on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s V -l version -d 'Print version'
@@ -70,6 +72,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port 
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s z -l scan -d 'Probe: connect and close, send nothing'
@@ -83,6 +86,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l no-shutdown 
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l crlf -d 'Send LF as CRLF'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l hexdump -d 'Hex dump of the traffic on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l progress -d 'Show progress on stderr: bytes each way and the rate'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s v -l verbose -d 'Say more on stderr; with -z also list closed ports'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s V -l version -d 'Print version'
@@ -125,6 +129,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l wait-reply 
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s s -l source -d 'Bind the local end to ADDR (for a multicast target: the interface to send from)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l source-port -d 'Bind the local end to PORT' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l unix -d 'Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l lines -d 'One datagram per stdin line, without its newline'
@@ -146,6 +151,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l recv-buffer
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l events -d 'Write each sender\'s session as JSON lines to FILE (`-`: stderr)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l session-idle -d 'A source quiet this long ends its session (default 60s)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l max-sessions -d 'At most N sessions at once (default 10000; --events closes the quietest to make room)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l echo -d 'Send each datagram back to its sender'
@@ -163,12 +169,14 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-t
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l wait-for -d 'Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy -d 'Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-file -d 'Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l verify -d 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l force -d 'With --receive: replace an existing output file'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l no-progress -d 'No progress bar (it is shown only when stderr is a terminal anyway)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s v -l verbose -d 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s V -l version -d 'Print version'

@@ -205,6 +205,19 @@ Examples:
 Exit status: 0 success, 1 runtime failure (refused, reset, hash mismatch), 2 usage error or invalid
 input (missing FILE, bad port), 3 a timeout expired.";
 
+/// `--sockopt NAME=VALUE` on a session's socket.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionSockopts {
+    /// Set socket option NAME to VALUE before connect or bind (repeatable)
+    ///
+    /// Names and values as for `sockcat sockopt --set` (SO_RCVBUF=65536, TCP_NODELAY=1, SO_LINGER=on,5,
+    /// IP_TOS=0x10). A listener's options are inherited by every accepted socket. An unknown name, a bad
+    /// value, or an option that does not apply to the socket (a TCP option on UDP, an IP_ option on an
+    /// IPv6 socket) is status 2 naming it.
+    #[arg(long = "sockopt", value_name = "NAME=VALUE")]
+    pub list: Vec<String>,
+}
+
 /// `-4` / `-6`.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct FamilyOpts {
@@ -355,6 +368,13 @@ pub struct ListenArgs {
     pub deny: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub relay: RelayOpts,
+    #[command(flatten)]
+    pub sockopts: SessionSockopts,
+    /// Multipath TCP (IPPROTO_MPTCP)
+    ///
+    /// Where the kernel refuses it (net.mptcp.enabled=0), plain TCP, said with -v.
+    #[arg(long, hide_short_help = true)]
+    pub mptcp: bool,
     /// Say more on stderr
     ///
     /// The first line is `listening on ADDR:PORT`, then `connection from ADDR:PORT` per client, and
@@ -416,6 +436,13 @@ pub struct ConnectArgs {
     pub proxy: ProxyOpts,
     #[command(flatten)]
     pub relay: RelayOpts,
+    #[command(flatten)]
+    pub sockopts: SessionSockopts,
+    /// Multipath TCP (IPPROTO_MPTCP)
+    ///
+    /// Where the kernel refuses it (net.mptcp.enabled=0), plain TCP, said with -v.
+    #[arg(long, hide_short_help = true)]
+    pub mptcp: bool,
     /// Say more on stderr; with -z also list closed ports
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -659,6 +686,8 @@ pub struct UdpSendArgs {
     /// so --wait-reply gets the receiver's answers.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["source", "source_port", "broadcast", "ttl"])]
     pub unix: Option<PathBuf>,
+    #[command(flatten)]
+    pub sockopts: SessionSockopts,
     /// Say more on stderr (`sending to ADDR:PORT from ADDR:PORT`)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -737,6 +766,8 @@ pub struct UdpRecvArgs {
     /// At most N sessions at once (default 10000; --events closes the quietest to make room)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: Option<u32>,
+    #[command(flatten)]
+    pub sockopts: SessionSockopts,
     /// Say more on stderr (`listening on ADDR:PORT`; -vv: one line per datagram)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -788,6 +819,13 @@ pub struct SendfileArgs {
     pub no_progress: bool,
     #[command(flatten)]
     pub proxy: ProxyOpts,
+    #[command(flatten)]
+    pub sockopts: SessionSockopts,
+    /// Multipath TCP (IPPROTO_MPTCP)
+    ///
+    /// Where the kernel refuses it (net.mptcp.enabled=0), plain TCP, said with -v.
+    #[arg(long, hide_short_help = true)]
+    pub mptcp: bool,
     /// Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -140,3 +140,178 @@ fn wait_reply_from_a_unix_receiver_that_never_answers_is_a_timeout() {
     // A missing path is a service not up: status 1.
     run(&["udp-send", "--unix", "/nonexistent-dir/x.sock", "x"], b"").code(1);
 }
+
+/// `ss` output for sockets matching `filter` (e.g. `-tlnm`, `sport = :PORT`).
+fn ss(flags: &str, filter: &str) -> String {
+    let out = std::process::Command::new("ss")
+        .args([flags, filter])
+        .output()
+        .expect("run ss");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sockopt_reuseport_lets_a_second_listener_share_the_port() {
+    let mut first = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--sockopt",
+            "SO_REUSEPORT=1",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let port = first.port().to_string();
+    // Without the option the port is taken.
+    run(&["listen", "127.0.0.1", &port], b"").code(1);
+    let mut second = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--sockopt",
+            "so_reuseport=on",
+            "127.0.0.1",
+            &port,
+        ],
+        In::Null,
+    );
+    assert_eq!(second.port().to_string(), port);
+    drop(first);
+    drop(second);
+}
+
+#[test]
+fn sockopt_values_are_on_the_sockets() {
+    if !crate::common::have("ss") {
+        return;
+    }
+    // Linux doubles SO_RCVBUF: 50000 reads back as rb100000 in ss -m.
+    let mut l = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--sockopt",
+            "SO_RCVBUF=50000",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Pipe,
+    );
+    let port = l.port();
+    let listening = ss("-tlnm", &format!("sport = :{port}"));
+    assert!(listening.contains("rb100000"), "{listening}");
+    // connect: the client socket, while the session is open.
+    let mut c = Proc::spawn(
+        &[
+            "connect",
+            "--sockopt",
+            "SO_RCVBUF=60000",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        In::Pipe,
+    );
+    c.write(b"x");
+    assert!(l.stdout_has_within(b"x", LIMIT));
+    let est = ss("-tnm", &format!("dport = :{port}"));
+    assert!(est.contains("rb120000"), "{est}");
+    // The accepted socket inherits the listener's.
+    let acc = ss("-tnm", &format!("sport = :{port}"));
+    assert!(acc.contains("rb100000"), "{acc}");
+    drop(c);
+    drop(l);
+    // udp-recv: the --sockopt value stands (not its own 32 MiB default).
+    let mut u = Proc::spawn(
+        &[
+            "udp-recv",
+            "-v",
+            "--sockopt",
+            "SO_RCVBUF=70000",
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let uport = u.port();
+    let udp = ss("-ulnm", &format!("sport = :{uport}"));
+    assert!(udp.contains("rb140000"), "{udp}");
+}
+
+#[test]
+fn sockopt_that_does_not_apply_or_does_not_exist_is_usage() {
+    run(
+        &["udp-recv", "--sockopt", "TCP_NODELAY=1", "127.0.0.1", "0"],
+        b"",
+    )
+    .code(2)
+    .one_error_line("TCP_NODELAY");
+    run(
+        &[
+            "udp-send",
+            "--sockopt",
+            "IPV6_V6ONLY=1",
+            "127.0.0.1",
+            "9",
+            "x",
+        ],
+        b"",
+    )
+    .code(2)
+    .one_error_line("IPV6_V6ONLY");
+    run(
+        &["connect", "--sockopt", "SO_NOPE=1", "127.0.0.1", "9"],
+        b"",
+    )
+    .code(2)
+    .one_error_line("SO_NOPE");
+    run(
+        &["listen", "--sockopt", "SO_LINGER=soon", "127.0.0.1", "0"],
+        b"",
+    )
+    .code(2)
+    .one_error_line("SO_LINGER");
+    run(
+        &[
+            "connect",
+            "--unix",
+            "/nonexistent/x",
+            "--sockopt",
+            "TCP_NODELAY=1",
+        ],
+        b"",
+    )
+    .code(2)
+    .one_error_line("TCP_NODELAY");
+}
+
+#[test]
+fn mptcp_end_to_end() {
+    let enabled =
+        std::fs::read_to_string("/proc/sys/net/mptcp/enabled").is_ok_and(|s| s.trim() == "1");
+    if !enabled || !crate::common::have("ss") {
+        return;
+    }
+    let mut l = Proc::spawn(&["listen", "-v", "--mptcp", "127.0.0.1", "0"], In::Pipe);
+    let port = l.port();
+    // ss -M lists MPTCP sockets only.
+    let listening = ss("-Mln", &format!("sport = :{port}"));
+    assert!(listening.contains(&format!(":{port}")), "{listening}");
+    let mut c = Proc::spawn(
+        &["connect", "--mptcp", "127.0.0.1", &port.to_string()],
+        In::Pipe,
+    );
+    c.write(b"over mptcp");
+    assert!(l.stdout_has_within(b"over mptcp", LIMIT));
+    let est = ss("-Mn", &format!("dport = :{port}"));
+    assert!(est.contains("ESTAB"), "{est}");
+    c.close_stdin();
+    l.close_stdin();
+    assert_eq!(l.finish().ok().stdout, b"over mptcp");
+    c.finish().ok();
+    // Without --mptcp it is plain TCP: not in ss -M.
+    let mut plain = Proc::spawn(&["listen", "-v", "127.0.0.1", "0"], In::Null);
+    let p2 = plain.port();
+    assert!(!ss("-Mln", &format!("sport = :{p2}")).contains(&format!(":{p2}")));
+}

@@ -16,8 +16,10 @@ use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
 use crate::net::probe::{Outcome, probe_all};
 use crate::net::socket;
+use crate::net::sockopt::SockSettings;
 use crate::net::stream::relay::{RelayConfig, relay};
 use crate::stdio::{Input, Output};
+use socket2::{Domain, Type};
 
 /// The probe timeout when `-w` is not given: a filtered port must not hang a CI job for minutes.
 pub(crate) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,7 +38,12 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         nodelay: args.nodelay,
         keepalive: args.keepalive,
         proxies: proxy_chain(&args.proxy)?,
+        sockopts: SockSettings::parse(&args.sockopts.list)?,
+        mptcp: args.mptcp,
     };
+    if args.unix.is_some() {
+        opts.sockopts.check(Domain::UNIX, Type::STREAM)?;
+    }
     if args.scan {
         if opts.timeout.is_none() {
             opts.timeout = Some(DEFAULT_PROBE_TIMEOUT);
@@ -59,11 +66,13 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             args.wait_for,
             on_retry,
             |timeout| socket::unix_connect(path, timeout),
-        )?,
+        )
+        .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?,
         None => {
             let target = parse_endpoint(&args.target)?;
             let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
             if args.verbose > 0 {
+                super::mptcp_note(opts.mptcp);
                 crate::diag!("{}", connected_line(&target, &addr, &opts.proxies));
             }
             sock

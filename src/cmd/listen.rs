@@ -22,6 +22,8 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         reuseaddr: !args.no_reuseaddr,
         reuseport: args.reuseport,
         backlog: args.backlog,
+        sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
+        mptcp: args.mptcp,
     };
     let mode = if let Some(line) = &args.exec {
         Mode::Exec(ExecSpec::direct(line)?)
@@ -58,6 +60,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     };
     end_on_signals(args.unix.clone());
     if args.verbose > 0 {
+        super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");
     }
     let cfg = ServeConfig {

@@ -76,3 +76,10 @@ pub(crate) fn connected_line(
         display(addr)
     )
 }
+
+/// With -v: `--mptcp` fell back to plain TCP because the kernel refused it.
+pub(crate) fn mptcp_note(asked: bool) {
+    if asked && crate::net::socket::mptcp_refused() {
+        crate::diag!("mptcp: refused by the kernel (net.mptcp.enabled=0?); using plain TCP");
+    }
+}

@@ -13,6 +13,7 @@ use crate::exit;
 use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
 use crate::net::connect::{ConnectOpts, connect_with};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
+use crate::net::sockopt::SockSettings;
 use crate::net::transfer::verify::Header;
 use crate::net::transfer::{self, Range, dest};
 use crate::progress;
@@ -87,6 +88,8 @@ fn send(args: &SendfileArgs) -> Result<()> {
         family: Family::from(args.family),
         timeout: args.timeout,
         proxies: super::proxy_chain(&args.proxy)?,
+        sockopts: SockSettings::parse(&args.sockopts.list)?,
+        mptcp: args.mptcp,
         ..ConnectOpts::default()
     };
     let mut told = false;
@@ -98,6 +101,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
     };
     let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
     if args.verbose > 0 {
+        super::mptcp_note(args.mptcp);
         crate::diag!("{}", super::connected_line(&target, &addr, &opts.proxies));
     }
     let started = Instant::now();
@@ -118,9 +122,15 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let family = Family::from(args.family);
     let (addr, port) = parse_bind_endpoint(&args.args, family, "tcp")?;
     let dest = dest::destination(args.output.as_deref(), args.verify, args.force)?;
-    let (listener, local) = socket::tcp_listener(addr, port, family, &ListenOpts::default())?;
+    let opts = ListenOpts {
+        sockopts: SockSettings::parse(&args.sockopts.list)?,
+        mptcp: args.mptcp,
+        ..ListenOpts::default()
+    };
+    let (listener, local) = socket::tcp_listener(addr, port, family, &opts)?;
     let shown = display(&local);
     if args.verbose > 0 {
+        super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");
     }
     let (sock, peer) = match socket::accept(&listener, args.timeout)

@@ -39,6 +39,7 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
         recv_buffer: args.recv_buffer,
         group,
         timeout: args.timeout,
+        sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
     };
     let events = crate::net::events::open_opt(args.events.as_deref())?;
     let mut tracker = events.map(|ev| {

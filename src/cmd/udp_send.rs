@@ -64,6 +64,7 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
             (None, rate) => Some(Duration::from_secs_f64(1.0 / rate as f64)),
         },
         replies: args.wait_reply.is_some(),
+        sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
     };
     let mut sender = match (&target, &args.unix) {
         (Some(target), _) => UdpSender::open(target, &opts)?,

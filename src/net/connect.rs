@@ -13,6 +13,7 @@ use socket2::Socket;
 use crate::exit::{self, Timeout};
 use crate::net::addr::{Family, HostPort, display, local_end, resolve};
 use crate::net::socket::tcp_socket;
+use crate::net::sockopt::SockSettings;
 use crate::net::stream::proxy::{Proxy, connect_through};
 use crate::sys::poll;
 
@@ -31,6 +32,10 @@ pub(crate) struct ConnectOpts {
     pub keepalive: bool,
     /// `--proxy`: connect through these proxies, first hop first (empty: directly).
     pub proxies: Vec<Proxy>,
+    /// `--sockopt`: set on each socket before it connects.
+    pub sockopts: SockSettings,
+    /// `--mptcp`: Multipath TCP where the kernel allows it.
+    pub mptcp: bool,
 }
 
 /// Orders addresses for Happy Eyeballs: families alternate, starting with the resolver's first choice.
@@ -54,10 +59,11 @@ pub(crate) fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
 /// progress. The outer error is a failure to bind the source address (`-s`, `--source-port`), which
 /// every other address of that family would meet too; the inner one is this address's own.
 fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> Result<io::Result<(Socket, bool)>> {
-    let sock = match tcp_socket(addr) {
+    let sock = match tcp_socket(addr, opts.mptcp) {
         Ok(sock) => sock,
         Err(e) => return Ok(Err(e)),
     };
+    opts.sockopts.apply(&sock)?;
     if opts.source.is_some() || opts.source_port.is_some() {
         let local = local_end(opts.source, opts.source_port, addr);
         if opts.source_port.is_some() {

@@ -12,6 +12,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::exit;
 use crate::net::addr::{Family, display};
+use crate::net::sockopt::SockSettings;
 use crate::sys::{self, poll};
 
 /// How to set up a listening socket.
@@ -21,6 +22,10 @@ pub(crate) struct ListenOpts {
     pub reuseport: bool,
     /// None: the system maximum.
     pub backlog: Option<u32>,
+    /// `--sockopt`: set before bind (accepted sockets inherit them).
+    pub sockopts: SockSettings,
+    /// `--mptcp`: a TCP socket is Multipath TCP where the kernel allows it.
+    pub mptcp: bool,
 }
 
 impl Default for ListenOpts {
@@ -29,6 +34,8 @@ impl Default for ListenOpts {
             reuseaddr: true,
             reuseport: false,
             backlog: None,
+            sockopts: SockSettings::default(),
+            mptcp: false,
         }
     }
 }
@@ -49,13 +56,41 @@ fn backlog(opts: &ListenOpts) -> i32 {
     }
 }
 
-/// A TCP socket of the right domain for `addr`.
-pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
-    Socket::new(
+/// A TCP socket of the right domain for `addr`; with `mptcp`, Multipath TCP where the kernel allows it
+/// (see [`mptcp_refused`]).
+pub(crate) fn tcp_socket(addr: &SocketAddr, mptcp: bool) -> io::Result<Socket> {
+    new_socket(
         Domain::for_address(*addr),
         Type::STREAM,
-        Some(Protocol::TCP),
+        Protocol::TCP,
+        mptcp,
     )
+}
+
+static MPTCP_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Did the kernel refuse an MPTCP socket (disabled, or too old), so plain TCP was used?
+pub(crate) fn mptcp_refused() -> bool {
+    MPTCP_REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A socket; a TCP one with `mptcp` is IPPROTO_MPTCP, or plain TCP where the kernel refuses that.
+fn new_socket(domain: Domain, ty: Type, protocol: Protocol, mptcp: bool) -> io::Result<Socket> {
+    if mptcp && protocol == Protocol::TCP {
+        match Socket::new(domain, ty, Some(Protocol::MPTCP)) {
+            Ok(sock) => return Ok(sock),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EPROTONOSUPPORT | libc::EINVAL | libc::ENOPROTOOPT)
+                ) =>
+            {
+                MPTCP_REFUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Socket::new(domain, ty, Some(protocol))
 }
 
 /// Binds with `bind` on `addr:port`, or on every address when `addr` is None: IPv6 dual-stack where
@@ -131,7 +166,7 @@ pub(crate) fn bound(
     opts: &ListenOpts,
 ) -> Result<(Socket, SocketAddr)> {
     let shown = display(&addr);
-    let sock = Socket::new(Domain::for_address(addr), ty, Some(protocol))
+    let sock = new_socket(Domain::for_address(addr), ty, protocol, opts.mptcp)
         .with_context(|| format!("socket for {shown}"))?;
     if addr.is_ipv6() {
         sock.set_only_v6(!dual_stack)
@@ -143,6 +178,7 @@ pub(crate) fn bound(
         sock.set_reuse_port(true)
             .with_context(|| format!("set SO_REUSEPORT on {shown}"))?;
     }
+    opts.sockopts.apply(&sock)?;
     sock.bind(&addr.into())
         .with_context(|| format!("bind {shown}"))?;
     let local = sock
@@ -168,7 +204,11 @@ impl Drop for UnixPathGuard {
 /// removed when the guard drops.
 pub(crate) fn unix_listener(path: &Path, opts: &ListenOpts) -> Result<(Socket, UnixPathGuard)> {
     let backlog = backlog(opts);
-    let sock = bind_unix(path, Type::STREAM, |sock| sock.listen(backlog))?;
+    opts.sockopts.check(Domain::UNIX, Type::STREAM)?;
+    let sock = bind_unix(path, Type::STREAM, |sock| {
+        opts.sockopts.apply(sock).map_err(io::Error::other)?;
+        sock.listen(backlog)
+    })?;
     Ok((sock, UnixPathGuard(path.to_path_buf())))
 }
 

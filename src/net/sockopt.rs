@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -448,9 +448,62 @@ pub(crate) fn set(fd: BorrowedFd<'_>, opt: &SockOpt, value: &Value) -> io::Resul
     raw::set(fd, opt.level.raw(), opt.optname, &bytes)
 }
 
+/// `--sockopt NAME=VALUE` settings of a session: parsed once from the command line (an unknown name or
+/// a bad value is status 2 before any socket exists), then set on every socket the session opens,
+/// before it connects or binds. A setting that does not apply to that socket (a TCP option on UDP,
+/// an IPv4 option on an IPv6 socket) is status 2 naming it.
+///
+/// `Copy`, so the option structs that carry it stay `Copy`: the list is parsed once per run and kept
+/// for the life of the process.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SockSettings(&'static [String]);
+
+impl SockSettings {
+    pub(crate) fn parse(list: &[String]) -> Result<SockSettings> {
+        if list.is_empty() {
+            return Ok(SockSettings::default());
+        }
+        for assignment in list {
+            parse_assignment(assignment).with_context(|| format!("--sockopt {assignment}"))?;
+        }
+        Ok(SockSettings(Box::leak(list.to_vec().into_boxed_slice())))
+    }
+
+    /// Does a setting name option `name`? (A caller's own default for it then stands back.)
+    pub(crate) fn sets(&self, name: &str) -> bool {
+        self.0.iter().any(|a| {
+            a.split_once('=')
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// A usage error when a setting does not apply to a socket of this domain and type.
+    pub(crate) fn check(&self, domain: Domain, ty: Type) -> Result<()> {
+        for assignment in self.0 {
+            let (opt, _) = parse_assignment(assignment)?;
+            check_applies(opt, SocketKind { domain, ty })?;
+        }
+        Ok(())
+    }
+
+    /// Sets every setting on `sock`, in the order given.
+    pub(crate) fn apply(&self, sock: &Socket) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let kind = SocketKind {
+            domain: sock.domain().context("getsockopt SO_DOMAIN")?,
+            ty: sock.r#type().context("getsockopt SO_TYPE")?,
+        };
+        for assignment in self.0 {
+            apply(sock.as_fd(), kind, assignment)?;
+        }
+        Ok(())
+    }
+}
+
 /// Sets `NAME=VALUE` on a socket of `kind`: what a subcommand's `--sockopt` flag calls. Errors name the
 /// option and value (`setsockopt SO_MARK=1: operation not permitted`).
-#[allow(dead_code)] // `--sockopt` (issue 19) is its caller.
 pub(crate) fn apply(fd: BorrowedFd<'_>, kind: SocketKind, assignment: &str) -> Result<()> {
     let (opt, value) = parse_assignment(assignment)?;
     check_applies(opt, kind)?;
@@ -565,7 +618,6 @@ pub(crate) fn tcp_info_display(field: &str, value: u32) -> String {
 mod tests {
     use super::*;
     use crate::exit::{USAGE, status_of};
-    use std::os::fd::AsFd;
 
     #[test]
     fn names_are_unique_and_found() {

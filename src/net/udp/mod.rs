@@ -17,6 +17,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::exit::{self, usage};
 use crate::net::addr::{Family, HostPort, check_host, display, resolve};
 use crate::net::socket::ListenOpts;
+use crate::net::sockopt::SockSettings;
 use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
 
@@ -152,6 +153,8 @@ pub(crate) struct SendOpts {
     pub gap: Option<Duration>,
     /// Receive replies (`--wait-reply`).
     pub replies: bool,
+    /// `--sockopt`: set before bind and connect.
+    pub sockopts: SockSettings,
 }
 
 /// Receives the payload of each reply.
@@ -194,6 +197,7 @@ impl UdpSender {
         let shown = display(&peer);
         let sock = Socket::new(Domain::for_address(peer), Type::DGRAM, Some(Protocol::UDP))
             .with_context(|| format!("socket for {shown}"))?;
+        opts.sockopts.apply(&sock)?;
         if opts.source.is_some() || opts.source_port.is_some() {
             let local = crate::net::addr::local_end(opts.source, opts.source_port, &peer);
             sock.bind(&local.into())
@@ -243,7 +247,7 @@ impl UdpSender {
     /// A sender on a Unix datagram socket connected to `path` (`@NAME`: abstract), with an abstract
     /// name of its own so the receiver can answer.
     pub(crate) fn open_unix(path: &std::path::Path, opts: &SendOpts) -> Result<UdpSender> {
-        let (sock, from) = unix::connected(path)?;
+        let (sock, from) = unix::connected(path, opts.sockopts)?;
         Ok(UdpSender {
             sock,
             dest: None,
@@ -449,6 +453,8 @@ pub(crate) struct RecvOpts {
     pub group: Option<IpAddr>,
     /// `-w`: a receive that waits longer than this ends with "timed out".
     pub timeout: Option<Duration>,
+    /// `--sockopt`: set before bind.
+    pub sockopts: SockSettings,
 }
 
 /// What one [`UdpReceiver::recv`] brought.
@@ -507,7 +513,9 @@ impl UdpReceiver {
                 bind_udp(wanted, dual_stack, opts)
             })?;
         let mut notes = Vec::new();
-        size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
+        if !opts.sockopts.sets("SO_RCVBUF") {
+            size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
+        }
         // Coalesced arrivals (from GSO senders) are cut apart again by RecvBatch.
         mmsg::enable_gro(&sock);
         match opts.group {
@@ -538,9 +546,11 @@ impl UdpReceiver {
     /// A receiver on the Unix datagram socket `path` (`@NAME`: abstract). A stale socket file is
     /// replaced; the file is removed when the receiver is dropped.
     pub(crate) fn open_unix(path: &std::path::Path, opts: &RecvOpts) -> Result<UdpReceiver> {
-        let (sock, guard) = unix::bound(path)?;
+        let (sock, guard) = unix::bound(path, opts.sockopts)?;
         let mut notes = Vec::new();
-        size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
+        if !opts.sockopts.sets("SO_RCVBUF") {
+            size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
+        }
         if let Some(t) = opts.timeout {
             sock.set_read_timeout(Some(t.max(Duration::from_micros(1))))
                 .context("set SO_RCVTIMEO")?;
@@ -725,6 +735,8 @@ fn bind_udp(addr: SocketAddr, dual_stack: bool, opts: &RecvOpts) -> Result<(Sock
         reuseaddr: opts.reuseaddr || opts.group.is_some(),
         reuseport: opts.reuseport,
         backlog: None,
+        sockopts: opts.sockopts,
+        mptcp: false,
     };
     crate::net::socket::bound(addr, Type::DGRAM, Protocol::UDP, dual_stack, &reuse)
 }

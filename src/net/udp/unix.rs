@@ -21,6 +21,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use crate::net::sockopt::SockSettings;
+
 /// The largest Unix datagram udp-send sends by default and udp-recv takes whole (the kernel's limit
 /// is the socket buffer, about 208 KiB by default).
 pub(crate) const MAX_DATAGRAM: usize = 65507;
@@ -71,11 +73,12 @@ fn own_name() -> Result<SockAddr> {
 
 /// A Unix datagram socket connected to `path`, bound to an abstract name of its own. Returns it and its
 /// own name as shown.
-pub(crate) fn connected(path: &Path) -> Result<(Socket, String)> {
+pub(crate) fn connected(path: &Path, sockopts: SockSettings) -> Result<(Socket, String)> {
     let shown = path.display().to_string();
     let target = unix_addr(path)?;
     let sock = Socket::new(Domain::UNIX, Type::DGRAM, None)
         .with_context(|| format!("socket for {shown}"))?;
+    sockopts.apply(&sock)?;
     let own = own_name()?;
     sock.bind(&own)
         .with_context(|| format!("bind {}", show(&own)))?;
@@ -86,11 +89,12 @@ pub(crate) fn connected(path: &Path) -> Result<(Socket, String)> {
 
 /// A Unix datagram socket bound to `path`. A stale socket file is replaced; the file (not an abstract
 /// name) is removed when the guard drops.
-pub(crate) fn bound(path: &Path) -> Result<(Socket, Option<FileGuard>)> {
+pub(crate) fn bound(path: &Path, sockopts: SockSettings) -> Result<(Socket, Option<FileGuard>)> {
     let shown = path.display().to_string();
     let addr = unix_addr(path)?;
     let sock = Socket::new(Domain::UNIX, Type::DGRAM, None)
         .with_context(|| format!("socket for {shown}"))?;
+    sockopts.apply(&sock)?;
     if let Err(err) = sock.bind(&addr) {
         if err.kind() != io::ErrorKind::AddrInUse || is_abstract(path) || !is_stale(path, &addr) {
             return Err(err).with_context(|| format!("bind {shown}"));

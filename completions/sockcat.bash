@@ -307,7 +307,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__listen)
-            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --broker --allow --deny --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --help --version"
+            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --broker --allow --deny --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,7 +507,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__recv)
-            opts="-4 -6 -c -w -v -h -V --unix --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --sockopt --verbose --help --version"
+            opts="-4 -6 -c -w -v -h -V --unix --systemd --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --sockopt --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

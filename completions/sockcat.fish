@@ -46,6 +46,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow -d 'Adm
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny -d 'Refuse clients from CIDR (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l systemd -d 'Take the listening socket from systemd socket activation (no ADDR PORT)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-reuseaddr -d 'Do not set SO_REUSEADDR (it is on by default)'
@@ -152,6 +153,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l events -d '
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l session-idle -d 'A source quiet this long ends its session (default 60s)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l max-sessions -d 'At most N sessions at once (default 10000; --events closes the quietest to make room)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l systemd -d 'Take the socket from systemd socket activation (no ADDR PORT)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l echo -d 'Send each datagram back to its sender'

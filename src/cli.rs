@@ -300,7 +300,7 @@ pub struct ListenArgs {
     /// Address (default: every address) and port (0 picks one)
     ///
     /// [ADDR] PORT: the address to listen on (default: every address) and the port (0 picks one).
-    #[arg(value_name = "ADDR] [PORT", num_args = 0..=2, required_unless_present = "unix")]
+    #[arg(value_name = "ADDR] [PORT", num_args = 0..=2, required_unless_present_any = ["unix", "systemd"])]
     pub endpoint: Vec<String>,
     /// Listen on a Unix-domain socket at PATH instead
     ///
@@ -309,6 +309,12 @@ pub struct ListenArgs {
     /// so is anything that is not a socket.
     #[arg(long, value_name = "PATH", conflicts_with = "endpoint")]
     pub unix: Option<PathBuf>,
+    /// Take the listening socket from systemd socket activation (no ADDR PORT)
+    ///
+    /// The first stream socket passed by LISTEN_PID/LISTEN_FDS (fd 3 on), as with systemd's
+    /// Accept=no or systemd-socket-activate; the variables are not passed on to -e/-c children.
+    #[arg(long, conflicts_with_all = ["endpoint", "unix"])]
+    pub systemd: bool,
     #[command(flatten)]
     pub family: FamilyOpts,
     /// Listen backlog (default: SOMAXCONN)
@@ -713,7 +719,7 @@ pub enum UdpFormat {
 )]
 pub struct UdpRecvArgs {
     /// The address to bind (default: every address) and the port (0 picks one)
-    #[arg(value_name = "[ADDR] PORT", num_args = 1..=2, required_unless_present = "unix")]
+    #[arg(value_name = "[ADDR] PORT", num_args = 1..=2, required_unless_present_any = ["unix", "systemd"])]
     pub endpoint: Vec<String>,
     /// Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)
     ///
@@ -721,6 +727,11 @@ pub struct UdpRecvArgs {
     /// when udp-recv ends (also at Ctrl-C). --echo answers senders that have a name (udp-send binds one).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["endpoint", "group", "reuseaddr", "reuseport"])]
     pub unix: Option<PathBuf>,
+    /// Take the socket from systemd socket activation (no ADDR PORT)
+    ///
+    /// The first datagram socket (UDP or Unix) passed by LISTEN_PID/LISTEN_FDS (fd 3 on).
+    #[arg(long, conflicts_with_all = ["endpoint", "unix", "group", "reuseaddr", "reuseport"])]
+    pub systemd: bool,
     #[command(flatten)]
     pub family: FamilyOpts,
     /// How to print each datagram

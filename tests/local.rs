@@ -315,3 +315,126 @@ fn mptcp_end_to_end() {
     let p2 = plain.port();
     assert!(!ss("-Mln", &format!("sport = :{p2}")).contains(&format!(":{p2}")));
 }
+
+/// A launcher doing what systemd does: bind (and for TCP listen) a socket on loopback, put it at fd 3,
+/// set LISTEN_PID (its own pid, kept across exec), LISTEN_FDS and LISTEN_FDNAMES, exec sockcat.
+const LAUNCHER: &str = "import os,socket,sys\n\
+kind=sys.argv[1]\n\
+if kind=='unix':\n    s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind(sys.argv[2]); args=sys.argv[3:]\n\
+else:\n    s=socket.socket(socket.AF_INET,socket.SOCK_STREAM if kind=='tcp' else socket.SOCK_DGRAM)\n    s.bind(('127.0.0.1',0)); args=sys.argv[2:]\n\
+if kind=='tcp': s.listen(16)\n\
+os.dup2(s.fileno(),3); os.set_inheritable(3,True)\n\
+os.environ.update(LISTEN_PID=str(os.getpid()),LISTEN_FDS='1',LISTEN_FDNAMES='sockcat.socket')\n\
+os.execv(args[0],args)\n";
+
+/// `kind` is tcp, udp, or unix with its path as the first of `args`, then sockcat's arguments.
+fn activated(kind: &str, args: &[&str]) -> Proc {
+    let bin = crate::common::bin();
+    let mut all = vec!["-c", LAUNCHER, kind];
+    let (path, args) = if kind == "unix" {
+        args.split_at(1)
+    } else {
+        (&[][..], args)
+    };
+    all.extend_from_slice(path);
+    all.push(bin.to_str().unwrap());
+    all.extend_from_slice(args);
+    Proc::spawn_program("python3", &all, In::Pipe)
+}
+
+#[test]
+fn systemd_activation_listen_and_udp_recv() {
+    if !crate::common::have("python3") {
+        return;
+    }
+    // listen: the passed socket serves; -c children do not see LISTEN_* (nor the descriptor).
+    let mut l = activated(
+        "tcp",
+        &["listen", "--systemd", "-v", "-c", "env; ls /proc/self/fd"],
+    );
+    let addr = l.listening();
+    let got = crate::common::read_all(crate::common::connect(addr));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains("SOCKCAT_REMOTE_ADDR=127.0.0.1"), "{text}");
+    assert!(!text.contains("LISTEN_"), "{text}");
+    drop(l);
+    // udp-recv over UDP.
+    let mut u = activated("udp", &["udp-recv", "--systemd", "-v", "-c", "1"]);
+    let addr = u.listening();
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"activated", addr)
+        .unwrap();
+    assert_eq!(u.finish().ok().stdout, b"activated");
+    // udp-recv over a Unix datagram socket, answered with --echo.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("act.sock");
+    let mut x = activated(
+        "unix",
+        &[
+            path.to_str().unwrap(),
+            "udp-recv",
+            "--systemd",
+            "-v",
+            "--echo",
+            "-c",
+            "1",
+        ],
+    );
+    x.wait_line("listening on ");
+    let sent = run(
+        &[
+            "udp-send",
+            "--unix",
+            path.to_str().unwrap(),
+            "--wait-reply",
+            "1s",
+            "hey",
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(sent.stdout, b"hey");
+    assert_eq!(x.finish().ok().stdout, b"hey");
+}
+
+#[test]
+fn systemd_without_activation_or_with_the_wrong_socket_is_usage() {
+    run(&["listen", "--systemd"], b"")
+        .code(2)
+        .one_error_line("LISTEN_PID");
+    if crate::common::have("python3") {
+        // A datagram socket passed to listen.
+        let done = activated("udp", &["listen", "--systemd"]).finish();
+        assert_eq!(done.code, Some(2), "{}", done.show());
+        assert!(done.stderr.contains("no stream socket"), "{}", done.show());
+    }
+}
+
+#[test]
+fn systemd_socket_activate_runs_listen() {
+    if !crate::common::have("systemd-socket-activate") {
+        return;
+    }
+    // Find a free port, then let systemd-socket-activate bind it and start sockcat on the first client.
+    let port = crate::common::closed_port().to_string();
+    let bin = crate::common::bin();
+    let mut p = Proc::spawn_program(
+        "systemd-socket-activate",
+        &[
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            bin.to_str().unwrap(),
+            "listen",
+            "--systemd",
+            "--echo",
+        ],
+        In::Null,
+    );
+    p.wait_line_containing("Listening on");
+    let mut c = crate::common::connect(format!("127.0.0.1:{port}").parse().unwrap());
+    use std::io::Write;
+    c.write_all(b"echo me").unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(crate::common::read_all(c), b"echo me");
+}

@@ -48,6 +48,11 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     }
 
     let (listener, guard, shown): (Socket, Option<UnixPathGuard>, String) = match &args.unix {
+        None if args.systemd => {
+            let (sock, shown) = crate::net::activation::socket(socket2::Type::STREAM)?;
+            opts.sockopts.apply(&sock)?;
+            (sock, None, shown)
+        }
         Some(path) => {
             let (sock, guard) = socket::unix_listener(path, &opts)?;
             (sock, Some(guard), path.display().to_string())

@@ -23,6 +23,7 @@ use crate::sys::mmsg::Datagram;
 pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     let family = Family::from(args.family);
     let endpoint = match &args.unix {
+        _ if args.systemd => None,
         Some(_) => None,
         None => Some(parse_bind_endpoint(&args.endpoint, family)?),
     };
@@ -59,6 +60,10 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     };
     let mut out = Output::stdout()?;
     let mut rx = match (&args.unix, endpoint) {
+        _ if args.systemd => {
+            let (sock, shown) = crate::net::activation::socket(socket2::Type::DGRAM)?;
+            UdpReceiver::from_socket(sock, shown, &opts)?
+        }
         (Some(path), _) => UdpReceiver::open_unix(path, &opts)?,
         (None, Some((addr, port))) => UdpReceiver::open(addr, port, family, &opts)?,
         (None, None) => return Err(exit::usage("give [ADDR] PORT, or --unix PATH")),

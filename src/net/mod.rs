@@ -11,6 +11,7 @@
 //! - [`events`]: `--events FILE`, a server's sessions as JSON lines.
 //! - [`sockopt`], [`resolve`], [`byteorder`]: the option table, the resolver, conversions.
 
+pub(crate) mod activation;
 pub(crate) mod addr;
 pub(crate) mod byteorder;
 pub(crate) mod connect;

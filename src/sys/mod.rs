@@ -3,6 +3,7 @@
 //! `unsafe` block with a `// SAFETY:` comment saying why it holds.
 #![allow(unsafe_code)]
 
+pub(crate) mod activation;
 pub(crate) mod fs;
 pub(crate) mod inet;
 pub(crate) mod math;

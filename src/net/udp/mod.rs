@@ -527,11 +527,7 @@ impl UdpReceiver {
                 .with_context(|| format!("join multicast group {g}"))?,
             None => {}
         }
-        if let Some(t) = opts.timeout {
-            // A zero SO_RCVTIMEO means "forever"; the shortest real wait stands in for 0.
-            sock.set_read_timeout(Some(t.max(Duration::from_micros(1))))
-                .context("set SO_RCVTIMEO")?;
-        }
+        set_timeout(&sock, opts)?;
         Ok(UdpReceiver {
             sock,
             batch: RecvBatch::new(64, 65536),
@@ -547,14 +543,48 @@ impl UdpReceiver {
     /// replaced; the file is removed when the receiver is dropped.
     pub(crate) fn open_unix(path: &std::path::Path, opts: &RecvOpts) -> Result<UdpReceiver> {
         let (sock, guard) = unix::bound(path, opts.sockopts)?;
+        Self::unix_receiver(sock, guard, path.display().to_string(), opts)
+    }
+
+    /// A receiver on a datagram socket bound elsewhere (systemd socket activation): UDP or Unix.
+    pub(crate) fn from_socket(sock: Socket, shown: String, opts: &RecvOpts) -> Result<UdpReceiver> {
+        opts.sockopts.apply(&sock)?;
+        if sock.domain().ok() == Some(socket2::Domain::UNIX) {
+            return Self::unix_receiver(sock, None, shown, opts);
+        }
+        let local = sock
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
         let mut notes = Vec::new();
         if !opts.sockopts.sets("SO_RCVBUF") {
             size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
         }
-        if let Some(t) = opts.timeout {
-            sock.set_read_timeout(Some(t.max(Duration::from_micros(1))))
-                .context("set SO_RCVTIMEO")?;
+        mmsg::enable_gro(&sock);
+        set_timeout(&sock, opts)?;
+        Ok(UdpReceiver {
+            sock,
+            batch: RecvBatch::new(64, 65536),
+            local,
+            shown,
+            unix: None,
+            received: Counter::default(),
+            notes,
+        })
+    }
+
+    fn unix_receiver(
+        sock: Socket,
+        guard: Option<unix::FileGuard>,
+        shown: String,
+        opts: &RecvOpts,
+    ) -> Result<UdpReceiver> {
+        let mut notes = Vec::new();
+        if !opts.sockopts.sets("SO_RCVBUF") {
+            size_recv_buffer(&sock, opts.recv_buffer, &mut notes)?;
         }
+        set_timeout(&sock, opts)?;
         let std_sock = std::os::unix::net::UnixDatagram::from(
             sock.try_clone().context("dup the receiving socket")?,
         );
@@ -562,7 +592,7 @@ impl UdpReceiver {
             sock,
             batch: RecvBatch::new(1, 1),
             local: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
-            shown: path.display().to_string(),
+            shown,
             unix: Some(UnixRecv {
                 sock: std_sock,
                 buf: Vec::new(),
@@ -727,6 +757,15 @@ impl UnixRecv {
         }
         sent
     }
+}
+
+/// `-w` as SO_RCVTIMEO (a zero one means "forever", so the shortest real wait stands in for 0).
+fn set_timeout(sock: &Socket, opts: &RecvOpts) -> Result<()> {
+    if let Some(t) = opts.timeout {
+        sock.set_read_timeout(Some(t.max(Duration::from_micros(1))))
+            .context("set SO_RCVTIMEO")?;
+    }
+    Ok(())
 }
 
 fn bind_udp(addr: SocketAddr, dual_stack: bool, opts: &RecvOpts) -> Result<(Socket, SocketAddr)> {

@@ -44,6 +44,14 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s e -l exec -d 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s c -l sh-exec -d 'Run CMD with /bin/sh -c per connection on the socket' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow -d 'Admit only clients from CIDR (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny -d 'Refuse clients from CIDR (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward -d 'Forward each client to ENDPOINT (implies -k)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-protocol -d 'Send a PROXY protocol header to the target' -r -f -a "v1\t''
+v2\t''"
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l auth-file -d 'Proxy users from FILE (USER:PASS lines)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l dest-allow -d 'Proxy only to destinations matching RULE' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l dest-deny -d 'Never proxy to destinations matching RULE' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy -d 'With --forward: connect to ENDPOINT through proxy URL (repeat: a chain)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-auth-file -d 'With --forward: proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l systemd -d 'Take the listening socket from systemd socket activation (no ADDR PORT)'
@@ -54,6 +62,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l reuseport -d 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s k -l keep-open -d 'Keep listening: serve clients concurrently'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l echo -d 'Echo server: send every client\'s bytes back to it'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l broker -d 'Relay each client\'s bytes to all others (implies -k)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l accept-proxy-protocol -d 'Require a PROXY protocol header from clients'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-server -d 'Serve as a SOCKS and HTTP proxy (implies -k)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l recv-only -d 'Only receive: never read stdin, never send'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l send-only -d 'Only send: discard what arrives'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l close-on-eof -d 'At stdin EOF close both ways and exit 0 at once'
@@ -70,8 +80,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s s -l source -d 'Bind the local end to ADDR' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port -d 'Bind the local end to PORT' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IPv4 only'
@@ -169,8 +179,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s o -l output
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s w -l timeout -d 'Connect timeout, or with --receive the longest wait for the sender (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-timeout -d 'Give up (status 3) once no byte has moved for DUR, on either side' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l wait-for -d 'Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy -d 'Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-file -d 'Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'

@@ -160,6 +160,8 @@ Examples:
   sockcat listen -k --echo 7000                 an echo server
   sockcat listen -k -c 'printf \"HTTP/1.0 200 OK\\r\\n\\r\\nhi\\n\"' 8080   an inetd-style responder
   sockcat listen -k --broker 6000               a chat room: every client hears the others
+  sockcat listen 8080 --forward 127.0.0.1:80    a port forwarder (each client its own connection)
+  sockcat listen --proxy-server 1080            SOCKS4a, SOCKS5 and HTTP proxy on 127.0.0.1:1080
   sockcat listen -k --recv-only --allow 127.0.0.0/8 514 >> log   collect from local clients
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
@@ -232,19 +234,104 @@ pub struct FamilyOpts {
 /// `--proxy` (repeatable: a chain) and `--proxy-auth-file`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ProxyOpts {
-    /// Connect through a proxy: socks5://, socks5h://, socks4://, socks4a:// or http:// URL
+    /// Connect through proxy URL (repeat: a chain)
     ///
-    /// SCHEME://[USER[:PASS]@]HOST:PORT. socks5:// and socks4:// resolve the destination here,
+    /// URL is socks5://, socks5h://, socks4://, socks4a:// or http://: SCHEME://[USER[:PASS]@]HOST:PORT. socks5:// and socks4:// resolve the destination here,
     /// socks5h:// and socks4a:// send its name to the proxy, http:// uses CONNECT (Basic
     /// authentication with USER:PASS). Repeat for a chain, first hop first. A refusal is status 1
     /// naming the proxy's reply; a malformed URL is status 2. -w bounds the connect and every
     /// handshake together (without -w each proxy has 30 s to answer).
     #[arg(long, value_name = "URL")]
     pub proxy: Vec<String>,
-    /// Read USER:PASS for the proxies from the first line of FILE (keeps a password out of `ps`)
+    /// Proxy USER:PASS from FILE's first line
     ///
-    /// It applies to every --proxy whose URL carries no credentials.
-    #[arg(long, value_name = "FILE", requires = "proxy")]
+    /// It keeps a password out of `ps`, and applies to every --proxy whose URL carries no
+    /// credentials.
+    #[arg(long, value_name = "FILE", requires = "proxy", hide_short_help = true)]
+    pub proxy_auth_file: Option<PathBuf>,
+}
+
+/// `listen --forward` and `listen --proxy-server`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeOpts {
+    /// Forward each client to ENDPOINT (implies -k)
+    ///
+    /// ENDPOINT is HOST:PORT, [IPV6]:PORT, tcp://HOST:PORT or unix:PATH. Each client gets its own new connection to ENDPOINT (Happy Eyeballs, -w as its connect
+    /// timeout), relayed both ways until both directions have ended; a half-close is carried across.
+    /// A client whose target cannot be reached is closed at once (logged with -v) and the server
+    /// goes on. --proxy applies to the outgoing leg.
+    #[arg(
+        long,
+        value_name = "ENDPOINT",
+        conflicts_with_all = ["exec", "sh_exec", "broker", "echo", "output", "proxy_server"]
+    )]
+    pub forward: Option<String>,
+    /// Send a PROXY protocol header to the target
+    ///
+    /// v1 (text) or v2 (binary), HAProxy's specification, with the client's address and the address
+    /// it connected to, before any of the client's bytes.
+    #[arg(
+        long,
+        value_name = "VERSION",
+        value_parser = ["v1", "v2"],
+        requires = "forward",
+        hide_short_help = true
+    )]
+    pub proxy_protocol: Option<String>,
+    /// Require a PROXY protocol header from clients
+    ///
+    /// v1 or v2, within 5 s. A client without a valid header is closed (logged with -v). Its source address then counts as
+    /// the client's for --allow/--deny and -v. With --forward and --proxy-server.
+    #[arg(long, hide_short_help = true)]
+    pub accept_proxy_protocol: bool,
+    /// Serve as a SOCKS and HTTP proxy (implies -k)
+    ///
+    /// Loopback unless ADDR is given. SOCKS4/4a, SOCKS5 CONNECT and HTTP (CONNECT and absolute-form requests such as
+    /// GET http://host/path) on one port, told apart by the first byte. A non-loopback ADDR needs
+    /// --auth-file or --allow: anything else would be an open proxy (status 2). Each handshake may
+    /// take -w (default 10 s) and 64 KiB.
+    #[arg(long, conflicts_with_all = ["exec", "sh_exec", "broker", "echo", "output"])]
+    pub proxy_server: bool,
+    /// Proxy users from FILE (USER:PASS lines)
+    ///
+    /// With --proxy-server. SOCKS5 asks for username/password, HTTP for Basic authentication (407 without); SOCKS4,
+    /// which has no password, is refused.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "proxy_server",
+        hide_short_help = true
+    )]
+    pub auth_file: Option<PathBuf>,
+    /// Proxy only to destinations matching RULE
+    ///
+    /// With --proxy-server; repeatable. RULE is a CIDR or address, a host name (.example.com: every name under it) or :PORT.
+    /// A name is checked, and so is every address it resolves to.
+    #[arg(
+        long,
+        value_name = "RULE",
+        requires = "proxy_server",
+        hide_short_help = true
+    )]
+    pub dest_allow: Vec<String>,
+    /// Never proxy to destinations matching RULE
+    ///
+    /// With --proxy-server; repeatable; wins over --dest-allow. RULE as for --dest-allow.
+    #[arg(
+        long,
+        value_name = "RULE",
+        requires = "proxy_server",
+        hide_short_help = true
+    )]
+    pub dest_deny: Vec<String>,
+    /// With --forward: connect to ENDPOINT through proxy URL (repeat: a chain)
+    ///
+    /// The URLs of connect --proxy: socks5://, socks5h://, socks4://, socks4a:// or http://, with
+    /// USER:PASS@ or --proxy-auth-file.
+    #[arg(long, value_name = "URL", requires = "forward", hide_short_help = true)]
+    pub proxy: Vec<String>,
+    /// With --forward: proxy USER:PASS from FILE's first line
+    #[arg(long, value_name = "FILE", requires = "proxy", hide_short_help = true)]
     pub proxy_auth_file: Option<PathBuf>,
 }
 
@@ -372,6 +459,8 @@ pub struct ListenArgs {
     /// --deny wins over --allow.
     #[arg(long, value_name = "CIDR", value_parser = parse_cidr_arg)]
     pub deny: Vec<ipnet::IpNet>,
+    #[command(flatten)]
+    pub serve: Box<ServeOpts>,
     #[command(flatten)]
     pub relay: RelayOpts,
     #[command(flatten)]

@@ -9,7 +9,15 @@ pub use crate::net::byteorder::{
 pub use crate::net::parse::{
     MAX_DURATION_SECS, parse_cidr, parse_duration, parse_port, parse_port_list,
 };
+pub use crate::net::proxy_protocol::{
+    Decoded, Header as ProxyHeader, Version as ProxyVersion, decode as decode_proxy_header,
+    encode as encode_proxy_header, read_header as read_proxy_header,
+};
 pub use crate::net::server::acl::Acl;
+pub use crate::net::server::proxy_server::{
+    MAX_HANDSHAKE, Protocol as ProxyRequestProtocol, Users, Wire,
+    handshake as proxy_server_handshake, parse_dest_rule,
+};
 pub use crate::net::sockopt::{Value, lookup, parse_assignment, parse_value};
 pub use crate::net::stream::hexdump::{Direction, format_lines};
 pub use crate::net::stream::proxy::{

@@ -13,6 +13,7 @@ mod events;
 mod faults;
 mod first_hour;
 mod flow;
+mod forward;
 mod fuzz_regressions;
 mod hostile;
 mod interop;

@@ -98,3 +98,30 @@ fn cidr_ipv4_mapped_rule_matches_ipv4_clients() {
     assert!(v6.admits(Some("::1".parse().unwrap())));
     assert!(!v6.admits(Some("::ffff:10.1.2.3".parse().unwrap())));
 }
+
+/// fuzz target `proxy_client_replies`: an HTTP proxy's status line `HTTP/1.1( 200 ...` was taken for a
+/// 200 because only the `HTTP/1.` prefix of the version was checked. The version must be `HTTP/1.D`.
+#[test]
+fn proxy_client_http_version_is_exact() {
+    use sockcat::fuzz::{Dest, http_connect_handshake};
+    struct Proxy(std::io::Cursor<Vec<u8>>);
+    impl std::io::Read for Proxy {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl std::io::Write for Proxy {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dest = Dest::Name("h.test".into(), 443);
+    let input = b"HTTP/1.1( 200 Connection estlished\r\n\r\n";
+    let mut proxy = Proxy(std::io::Cursor::new(input.to_vec()));
+    assert!(http_connect_handshake(&mut proxy, &dest, None).is_err());
+    let mut proxy = Proxy(std::io::Cursor::new(b"HTTP/1.1 200 OK\r\n\r\n".to_vec()));
+    assert!(http_connect_handshake(&mut proxy, &dest, None).is_ok());
+}

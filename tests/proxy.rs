@@ -467,3 +467,206 @@ fn a_silent_proxy_is_a_timeout_and_bad_urls_are_usage_errors() {
     .code(2)
     .one_error_line("--proxy-auth-file /nonexistent/auth");
 }
+
+// ---- listen --proxy-server ----
+
+/// Starts `sockcat listen -v --proxy-server 0 ARGS...` (loopback by default) and returns its port.
+fn proxy_server(args: &[&str]) -> (Proc, u16) {
+    let mut all = vec!["listen", "-v", "--proxy-server", "0"];
+    all.extend_from_slice(args);
+    let mut p = Proc::spawn(&all, In::Null);
+    let addr = p.listening();
+    assert!(addr.ip().is_loopback(), "{addr}: not loopback by default");
+    (p, addr.port())
+}
+
+/// `python3 -m http.server` on 127.0.0.1, serving a directory with one known file.
+fn web_server(dir: &std::path::Path) -> (Proc, u16) {
+    std::fs::write(dir.join("hello.txt"), "hello over http\n").unwrap();
+    let port = free_port();
+    let p = Proc::spawn_program(
+        "python3",
+        &[
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            dir.to_str().unwrap(),
+        ],
+        In::Null,
+    );
+    wait_port(port);
+    (p, port)
+}
+
+fn curl(args: &[&str]) -> crate::common::Done {
+    let mut all = vec!["-sS", "--max-time", "15"];
+    all.extend_from_slice(args);
+    Proc::spawn_program("curl", &all, In::Null).finish()
+}
+
+#[test]
+fn proxy_server_with_curl_socks5h_socks4a_http_get_and_connect() {
+    if !have("curl") || !have("python3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_web, web) = web_server(dir.path());
+    let (mut srv, port) = proxy_server(&[]);
+    let proxy = format!("127.0.0.1:{port}");
+    let url = format!("http://localhost:{web}/hello.txt");
+    let url_ip = format!("http://127.0.0.1:{web}/hello.txt");
+    for args in [
+        vec!["--socks5-hostname", proxy.as_str(), url.as_str()],
+        vec!["--socks4a", proxy.as_str(), url.as_str()],
+        vec!["-x", &format!("http://{proxy}"), url_ip.as_str()],
+        vec!["-p", "-x", &format!("http://{proxy}"), url_ip.as_str()],
+    ] {
+        let args: Vec<&str> = args.iter().map(|s| s.as_ref()).collect();
+        let done = curl(&args).ok();
+        assert_eq!(done.stdout_str(), "hello over http\n", "{}", done.show());
+    }
+    srv.wait_line_containing("HttpForward tunnel");
+    srv.wait_line_containing("HttpConnect tunnel");
+}
+
+#[test]
+fn proxy_server_with_openbsd_nc_and_ncat_clients() {
+    let target = greeter().to_string();
+    let (_srv, port) = proxy_server(&[]);
+    let proxy = format!("127.0.0.1:{port}");
+    let mut clients: Vec<(&str, Vec<&str>)> = Vec::new();
+    if have("nc") {
+        clients.push(("nc", vec!["-X", "5", "-x", &proxy, "127.0.0.1", &target]));
+        clients.push((
+            "nc",
+            vec!["-X", "connect", "-x", &proxy, "127.0.0.1", &target],
+        ));
+    }
+    if have("ncat") {
+        clients.push((
+            "ncat",
+            vec![
+                "--proxy",
+                &proxy,
+                "--proxy-type",
+                "socks5",
+                "127.0.0.1",
+                &target,
+            ],
+        ));
+    }
+    for (program, args) in clients {
+        let mut p = Proc::spawn_program(program, &args, In::Pipe);
+        p.write(b"ping\n");
+        let came = p.stdout_has_within(&[GREETING, b"ping\n"].concat(), LIMIT);
+        p.close_stdin();
+        drop(p);
+        assert!(came, "{program} {args:?}: no greeting and echo");
+    }
+}
+
+#[test]
+fn proxy_server_authentication_right_and_wrong() {
+    let target = greeter().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "# who may use the proxy\nalice:s3cret\nbob:other\n").unwrap();
+    let (_srv, port) = proxy_server(&["--auth-file", users.to_str().unwrap()]);
+    let good = format!("socks5://alice:s3cret@127.0.0.1:{port}");
+    round_trip(&["connect", "--proxy", &good, "127.0.0.1", &target]).ok();
+    let good_http = format!("http://bob:other@127.0.0.1:{port}");
+    round_trip(&["connect", "--proxy", &good_http, "127.0.0.1", &target]).ok();
+    let wrong = format!("socks5://alice:nope@127.0.0.1:{port}");
+    run(&["connect", "--proxy", &wrong, "127.0.0.1", &target], b"")
+        .code(1)
+        .one_error_line("socks5: authentication failed");
+    let none = format!("http://127.0.0.1:{port}");
+    run(&["connect", "--proxy", &none, "127.0.0.1", &target], b"")
+        .code(1)
+        .one_error_line("http proxy: 407 Proxy Authentication Required");
+    let socks4 = format!("socks4a://alice@127.0.0.1:{port}");
+    run(&["connect", "--proxy", &socks4, "127.0.0.1", &target], b"")
+        .code(1)
+        .one_error_line("request rejected or failed");
+    if have("curl") {
+        let done = curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-x",
+            &none,
+            &format!("http://127.0.0.1:{target}/"),
+        ]);
+        assert_eq!(done.stdout_str(), "407", "{}", done.show());
+    }
+}
+
+#[test]
+fn proxy_server_destination_rules() {
+    let target = greeter();
+    let t = target.to_string();
+    let (_srv, port) = proxy_server(&["--dest-deny", "127.0.0.2", "--dest-deny", ":25"]);
+    let url = format!("socks5h://127.0.0.1:{port}");
+    round_trip(&["connect", "--proxy", &url, "127.0.0.1", &t]).ok();
+    run(&["connect", "--proxy", &url, "127.0.0.2", &t], b"")
+        .code(1)
+        .one_error_line("socks5: connection not allowed by ruleset");
+    run(&["connect", "--proxy", &url, "127.0.0.1", "25"], b"")
+        .code(1)
+        .one_error_line("socks5: connection not allowed by ruleset");
+    // A name that resolves to a denied address is denied too.
+    let (_srv2, port2) = proxy_server(&["--dest-deny", "127.0.0.0/8"]);
+    let url2 = format!("socks5h://127.0.0.1:{port2}");
+    run(&["connect", "--proxy", &url2, "localhost", &t], b"")
+        .code(1)
+        .one_error_line("not allowed");
+    // --dest-allow: only what it names.
+    let (_srv3, port3) = proxy_server(&["--dest-allow", &format!(":{target}")]);
+    let url3 = format!("http://127.0.0.1:{port3}");
+    round_trip(&["connect", "--proxy", &url3, "127.0.0.1", &t]).ok();
+    let other = closed_port().to_string();
+    run(&["connect", "--proxy", &url3, "127.0.0.1", &other], b"")
+        .code(1)
+        .one_error_line("http proxy: 403 Forbidden");
+}
+
+#[test]
+fn proxy_server_refuses_to_be_an_open_proxy() {
+    for args in [
+        &["listen", "--proxy-server", "0.0.0.0", "0"][..],
+        &["listen", "--proxy-server", "::", "0"],
+    ] {
+        run(args, b"").code(2).one_error_line("open proxy");
+    }
+}
+
+#[test]
+fn proxy_server_bounds_a_stalled_handshake() {
+    let target = greeter().to_string();
+    let (mut srv, port) = proxy_server(&["-w", "1"]);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    // A SOCKS5 greeting cut short, and an HTTP request line that never ends.
+    let mut stalled: Vec<TcpStream> = Vec::new();
+    for start in [&b"\x05\x02"[..], b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nX: "] {
+        let mut s = crate::common::connect(addr);
+        s.write_all(start).unwrap();
+        stalled.push(s);
+    }
+    // Others are served meanwhile.
+    let url = format!("socks5://127.0.0.1:{port}");
+    round_trip(&["connect", "--proxy", &url, "127.0.0.1", &target]).ok();
+    let started = Instant::now();
+    for s in &mut stalled {
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stalled clients kept"
+    );
+    srv.wait_line_containing("did not finish its handshake in time");
+}

@@ -25,7 +25,11 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
         mptcp: args.mptcp,
     };
-    let mode = if let Some(line) = &args.exec {
+    let special = super::serving::mode(args, family)?;
+    let serving = special.is_some();
+    let mode = if let Some(mode) = special {
+        mode
+    } else if let Some(line) = &args.exec {
         Mode::Exec(ExecSpec::direct(line)?)
     } else if let Some(cmd) = &args.sh_exec {
         Mode::Exec(ExecSpec::shell(cmd))
@@ -36,7 +40,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     } else {
         Mode::Relay
     };
-    let keep_open = args.keep_open || args.broker;
+    let keep_open = args.keep_open || args.broker || serving;
     // Open the output first: a bad -o path is invalid input, found before anyone connects.
     let output = match &args.output {
         Some(path) => Output::create(path)?,
@@ -59,6 +63,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         }
         None => {
             let (addr, port) = parse_bind_endpoint(&args.endpoint, family, "tcp")?;
+            let addr = super::serving::bind_addr(args, addr, port, family)?;
             let (sock, local) = socket::tcp_listener(addr, port, family, &opts)?;
             (sock, None, display(&local))
         }
@@ -71,11 +76,16 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     let cfg = ServeConfig {
         keep_open,
         max_conns: args.max_conns.map(|n| n as usize),
-        acl: Acl {
-            allow: args.allow.clone(),
-            deny: args.deny.clone(),
+        // --forward and --proxy-server check the access list themselves (after a PROXY header).
+        acl: if serving {
+            Acl::default()
+        } else {
+            Acl {
+                allow: args.allow.clone(),
+                deny: args.deny.clone(),
+            }
         },
-        first_timeout: args.timeout,
+        first_timeout: super::serving::first_client_timeout(args),
         relay: RelayConfig::from(&args.relay),
         verbose: args.verbose > 0,
         shown,

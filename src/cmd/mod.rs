@@ -6,6 +6,7 @@ mod generate;
 mod listen;
 mod resolve;
 mod sendfile;
+mod serving;
 mod sockopt;
 mod udp_recv;
 mod udp_send;

@@ -18,6 +18,7 @@ pub(crate) mod connect;
 pub(crate) mod events;
 pub(crate) mod parse;
 pub(crate) mod probe;
+pub(crate) mod proxy_protocol;
 pub(crate) mod resolve;
 pub(crate) mod server;
 pub(crate) mod socket;

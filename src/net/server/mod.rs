@@ -10,9 +10,12 @@
 pub(crate) mod acl;
 mod conn;
 pub(crate) mod exec;
+pub(crate) mod forward;
 mod hub;
+pub(crate) mod proxy_server;
 mod reactor;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -34,6 +37,10 @@ pub(crate) enum Mode {
     Exec(ExecSpec),
     /// Every client's bytes to every other client (and to stdout); stdin to all.
     Broker,
+    /// `--forward`: each client joined to its own connection to the target, on a thread of its own.
+    Forward(Arc<forward::Forward>),
+    /// `--proxy-server`: SOCKS4a, SOCKS5 and HTTP proxy, a thread per client.
+    ProxyServer(Arc<proxy_server::ProxyServer>),
 }
 
 /// How the server behaves.

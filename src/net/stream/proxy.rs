@@ -618,7 +618,9 @@ pub fn http_connect_handshake<S: Read + Write>(
     let version = parts.next().unwrap_or_default();
     let code = parts.next().unwrap_or_default();
     let reason = parts.next().unwrap_or_default();
-    if !version.starts_with(b"HTTP/1.") || code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+    let version_ok =
+        version.len() == 8 && version.starts_with(b"HTTP/1.") && version[7].is_ascii_digit();
+    if !version_ok || code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
         bail!("http proxy: malformed reply {:?}", clean(line));
     }
     if code[0] != b'2' {

@@ -394,6 +394,9 @@ impl Loop {
             return;
         }
         self.in_use.fetch_add(1, Ordering::SeqCst);
+        if let Mode::Forward(_) | Mode::ProxyServer(_) = &self.mode {
+            return self.start_blocking(sock, who);
+        }
         if !self.workers.is_empty() {
             let worker = &self.workers[self.next_worker % self.workers.len()];
             self.next_worker = self.next_worker.wrapping_add(1);
@@ -405,6 +408,31 @@ impl Loop {
             return;
         }
         self.start(sock, who, id);
+    }
+
+    /// `--forward` and `--proxy-server`: the client's handshake, the outgoing connect and the relay
+    /// block, so each client is served on a thread of its own; its slot frees when the thread ends.
+    fn start_blocking(&mut self, sock: Socket, who: String) {
+        let mode = self.mode.clone();
+        let in_use = self.in_use.clone();
+        let verbose = self.cfg.verbose;
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let result = match &mode {
+                Mode::Forward(fwd) => fwd.serve(sock),
+                Mode::ProxyServer(srv) => srv.serve(sock),
+                _ => Ok(()),
+            };
+            if let Err(e) = result
+                && verbose
+            {
+                crate::diag!("{who}: {}", exit::render(&e));
+            }
+            in_use.fetch_sub(1, Ordering::SeqCst);
+        });
+        if let Err(e) = spawned {
+            self.in_use.fetch_sub(1, Ordering::SeqCst);
+            self.log(|| format!("cannot start a thread for a client: {e}"));
+        }
     }
 
     /// Serves an admitted client in this loop: registers it (and its child) for readiness.

@@ -61,7 +61,8 @@ impl Loop {
             Mode::Broker => {
                 self.out_full || (!self.cfg.relay.send_only && !self.room_beside(Some(slot)))
             }
-            Mode::Exec(_) => false,
+            // Never registered with the loop (a thread per client).
+            Mode::Exec(_) | Mode::Forward(_) | Mode::ProxyServer(_) => false,
         }
     }
 
@@ -176,7 +177,7 @@ impl Loop {
                     self.out_full = !sink.push(data.to_vec());
                 }
             }
-            Mode::Exec(_) => {}
+            Mode::Exec(_) | Mode::Forward(_) | Mode::ProxyServer(_) => {}
         }
     }
 

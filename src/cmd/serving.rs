@@ -1,0 +1,125 @@
+//! `listen --forward` and `listen --proxy-server`: their options turned into the server's modes, and
+//! the proxy server's safe default (loopback, and no open proxy on another address).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::{ListenArgs, ProxyOpts};
+use crate::exit;
+use crate::net::addr::Family;
+use crate::net::connect::ConnectOpts;
+use crate::net::proxy_protocol::Version;
+use crate::net::server::Mode;
+use crate::net::server::acl::Acl;
+use crate::net::server::forward::{Admission, Forward, parse_target};
+use crate::net::server::proxy_server::{
+    DestPolicy, HANDSHAKE_TIMEOUT, ProxyServer, parse_dest_rule, read_users,
+};
+use crate::net::stream::relay::RelayConfig;
+
+/// The mode for `--forward` or `--proxy-server`; None for the other modes (which take none of their
+/// options).
+pub(crate) fn mode(args: &ListenArgs, family: Family) -> Result<Option<Mode>> {
+    let o = &args.serve;
+    if o.forward.is_none() && !o.proxy_server {
+        if o.accept_proxy_protocol {
+            return Err(exit::usage(
+                "--accept-proxy-protocol works with --forward and --proxy-server",
+            ));
+        }
+        return Ok(None);
+    }
+    let admission = Admission {
+        accept_proxy_protocol: o.accept_proxy_protocol,
+        acl: Acl {
+            allow: args.allow.clone(),
+            deny: args.deny.clone(),
+        },
+        verbose: args.verbose > 0,
+    };
+    let relay = RelayConfig::from(&args.relay);
+    if let Some(endpoint) = &o.forward {
+        let connect = ConnectOpts {
+            family,
+            timeout: args.timeout,
+            proxies: super::proxy_chain(&ProxyOpts {
+                proxy: o.proxy.clone(),
+                proxy_auth_file: o.proxy_auth_file.clone(),
+            })?,
+            ..ConnectOpts::default()
+        };
+        let proxy_protocol = o.proxy_protocol.as_deref().map(|v| match v {
+            "v1" => Version::V1,
+            _ => Version::V2,
+        });
+        return Ok(Some(Mode::Forward(Arc::new(Forward {
+            target: parse_target(endpoint)?,
+            connect,
+            proxy_protocol,
+            relay,
+            admission,
+        }))));
+    }
+    let policy = DestPolicy {
+        allow: o
+            .dest_allow
+            .iter()
+            .map(|r| parse_dest_rule(r))
+            .collect::<Result<_>>()?,
+        deny: o
+            .dest_deny
+            .iter()
+            .map(|r| parse_dest_rule(r))
+            .collect::<Result<_>>()?,
+    };
+    let users = o.auth_file.as_deref().map(read_users).transpose()?;
+    Ok(Some(Mode::ProxyServer(Arc::new(ProxyServer {
+        users,
+        policy,
+        handshake_timeout: args.timeout.unwrap_or(HANDSHAKE_TIMEOUT),
+        family,
+        relay,
+        admission,
+    }))))
+}
+
+/// Where `--proxy-server` binds: loopback when no ADDR was given; a non-loopback ADDR only with
+/// `--auth-file` or `--allow` (status 2 otherwise: that would be an open proxy).
+pub(crate) fn bind_addr(
+    args: &ListenArgs,
+    addr: Option<SocketAddr>,
+    port: u16,
+    family: Family,
+) -> Result<Option<SocketAddr>> {
+    if !args.serve.proxy_server {
+        return Ok(addr);
+    }
+    let Some(addr) = addr else {
+        let lo: IpAddr = match family {
+            Family::V6 => Ipv6Addr::LOCALHOST.into(),
+            _ => Ipv4Addr::LOCALHOST.into(),
+        };
+        return Ok(Some(SocketAddr::new(lo, port)));
+    };
+    let guarded = args.serve.auth_file.is_some() || !args.allow.is_empty();
+    if !addr.ip().to_canonical().is_loopback() && !guarded {
+        return Err(exit::usage(format!(
+            "--proxy-server on {}: without --auth-file or --allow that would be an open proxy \
+             for anyone who can reach it",
+            addr.ip()
+        )));
+    }
+    Ok(Some(addr))
+}
+
+/// `-w` means the connect or handshake timeout in these modes, not a wait for the first client.
+pub(crate) fn first_client_timeout(args: &ListenArgs) -> Option<Duration> {
+    if args.serve.forward.is_some() || args.serve.proxy_server {
+        None
+    } else {
+        args.timeout
+    }
+}

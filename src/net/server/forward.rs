@@ -1,0 +1,242 @@
+//! `listen --forward ENDPOINT`: each client gets its own new connection to ENDPOINT, and the two are
+//! joined by the one relay ([`join`]) until both directions have ended; a half-close on one side
+//! becomes a half-close on the other, and plain socket legs go zero-copy. A target that cannot be
+//! reached costs only that client (closed at once, logged with `-v`).
+//!
+//! Also here, because forwarding and the proxy server share them: `--accept-proxy-protocol` (the
+//! client's PROXY protocol header read within [`HEADER_TIMEOUT`], its source then counting as the
+//! client's address for `--allow`/`--deny` and the logs) and `--proxy-protocol v1|v2` (a header with
+//! the client's address sent to the target first).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use socket2::Socket;
+
+use crate::exit;
+use crate::net::addr::{HostPort, display, parse_endpoint};
+use crate::net::connect::{ConnectOpts, connect};
+use crate::net::proxy_protocol::{self, Version};
+use crate::net::server::acl::Acl;
+use crate::net::socket::unix_connect;
+use crate::net::stream::Endpoint;
+use crate::net::stream::relay::{RelayConfig, join};
+
+/// How long a client has to send its PROXY protocol header.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where `--forward` connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Tcp(HostPort),
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Tcp(hp) => write!(f, "{hp}"),
+            Target::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Parses a `--forward` ENDPOINT: `HOST:PORT`, `[IPV6]:PORT`, `tcp://HOST:PORT`, `unix:PATH`,
+/// `unix:@NAME`. `tls://` is refused until TLS exists (status 2).
+pub(crate) fn parse_target(text: &str) -> Result<Target> {
+    if let Some(path) = text.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err(exit::usage(format!(
+                "--forward {text}: empty Unix socket path"
+            )));
+        }
+        return Ok(Target::Unix(PathBuf::from(path)));
+    }
+    if text.starts_with("tls://") {
+        return Err(exit::usage(format!(
+            "--forward {text}: TLS targets are not supported by this build"
+        )));
+    }
+    let rest = text.strip_prefix("tcp://").unwrap_or(text);
+    if rest.contains("://") {
+        return Err(exit::usage(format!(
+            "--forward {text}: expected HOST:PORT, tcp://HOST:PORT or unix:PATH"
+        )));
+    }
+    let hp = parse_endpoint(&[rest.to_string()])
+        .map_err(|e| exit::usage(format!("--forward {text}: {}", exit::render(&e))))?;
+    if hp.port == 0 {
+        return Err(exit::usage(format!(
+            "--forward {text}: port 0 is not a destination"
+        )));
+    }
+    Ok(Target::Tcp(hp))
+}
+
+/// A client's addresses as the server sees them: the peer (or the PROXY protocol header's source)
+/// and the address it connected to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddrs {
+    pub peer: Option<SocketAddr>,
+    pub local: Option<SocketAddr>,
+}
+
+impl ClientAddrs {
+    pub(crate) fn of(sock: &Socket) -> ClientAddrs {
+        ClientAddrs {
+            peer: sock.peer_addr().ok().and_then(|a| a.as_socket()),
+            local: sock.local_addr().ok().and_then(|a| a.as_socket()),
+        }
+    }
+
+    pub(crate) fn shown(&self) -> String {
+        self.peer
+            .map_or_else(|| "a local client".into(), |a| display(&a))
+    }
+}
+
+/// What every accepted client goes through before its mode's work: the PROXY protocol header when
+/// asked for, then the access list on the address that counts.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Admission {
+    pub accept_proxy_protocol: bool,
+    pub acl: Acl,
+    pub verbose: bool,
+}
+
+impl Admission {
+    /// Reads the client's PROXY protocol header (if asked) and checks the access list: Ok with the
+    /// addresses that count, or Err (the caller closes the client) saying why.
+    pub(crate) fn admit(&self, sock: &Socket) -> Result<ClientAddrs> {
+        let mut addrs = ClientAddrs::of(sock);
+        if self.accept_proxy_protocol {
+            let real = addrs.shown();
+            sock.set_read_timeout(Some(HEADER_TIMEOUT))?;
+            let mut reader = sock;
+            let header = proxy_protocol::read_header(&mut reader).map_err(|e| {
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
+                    anyhow!(
+                        "{real}: no PROXY protocol header within {}",
+                        humantime::format_duration(HEADER_TIMEOUT)
+                    )
+                } else {
+                    anyhow!("{real}: {}", exit::describe_io(&e))
+                }
+            })?;
+            sock.set_read_timeout(None)?;
+            if let Some((src, dst)) = header.addrs {
+                if self.verbose {
+                    crate::diag!(
+                        "{real}: PROXY protocol says the client is {}",
+                        display(&src)
+                    );
+                }
+                addrs = ClientAddrs {
+                    peer: Some(src),
+                    local: Some(dst),
+                };
+            }
+        }
+        if !self.acl.admits(addrs.peer.map(|a| a.ip())) {
+            return Err(anyhow!("refused {}: not allowed", addrs.shown()));
+        }
+        Ok(addrs)
+    }
+}
+
+/// How to forward each client.
+#[derive(Debug, Clone)]
+pub(crate) struct Forward {
+    pub target: Target,
+    /// Family, `-w` as the connect timeout, `--proxy` for the outgoing leg.
+    pub connect: ConnectOpts,
+    pub proxy_protocol: Option<Version>,
+    pub relay: RelayConfig,
+    pub admission: Admission,
+}
+
+impl Forward {
+    /// Opens the outgoing leg.
+    fn open(&self) -> Result<Socket> {
+        match &self.target {
+            Target::Tcp(hp) => Ok(connect(hp, &self.connect, None)?.0),
+            Target::Unix(path) => unix_connect(path, self.connect.timeout),
+        }
+    }
+
+    /// Serves one client: admission, the target's connection, the PROXY header, then the relay.
+    pub(crate) fn serve(&self, client: Socket) -> Result<()> {
+        let started = Instant::now();
+        // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
+        client.set_read_timeout(None)?;
+        let addrs = self.admission.admit(&client)?;
+        let target = self
+            .open()
+            .with_context(|| format!("forward to {}", self.target))?;
+        if let Some(version) = self.proxy_protocol {
+            let pair = addrs.peer.zip(addrs.local);
+            let header = proxy_protocol::encode(version, pair);
+            (&target)
+                .write_all(&header)
+                .with_context(|| format!("send the PROXY protocol header to {}", self.target))?;
+        }
+        if self.admission.verbose {
+            crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
+        }
+        let result = join(
+            Endpoint::socket(client),
+            Endpoint::socket(target),
+            &self.relay,
+        );
+        if self.admission.verbose && result.is_ok() {
+            crate::diag!(
+                "{} done after {:.3} s",
+                addrs.shown(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        result.with_context(|| format!("to {}", self.target))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{USAGE, status_of};
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse_target("127.0.0.1:80").unwrap(),
+            Target::Tcp(HostPort {
+                host: "127.0.0.1".into(),
+                port: 80
+            })
+        );
+        assert_eq!(
+            parse_target("tcp://[::1]:8080").unwrap().to_string(),
+            "[::1]:8080"
+        );
+        assert_eq!(
+            parse_target("unix:/run/x.sock").unwrap(),
+            Target::Unix("/run/x.sock".into())
+        );
+        for bad in [
+            "",
+            "host",
+            "unix:",
+            "udp://h:1",
+            "h:0",
+            "h:99999",
+            "tls://h:443",
+        ] {
+            assert_eq!(status_of(&parse_target(bad).unwrap_err()), USAGE, "{bad}");
+        }
+    }
+}

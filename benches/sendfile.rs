@@ -1,5 +1,8 @@
-//! File transfer: `sockcat sendfile` (plain and `--verify`) against `nc -N < FILE`, with iperf3 -Z
+//! File transfer: `sockcat sendfile --verify` (BLAKE3, the default) first, against sockcat's own
+//! unverified sendfile, `--verify=sha256`, and `nc -N < FILE` (no peer verifies), with iperf3 -Z
 //! (sendfile into a splice receiver) as the ceiling; every receiver writes /dev/null.
+//! `SOCKCAT_BENCH_BASELINE=PATH` adds an older sockcat's `--verify` (what "no slower than before" is
+//! judged against).
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -7,16 +10,15 @@ use std::rc::Rc;
 use crate::harness::{Scenario, Unit};
 use crate::tcp::{Measure, Source, Tool, contenders, iperf3, relays};
 
-fn sendfile_tool(name: &'static str, sockcat: &Path, file: Rc<PathBuf>, verify: bool) -> Tool {
-    let flag = |v: &mut Vec<String>| {
-        if verify {
-            v.push("--verify".into());
-        }
-    };
-    let mut recv_extra = Vec::new();
-    flag(&mut recv_extra);
-    let mut send_extra = Vec::new();
-    flag(&mut send_extra);
+/// `verify`: the sender's `--verify` flag (the receiver gets plain `--verify`), or None.
+fn sendfile_tool(
+    name: &'static str,
+    sockcat: &Path,
+    file: Rc<PathBuf>,
+    verify: Option<&str>,
+) -> Tool {
+    let recv_extra: Vec<String> = verify.iter().map(|_| "--verify".to_string()).collect();
+    let send_extra: Vec<String> = verify.iter().map(|v| v.to_string()).collect();
     Tool {
         name,
         program: sockcat.display().to_string(),
@@ -51,12 +53,31 @@ pub fn scenario(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
         .into_iter()
         .find(|t| t.name.starts_with("nc"))
         .expect("nc tool");
-    let tools = vec![
-        sendfile_tool("sockcat sendfile", sockcat, file.clone(), false),
-        sendfile_tool("sockcat sendfile --verify", sockcat, file.clone(), true),
+    let mut tools = vec![
+        sendfile_tool(
+            "sockcat sendfile --verify",
+            sockcat,
+            file.clone(),
+            Some("--verify"),
+        ),
+        sendfile_tool("sockcat sendfile", sockcat, file.clone(), None),
+        sendfile_tool(
+            "sockcat sendfile --verify=sha256",
+            sockcat,
+            file.clone(),
+            Some("--verify=sha256"),
+        ),
         nc,
         iperf3("iperf3 -Z (sendfile)", &["-Z"]),
     ];
+    if let Some(old) = std::env::var_os("SOCKCAT_BENCH_BASELINE") {
+        tools.push(sendfile_tool(
+            "baseline sockcat --verify",
+            Path::new(&old),
+            file.clone(),
+            Some("--verify"),
+        ));
+    }
     let source = Source::File(file);
     Scenario {
         name: format!(

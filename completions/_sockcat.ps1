@@ -227,6 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
         'sockcat;sendfile' {
             [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start at byte N of FILE')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send only N bytes')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Frame the transfer (name, size, digest) and have the receiver check it; both sides need it')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout, or with --receive the longest wait for the sender (status 3)')
@@ -240,7 +241,6 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('--receive', '--receive', [CompletionResultType]::ParameterName, 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
             [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
-            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'With --receive: replace an existing output file')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bar (it is shown only when stderr is a terminal anyway)')
             [CompletionResult]::new('--mptcp', '--mptcp', [CompletionResultType]::ParameterName, 'Multipath TCP (IPPROTO_MPTCP)')

@@ -216,6 +216,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
         &'sockcat;sendfile'= {
             cand --offset 'Start at byte N of FILE'
             cand --count 'Send only N bytes'
+            cand --verify 'Frame the transfer (name, size, digest) and have the receiver check it; both sides need it'
             cand -o 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)'
             cand --output 'With --receive: write to FILE (or into DIR, keeping the sender''s name; needs --verify)'
             cand -w 'Connect timeout, or with --receive the longest wait for the sender (status 3)'
@@ -229,7 +230,6 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand --receive 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
             cand -4 'Use IPv4 only'
             cand -6 'Use IPv6 only'
-            cand --verify 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it'
             cand --force 'With --receive: replace an existing output file'
             cand --no-progress 'No progress bar (it is shown only when stderr is a terminal anyway)'
             cand --mptcp 'Multipath TCP (IPPROTO_MPTCP)'

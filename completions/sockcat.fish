@@ -175,6 +175,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s h -l help -
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s V -l version -d 'Print version'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l offset -d 'Start at byte N of FILE' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l count -d 'Send only N bytes' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l verify -d 'Frame the transfer (name, size, digest) and have the receiver check it; both sides need it' -r -f -a "blake3\t'BLAKE3 (the default; b3sum prints the same)'
+sha256\t'SHA-256 (sha256sum prints the same)'"
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s o -l output -d 'With --receive: write to FILE (or into DIR, keeping the sender\'s name; needs --verify)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s w -l timeout -d 'Connect timeout, or with --receive the longest wait for the sender (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-timeout -d 'Give up (status 3) once no byte has moved for DUR, on either side' -r
@@ -185,7 +187,6 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sockopt -d 
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'
-complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l verify -d 'Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l force -d 'With --receive: replace an existing output file'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l no-progress -d 'No progress bar (it is shown only when stderr is a terminal anyway)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'

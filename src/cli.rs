@@ -789,6 +789,15 @@ pub struct UdpSendArgs {
 }
 
 /// How udp-recv prints a datagram.
+/// `sendfile --verify=DIGEST`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyDigest {
+    /// BLAKE3 (the default; b3sum prints the same)
+    Blake3,
+    /// SHA-256 (sha256sum prints the same)
+    Sha256,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum UdpFormat {
     /// The payload, byte-exact
@@ -890,9 +899,20 @@ pub struct SendfileArgs {
     /// Send only N bytes
     #[arg(long, value_name = "N", conflicts_with = "receive")]
     pub count: Option<u64>,
-    /// Frame the transfer (name, size, SHA-256) and have the receiver check it; both sides need it
-    #[arg(long)]
-    pub verify: bool,
+    /// Frame the transfer (name, size, digest) and have the receiver check it; both sides need it
+    ///
+    /// The sender picks the digest: BLAKE3 by default, `--verify=sha256` for SHA-256 (what sha256sum
+    /// computes). A receiver with plain --verify accepts either; `--verify=DIGEST` on the receiver
+    /// accepts only that one. With -v both sides print the digest as `HEX  NAME`, the line b3sum or
+    /// sha256sum prints for the same bytes.
+    #[arg(
+        long,
+        value_name = "DIGEST",
+        num_args = 0..=1,
+        require_equals = true,
+        value_enum
+    )]
+    pub verify: Option<Option<VerifyDigest>>,
     /// With --receive: write to FILE (or into DIR, keeping the sender's name; needs --verify)
     #[arg(short = 'o', long, value_name = "FILE|DIR", requires = "receive")]
     pub output: Option<PathBuf>,

@@ -25,5 +25,7 @@ pub use crate::net::stream::proxy::{
     socks4_handshake, socks5_handshake,
 };
 pub use crate::net::stream::pump::Crlf;
-pub use crate::net::transfer::verify::{Header, NAME_MAX, read_digest, read_reply, safe_name};
+pub use crate::net::transfer::verify::{
+    Digest, Header, NAME_MAX, read_digest, read_reply, safe_name,
+};
 pub use crate::sys::poll::{READABLE, WRITABLE, poll};

@@ -54,9 +54,18 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The `--verify` header, built by hand so tests can lie in it.
+/// The `--verify` header (framing version 2, SHA-256), built by hand so tests can lie in it.
 fn header(name: &[u8], size: u64) -> Vec<u8> {
-    let mut out = b"sockcat\x01".to_vec();
+    header_with(SHA256, name, size)
+}
+
+/// The digest bytes of the header.
+const SHA256: u8 = 1;
+const BLAKE3: u8 = 2;
+
+fn header_with(digest: u8, name: &[u8], size: u64) -> Vec<u8> {
+    let mut out = b"sockcat\x02".to_vec();
+    out.push(digest);
     out.extend_from_slice(&(name.len() as u16).to_be_bytes());
     out.extend_from_slice(name);
     out.extend_from_slice(&size.to_be_bytes());
@@ -66,6 +75,10 @@ fn header(name: &[u8], size: u64) -> Vec<u8> {
 fn sha256(data: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(data).to_vec()
+}
+
+fn blake3(data: &[u8]) -> Vec<u8> {
+    blake3::hash(data).as_bytes().to_vec()
 }
 
 /// Connects, sends `bytes`, half-closes and returns what the receiver answered.
@@ -395,7 +408,7 @@ fn hostile_sizes_and_lengths_are_refused_before_anything_is_created() {
         (header(b"huger.bin", u64::MAX), "too large"),
         (
             {
-                let mut h = b"sockcat\x01".to_vec();
+                let mut h = b"sockcat\x02\x01".to_vec();
                 h.extend_from_slice(&60000u16.to_be_bytes());
                 h
             },
@@ -702,7 +715,7 @@ fn idle_verify_sender_waits_for_the_answer_only_so_long() {
         .one_error_line("idle timeout");
     let _ = tx.send(());
     let got = peer.join().unwrap();
-    assert!(got.ends_with(&sha256(b"hello")), "{got:?}");
+    assert!(got.ends_with(&blake3(b"hello")), "{got:?}");
 }
 
 #[test]
@@ -798,4 +811,101 @@ fn wait_for_retries_until_the_receiver_is_up() {
         .finish()
         .code(3)
         .last_error_line("connection refused");
+}
+
+#[test]
+fn verify_digests_default_to_blake3_and_print_as_checksum_tools_do() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let data = pattern(3 << 20, 16);
+    let file = write_file(src.path(), "d.bin", &data);
+    let path = file.to_str().unwrap();
+    for (flag, want) in [
+        ("--verify", hex::encode(blake3(&data))),
+        ("--verify=blake3", hex::encode(blake3(&data))),
+        ("--verify=sha256", hex::encode(sha256(&data))),
+    ] {
+        let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap(), "--force"]);
+        let sent = send(&file, addr.port(), &[flag, "-v"]).ok();
+        let line = format!("{want}  {path}");
+        assert!(
+            sent.stderr.lines().any(|l| l == line),
+            "{flag}: no line {line:?}\n{}",
+            sent.show()
+        );
+        let got = rx.finish().ok();
+        let target = dst.path().join("d.bin");
+        let line = format!("{want}  {}", target.display());
+        assert!(
+            got.stderr.lines().any(|l| l == line),
+            "{flag}: receiver printed no {line:?}\n{}",
+            got.show()
+        );
+        assert!(std::fs::read(&target).unwrap() == data);
+    }
+    // The line is the one sha256sum prints for the same file.
+    if have("sha256sum") {
+        let (rx, addr) = receiver(&["--verify", "-o", "/dev/null"]);
+        let sent = send(&file, addr.port(), &["--verify=sha256", "-v"]).ok();
+        rx.finish().ok();
+        let tool = Proc::spawn_program("sha256sum", &[path], In::Null)
+            .finish()
+            .ok();
+        let line = tool.stdout_str();
+        assert!(
+            sent.stderr.lines().any(|l| l == line.trim_end()),
+            "sha256sum says {line:?}\n{}",
+            sent.show()
+        );
+    }
+}
+
+#[test]
+fn a_blake3_mismatch_leaves_nothing() {
+    let dst = tempfile::tempdir().unwrap();
+    let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+    let data = pattern(100_000, 17);
+    let mut bytes = header_with(BLAKE3, b"x.bin", data.len() as u64);
+    bytes.extend_from_slice(&data);
+    // The right digest of the wrong kind: SHA-256 where BLAKE3 was announced.
+    bytes.extend_from_slice(&sha256(&data));
+    let reply = fake_sender(addr, &bytes);
+    rx_error(rx.finish().code(1), "BLAKE3 mismatch");
+    assert!(
+        reply.starts_with("ERR ") && reply.contains("mismatch"),
+        "{reply:?}"
+    );
+    assert!(entries(dst.path()).is_empty());
+}
+
+#[test]
+fn peers_that_disagree_on_the_digest_fail_with_a_reason() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let file = write_file(src.path(), "f.bin", b"payload");
+    // A receiver that insists on SHA-256, a sender on the default (BLAKE3).
+    let (rx, addr) = receiver(&["--verify=sha256", "-o", dst.path().to_str().unwrap()]);
+    send(&file, addr.port(), &["--verify"])
+        .code(1)
+        .one_error_line("the sender checks with blake3, this receiver accepts only sha256");
+    rx_error(rx.finish().code(1), "accepts only sha256");
+    // An older sockcat (framing version 1: no digest byte, SHA-256).
+    let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+    let mut old = b"sockcat\x01".to_vec();
+    old.extend_from_slice(&5u16.to_be_bytes());
+    old.extend_from_slice(b"f.bin");
+    old.extend_from_slice(&7u64.to_be_bytes());
+    old.extend_from_slice(b"payload");
+    old.extend_from_slice(&sha256(b"payload"));
+    let reply = fake_sender(addr, &old);
+    rx_error(rx.finish().code(1), "framing version 1");
+    assert!(reply.starts_with("ERR "), "{reply:?}");
+    // A digest this sockcat does not know.
+    let (rx, addr) = receiver(&["--verify", "-o", dst.path().to_str().unwrap()]);
+    let mut bytes = header_with(7, b"f.bin", 7);
+    bytes.extend_from_slice(b"payload");
+    let reply = fake_sender(addr, &bytes);
+    rx_error(rx.finish().code(1), "digest 7");
+    assert!(reply.starts_with("ERR "), "{reply:?}");
+    assert!(entries(dst.path()).is_empty());
 }

@@ -1,5 +1,5 @@
 //! `sockcat sendfile`: send a file (or part of one) with sendfile(2), or receive one with `--receive`;
-//! `--verify` checks name, size and SHA-256 end to end.
+//! `--verify` checks name, size and a digest (BLAKE3, or SHA-256) end to end.
 
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
@@ -8,13 +8,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cli::SendfileArgs;
+use crate::cli::{SendfileArgs, VerifyDigest};
 use crate::exit;
 use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
 use crate::net::connect::{ConnectOpts, connect_with};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
 use crate::net::sockopt::SockSettings;
-use crate::net::transfer::verify::Header;
+use crate::net::transfer::verify::{Digest, Header};
 use crate::net::transfer::{self, Range, dest};
 use crate::progress;
 
@@ -108,20 +108,32 @@ fn send(args: &SendfileArgs) -> Result<()> {
     let bar = progress::bytes(Some(count), !args.no_progress);
     let moved = |n: u64| bar.inc(n);
     let name = path.file_name().map(|n| n.as_bytes()).unwrap_or(b"file");
-    let verify = args.verify.then_some(name);
+    let verify = args
+        .verify
+        .map(|digest| (name, digest.map(digest_of).unwrap_or_default()));
     let result = transfer::send(&sock, &file, range, verify, args.idle_timeout, &moved);
     bar.finish_and_clear();
-    result?;
+    let value = result?;
     if args.verbose > 0 {
+        if let Some(value) = value {
+            crate::diag!("{}  {}", hex::encode(value), path.display());
+        }
         crate::diag!("{}", summary("sent", count, started));
     }
     Ok(())
 }
 
+fn digest_of(arg: VerifyDigest) -> Digest {
+    match arg {
+        VerifyDigest::Blake3 => Digest::Blake3,
+        VerifyDigest::Sha256 => Digest::Sha256,
+    }
+}
+
 fn receive(args: &SendfileArgs) -> Result<()> {
     let family = Family::from(args.family);
     let (addr, port) = parse_bind_endpoint(&args.args, family, "tcp")?;
-    let dest = dest::destination(args.output.as_deref(), args.verify, args.force)?;
+    let dest = dest::destination(args.output.as_deref(), args.verify.is_some(), args.force)?;
     let opts = ListenOpts {
         sockopts: SockSettings::parse(&args.sockopts.list)?,
         mptcp: args.mptcp,
@@ -153,9 +165,23 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let bar = progress::bytes(None, !args.no_progress);
     let moved = |n: u64| bar.inc(n);
     let on_header = |header: &Header| progress::set_total(&bar, Some(header.size));
-    let result = if args.verify {
-        dest.receive_verified(&sock, args.force, args.idle_timeout, &on_header, &moved)
-            .map(|header| header.size)
+    let result = if let Some(accept) = args.verify {
+        let accept = accept.map(digest_of);
+        let received = dest.receive_verified(
+            &sock,
+            args.force,
+            args.idle_timeout,
+            accept,
+            &on_header,
+            &moved,
+        );
+        received.map(|(header, value)| {
+            if args.verbose > 0 {
+                let target = dest.target_shown(&header);
+                crate::diag!("{}  {target}", hex::encode(value));
+            }
+            header.size
+        })
     } else {
         dest.receive_plain(
             &sock,

@@ -22,7 +22,7 @@ use socket2::Socket;
 use crate::exit;
 use crate::net::transfer;
 use crate::net::transfer::staged::{self, Staged};
-use crate::net::transfer::verify::{Header, safe_name};
+use crate::net::transfer::verify::{DIGEST_LEN, Digest, Header, safe_name};
 use crate::net::transfer::watchdog::Watchdog;
 use crate::sys::fs::{Dir, Kind};
 
@@ -147,6 +147,19 @@ impl Dest {
         }
     }
 
+    /// The file a `--verify` transfer with `header` went to, as a checksum tool names it (`-` for
+    /// stdout).
+    pub(crate) fn target_shown(&self, header: &Header) -> String {
+        match self {
+            Dest::Stdout => "-".to_string(),
+            Dest::File { shown, .. } => shown.display().to_string(),
+            Dest::Dir { shown, .. } => match safe_name(&header.name) {
+                Ok(name) => shown.join(name).display().to_string(),
+                Err(_) => shown.display().to_string(),
+            },
+        }
+    }
+
     /// Opens the sink for a transfer (with `--verify`, once its header came: `header`).
     pub(crate) fn open(&self, header: Option<&Header>, force: bool) -> Result<Sink> {
         match self {
@@ -207,9 +220,10 @@ impl Dest {
         sock: &Socket,
         force: bool,
         idle: Option<Duration>,
+        accept: Option<Digest>,
         on_header: &dyn Fn(&Header),
         moved: &dyn Fn(u64),
-    ) -> Result<Header> {
+    ) -> Result<(Header, [u8; DIGEST_LEN])> {
         let dog = watchdog(sock, idle)?;
         let moved = |n: u64| {
             dog.touch();
@@ -219,12 +233,12 @@ impl Dest {
             on_header(header);
             self.open(Some(header), force)
         };
-        let received = transfer::receive_verified(sock, open, &self.shown(), &moved);
-        let (header, sink) = dog.check(received)?;
+        let received = transfer::receive_verified(sock, open, &self.shown(), accept, &moved);
+        let (header, sink, value) = dog.check(received)?;
         let committed = sink.commit();
         transfer::answer(sock, &committed);
         committed?;
-        Ok(header)
+        Ok((header, value))
     }
 }
 

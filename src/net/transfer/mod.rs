@@ -16,13 +16,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use sha2::{Digest, Sha256};
 use socket2::Socket;
 
 use crate::exit;
 use crate::net::stream::zerocopy::{self, Flow};
 use crate::net::stream::{self, recv_error};
-use crate::net::transfer::verify::Header;
+use crate::net::transfer::verify::{DIGEST_LEN, Digest, Header};
 use crate::net::transfer::watchdog::{Watchdog, idle_message};
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
@@ -149,9 +148,9 @@ pub(crate) fn finish_sending(sock: &Socket) -> Result<()> {
     }
 }
 
-/// The SHA-256 of `range` of `file`, read independently of what sendfile sends.
-fn hash_range(file: &File, range: Range) -> Result<[u8; 32]> {
-    let mut hasher = Sha256::new();
+/// The digest of `range` of `file`, read independently of what sendfile sends.
+fn hash_range(file: &File, range: Range, digest: Digest) -> Result<[u8; DIGEST_LEN]> {
+    let mut hasher = digest.hasher();
     let mut buf = vec![0u8; 1 << 20];
     let mut offset = range.offset;
     let end = range.offset + range.count;
@@ -167,20 +166,21 @@ fn hash_range(file: &File, range: Range) -> Result<[u8; 32]> {
             Err(e) => return Err(anyhow!(e).context("read the file to hash it")),
         }
     }
-    Ok(hasher.finalize().into())
+    Ok(hasher.finalize())
 }
 
 /// The whole sending side: `range` of `file`, then the wait until the receiver's TCP acknowledged
-/// every byte (plain) or for the receiver's answer (`verify`: the name to announce). `idle` (`-i`)
-/// bounds every wait: any byte moved resets it; expiry is status 3.
+/// every byte (plain) or for the receiver's answer (`verify`: the name to announce and the digest,
+/// whose value is returned). `idle` (`-i`) bounds every wait: any byte moved resets it; expiry is
+/// status 3.
 pub(crate) fn send(
     sock: &Socket,
     file: &File,
     range: Range,
-    verify: Option<&[u8]>,
+    verify: Option<(&[u8], Digest)>,
     idle: Option<Duration>,
     moved: &dyn Fn(u64),
-) -> Result<()> {
+) -> Result<Option<[u8; DIGEST_LEN]>> {
     let dog = match (idle, verify) {
         (None, None) => Watchdog::off(),
         _ => Watchdog::start(sock, idle)?,
@@ -190,34 +190,37 @@ pub(crate) fn send(
         moved(n);
     };
     let result = match verify {
-        Some(name) => send_verified(sock, file, range, name, &moved, &dog, idle),
-        None => send_range(sock, file, range, &moved).and_then(|()| finish_sending(sock)),
+        Some(verify) => send_verified(sock, file, range, verify, &moved, &dog, idle).map(Some),
+        None => send_range(sock, file, range, &moved)
+            .and_then(|()| finish_sending(sock))
+            .map(|()| None),
     };
     dog.check(result)
 }
 
-/// `--verify` sending: header, the bytes (sendfile, hashed alongside by a second reader), the SHA-256,
+/// `--verify` sending: header, the bytes (sendfile, hashed alongside by a second reader), the digest,
 /// a half-close, then the receiver's answer, waited for until nothing moved for `idle` (or
 /// [`ANSWER_WAIT`]).
 fn send_verified(
     sock: &Socket,
     file: &File,
     range: Range,
-    name: &[u8],
+    (name, digest): (&[u8], Digest),
     moved: &dyn Fn(u64),
     dog: &Watchdog,
     idle: Option<Duration>,
-) -> Result<()> {
+) -> Result<[u8; DIGEST_LEN]> {
     let header = Header {
+        digest,
         name: name.to_vec(),
         size: range.count,
     };
-    let sent = (|| {
+    let sent = (|| -> Result<[u8; DIGEST_LEN]> {
         (&*sock)
             .write_all(&header.encode())
             .map_err(|e| send_error(e, 0, range.count))?;
-        let digest = std::thread::scope(|s| -> Result<[u8; 32]> {
-            let hasher = s.spawn(|| hash_range(file, range));
+        let value = std::thread::scope(|s| -> Result<[u8; DIGEST_LEN]> {
+            let hasher = s.spawn(|| hash_range(file, range, digest));
             let sent = send_range(sock, file, range, moved);
             let digest = hasher
                 .join()
@@ -226,17 +229,21 @@ fn send_verified(
             digest
         })?;
         (&*sock)
-            .write_all(&digest)
-            .map_err(|e| send_error(e, range.count, range.count))
+            .write_all(&value)
+            .map_err(|e| send_error(e, range.count, range.count))?;
+        Ok(value)
     })();
-    if let Err(e) = sent {
-        // A receiver that refused the file said why before it closed: prefer its reason.
-        let _ = sock.set_read_timeout(Some(Duration::from_secs(1)));
-        return match verify::read_reply(&mut &*sock) {
-            Err(why) if why.to_string().starts_with("the receiver refused") => Err(why),
-            _ => Err(e),
-        };
-    }
+    let value = match sent {
+        Ok(value) => value,
+        Err(e) => {
+            // A receiver that refused the file said why before it closed: prefer its reason.
+            let _ = sock.set_read_timeout(Some(Duration::from_secs(1)));
+            return match verify::read_reply(&mut &*sock) {
+                Err(why) if why.to_string().starts_with("the receiver refused") => Err(why),
+                _ => Err(e),
+            };
+        }
+    };
     let _ = sock.shutdown(Shutdown::Write);
     let (limit, why) = match idle {
         Some(limit) => (limit, idle_message(limit)),
@@ -249,7 +256,8 @@ fn send_verified(
         ),
     };
     dog.set_limit(limit, why);
-    verify::read_reply(&mut &*sock)
+    verify::read_reply(&mut &*sock)?;
+    Ok(value)
 }
 
 /// Receives until the peer closes, into `out` (zero-copy where the kernel allows). Returns the count.
@@ -288,29 +296,42 @@ pub(crate) fn receive_plain(
     Ok(total.get())
 }
 
-/// `--verify` receiving, up to the check: reads the header, lets `open` decide where the bytes go
-/// (it sees the header first, to refuse a bad name or a size that does not fit), receives exactly
-/// `size` bytes while hashing them, and compares the SHA-256. On any failure the sender is told why.
-/// The caller puts the file in place and then answers with [`answer`].
+/// `--verify` receiving, up to the check: reads the header, refuses a digest other than `accept`
+/// (None: any this sockcat knows), lets `open` decide where the bytes go (it sees the header first,
+/// to refuse a bad name or a size that does not fit), receives exactly `size` bytes while hashing
+/// them, and compares the digests. On any failure the sender is told why. The caller puts the file in
+/// place and then answers with [`answer`].
 pub(crate) fn receive_verified<W: Write + Send>(
     sock: &Socket,
     open: impl FnOnce(&Header) -> Result<W>,
     name: &str,
+    accept: Option<Digest>,
     moved: &dyn Fn(u64),
-) -> Result<(Header, W)> {
+) -> Result<(Header, W, [u8; DIGEST_LEN])> {
     let result = (|| {
         let header = Header::read_from(&mut &*sock)?;
+        if let Some(wanted) = accept
+            && header.digest != wanted
+        {
+            bail!(
+                "the sender checks with {}, this receiver accepts only {} (--verify={}; plain --verify accepts either)",
+                header.digest.name(),
+                wanted.name(),
+                wanted.name()
+            );
+        }
         let out = open(&header)?;
-        let (ours, out) = receive_hashed(sock, header.size, out, name, moved)?;
+        let (ours, out) = receive_hashed(sock, header.size, header.digest, out, name, moved)?;
         let theirs = verify::read_digest(&mut &*sock)?;
         if theirs != ours {
             bail!(
-                "SHA-256 mismatch: received {}, sender says {}",
+                "{} mismatch: received {}, sender says {}",
+                header.digest.label(),
                 hex::encode(ours),
                 hex::encode(theirs)
             );
         }
-        Ok((header, out))
+        Ok((header, out, ours))
     })();
     if let Err(e) = &result {
         answer(sock, &Err(anyhow!("{}", exit::render(e))));
@@ -319,14 +340,15 @@ pub(crate) fn receive_verified<W: Write + Send>(
 }
 
 /// Receives exactly `size` bytes into `out`, hashing them. The socket is read on this thread while a
-/// second one hashes and writes, [`DEPTH`] buffers apart, so SHA-256 and receiving overlap.
+/// second one hashes and writes, [`DEPTH`] buffers apart, so hashing and receiving overlap.
 fn receive_hashed<W: Write + Send>(
     sock: &Socket,
     size: u64,
+    digest: Digest,
     mut out: W,
     name: &str,
     moved: &dyn Fn(u64),
-) -> Result<([u8; 32], W)> {
+) -> Result<([u8; DIGEST_LEN], W)> {
     const DEPTH: usize = 4;
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(DEPTH);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
@@ -334,8 +356,8 @@ fn receive_hashed<W: Write + Send>(
         let _ = empty_tx.send(vec![0u8; BUF]);
     }
     std::thread::scope(|s| {
-        let worker = s.spawn(move || -> Result<([u8; 32], W)> {
-            let mut hasher = Sha256::new();
+        let worker = s.spawn(move || -> Result<([u8; DIGEST_LEN], W)> {
+            let mut hasher = digest.hasher();
             for (buf, n) in full_rx {
                 hasher.update(&buf[..n]);
                 out.write_all(&buf[..n])
@@ -343,7 +365,7 @@ fn receive_hashed<W: Write + Send>(
                 let _ = empty_tx.send(buf);
             }
             out.flush().map_err(|e| exit::output_error(e, name))?;
-            Ok((hasher.finalize().into(), out))
+            Ok((hasher.finalize(), out))
         });
         let mut left = size;
         let read = (|| -> Result<()> {

@@ -174,6 +174,7 @@ impl Forward {
     pub(crate) fn serve(&self, client: Socket) -> Result<()> {
         let started = Instant::now();
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
+        client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
         let addrs = self.admission.admit(&client)?;
         let target = self

@@ -776,6 +776,7 @@ impl ProxyServer {
 
     /// Serves one client: admission, handshake, destination, reply, then the relay.
     pub(crate) fn serve(&self, client: Socket) -> Result<()> {
+        client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
         let addrs = self.admission.admit(&client)?;
         let who = addrs.shown();

@@ -78,6 +78,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s V -l version 
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l unix -d 'Connect to a Unix-domain socket at PATH instead' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout -d 'Connect timeout (status 3 when it expires)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected or DUR has passed (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s e -l exec -d 'Run PROG ARGS on the connection' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s c -l sh-exec -d 'Run CMD with /bin/sh -c on the connection' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s s -l source -d 'Bind the local end to ADDR' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port -d 'Bind the local end to PORT' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r

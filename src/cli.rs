@@ -175,6 +175,7 @@ End of stream:
   reset / early close   exit 1 (connection reset by peer / peer closed before all input was sent)
   --close-on-eof        at stdin EOF close both ways and exit 0 at once
   --no-shutdown         at stdin EOF send no FIN (for peers that take it for a full close)
+  -e, -c                the program runs on the connection; status 0 when it succeeded
 
 Examples:
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | sockcat connect localhost 80
@@ -515,6 +516,21 @@ pub struct ConnectArgs {
     /// Machine-readable output (JSON lines) for -z
     #[arg(long, requires = "scan")]
     pub json: bool,
+    /// Run PROG ARGS on the connection
+    ///
+    /// The connection is the program's stdin and stdout, as with listen -e; PROG ARGS is split on
+    /// whitespace, with no shell; SOCKCAT_REMOTE_ADDR/PORT and SOCKCAT_LOCAL_ADDR/PORT are in its
+    /// environment. The status is 0 when the program succeeded, 1 otherwise. The relay's byte
+    /// options (--crlf, --hexdump, --progress, -i, --close-on-eof, --no-shutdown) do not apply.
+    #[arg(short = 'e', long, value_name = "PROG ARGS", hide_short_help = true,
+          conflicts_with_all = ["sh_exec", "scan", "crlf", "hexdump", "progress", "idle_timeout", "close_on_eof", "no_shutdown"])]
+    pub exec: Option<String>,
+    /// Run CMD with /bin/sh -c on the connection
+    ///
+    /// As --exec, through the shell.
+    #[arg(short = 'c', long, value_name = "CMD", hide_short_help = true,
+          conflicts_with_all = ["scan", "crlf", "hexdump", "progress", "idle_timeout", "close_on_eof", "no_shutdown"])]
+    pub sh_exec: Option<String>,
     /// Bind the local end to ADDR
     #[arg(short = 's', long, value_name = "ADDR")]
     pub source: Option<String>,

@@ -8,6 +8,7 @@ mod bad_input;
 mod basics;
 mod byteorder;
 mod connect;
+mod connect_exec;
 mod eos;
 mod events;
 mod faults;

@@ -15,6 +15,7 @@ use crate::net::addr::{
 use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
 use crate::net::probe::{Outcome, probe_all};
+use crate::net::server::exec::{self, ExecSpec};
 use crate::net::socket;
 use crate::net::sockopt::SockSettings;
 use crate::net::stream::relay::{RelayConfig, relay};
@@ -51,6 +52,12 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         return scan(args, &opts);
     }
     let cfg = RelayConfig::from(&args.relay);
+    // -e / -c: the program must exist before anything is connected.
+    let exec = match (&args.exec, &args.sh_exec) {
+        (Some(line), _) => Some(ExecSpec::direct(line)?),
+        (None, Some(cmd)) => Some(ExecSpec::shell(cmd)),
+        (None, None) => None,
+    };
     // With -v, the first failure that --wait-for retries is said once: the wait has begun.
     let mut told = false;
     let on_retry = |err: &anyhow::Error| {
@@ -78,8 +85,42 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             sock
         }
     };
+    if let Some(spec) = exec {
+        return run_program(&spec, &sock, &cfg);
+    }
     let input = if cfg.recv_only { None } else { Input::stdin() };
     relay(sock, input, Output::stdout()?, &cfg)
+}
+
+/// `-e` / `-c`: the program is the local end, with the connection as its stdin and stdout (as
+/// `listen -e` runs it, in a process group of its own that SIGINT/SIGTERM end with us). Once it exits,
+/// FIN after its output, and a bounded wait for the peer's close, so its last bytes are not lost to a
+/// reset. Ok when it succeeded.
+fn run_program(spec: &ExecSpec, sock: &socket2::Socket, cfg: &RelayConfig) -> Result<()> {
+    use std::io::Read;
+    super::listen::end_children_on_signals();
+    let mut running = exec::spawn(spec, sock, cfg.send_only, cfg.recv_only)?;
+    running
+        .child
+        .wait()
+        .map_err(|e| anyhow::anyhow!(e).context(format!("wait for {}", spec.program)))?;
+    let result = running.exited(spec).unwrap_or(Ok(()));
+    let _ = sock.shutdown(std::net::Shutdown::Write);
+    let until = std::time::Instant::now() + exec::LINGER;
+    let mut sink = [0u8; 16 * 1024];
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match (&*sock).read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    result
 }
 
 /// The probe targets: `HOST PORTLIST...` (nc's `-z HOST 22 80`), or one or more `HOST:PORTLIST`.

@@ -114,6 +114,11 @@ fn end_on_signals(unix_path: Option<PathBuf>) {
     });
 }
 
+/// SIGINT and SIGTERM end the children of `connect -e` with us.
+pub(crate) fn end_children_on_signals() {
+    end_on_signals(None);
+}
+
 /// Dies by `sig` with its default action; if that somehow returns, exits with 128 + `sig`.
 pub(crate) fn die_by(sig: i32) -> ! {
     let _ = signal_hook::low_level::emulate_default_handler(sig);

@@ -82,3 +82,31 @@ fn two_sockets_joined_carry_bytes_and_half_close_both_ways() {
         .expect("the relay ends once both directions ended");
     assert!(result.is_ok(), "{result:?}");
 }
+
+/// A join that ends while both directions still wait (here the idle timeout) stops both ends, so
+/// neither its threads nor the two connections outlive it (a forwarding server runs many joins).
+#[test]
+fn a_join_that_times_out_closes_both_sockets() {
+    let (mut client, client_leg) = pair();
+    let (mut target, target_leg) = pair();
+    target
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let cfg = RelayConfig {
+        idle_timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let result = join(
+        Endpoint::socket(client_leg.into()),
+        Endpoint::socket(target_leg.into()),
+        &cfg,
+    );
+    let err = result.expect_err("idle timeout");
+    assert!(
+        crate::exit::status_of(&err) == crate::exit::TIMEOUT,
+        "{err:#}"
+    );
+    let mut buf = [0u8; 8];
+    assert_eq!(client.read(&mut buf).unwrap(), 0, "client leg still open");
+    assert_eq!(target.read(&mut buf).unwrap(), 0, "target leg still open");
+}

@@ -1,0 +1,114 @@
+//! `connect -e` / `-c`: the program runs on the outgoing connection (its stdin and stdout), and the
+//! status says whether it succeeded.
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+
+use crate::common::{LIMIT, run, tcp_listener};
+
+/// A server that sends `greeting`, half-closes, and returns what it read until EOF (and its port).
+fn greeter(greeting: &'static [u8]) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    let (listener, port) = tcp_listener();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        conn.write_all(greeting).unwrap();
+        conn.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        let _ = conn.read_to_end(&mut got);
+        got
+    });
+    (port, handle)
+}
+
+#[test]
+fn sh_exec_talks_to_the_server_and_succeeds() {
+    let (port, server) = greeter(b"ping\n");
+    let done = run(
+        &[
+            "connect",
+            "-c",
+            "read line; echo \"got $line from $SOCKCAT_REMOTE_PORT\"",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    assert!(done.stdout.is_empty(), "{}", done.show());
+    assert_eq!(
+        String::from_utf8_lossy(&server.join().unwrap()),
+        format!("got ping from {port}\n")
+    );
+}
+
+#[test]
+fn exec_runs_without_a_shell() {
+    let (port, server) = greeter(b"echoed back");
+    run(
+        &["connect", "-e", "cat", "127.0.0.1", &port.to_string()],
+        b"",
+    )
+    .ok();
+    assert_eq!(server.join().unwrap(), b"echoed back");
+}
+
+#[test]
+fn a_failing_program_is_status_1() {
+    let (port, server) = greeter(b"");
+    run(
+        &["connect", "-c", "exit 3", "127.0.0.1", &port.to_string()],
+        b"",
+    )
+    .code(1)
+    .one_error_line("exited with");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_missing_program_or_a_byte_option_is_status_2_before_connecting() {
+    let (listener, port) = tcp_listener();
+    listener.set_nonblocking(true).unwrap();
+    let port = port.to_string();
+    run(
+        &["connect", "-e", "no-such-program-here", "127.0.0.1", &port],
+        b"",
+    )
+    .code(2);
+    run(&["connect", "-c", "cat", "--crlf", "127.0.0.1", &port], b"").code(2);
+    assert!(listener.accept().is_err(), "connected anyway");
+}
+
+/// SIGTERM ends the program with sockcat (it runs in a process group of its own, which a terminal's
+/// Ctrl-C would not reach): the server sees the connection close at once, not when `sleep` ends.
+#[test]
+fn sigterm_ends_the_program_too() {
+    let (listener, port) = tcp_listener();
+    let p = crate::common::Proc::spawn(
+        &[
+            "connect",
+            "-c",
+            "echo up; sleep 60",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        crate::common::In::Null,
+    );
+    let (mut conn, _) = listener.accept().expect("accept");
+    conn.set_read_timeout(Some(LIMIT)).unwrap();
+    // The program has started (and its shell forked `sleep`, which holds the connection too).
+    let mut up = [0u8; 3];
+    conn.read_exact(&mut up).unwrap();
+    assert_eq!(&up, b"up\n");
+    p.signal("TERM");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = conn.read_to_end(&mut rest);
+    assert!(
+        ended.is_ok() && started.elapsed() < std::time::Duration::from_secs(10),
+        "the connection stayed open after SIGTERM: {ended:?} after {:?}",
+        started.elapsed()
+    );
+    let done = p.finish();
+    assert_ne!(done.code, Some(0), "{}", done.show());
+}

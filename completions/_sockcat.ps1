@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             break
         }
         'sockcat;listen' {
-            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Listen on a Unix-domain socket at PATH instead')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Listen on a Unix socket at PATH instead (or @NAME)')
             [CompletionResult]::new('--backlog', '--backlog', [CompletionResultType]::ParameterName, 'Listen backlog (default: SOMAXCONN)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Status 3 when no client connected within DUR')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Status 3 when no client connected within DUR')
@@ -88,7 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             break
         }
         'sockcat;connect' {
-            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Connect to a Unix-domain socket at PATH instead')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Connect to a Unix socket at PATH (@NAME: abstract) instead')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout (status 3 when it expires)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout (status 3 when it expires)')
             [CompletionResult]::new('--wait-for', '--wait-for', [CompletionResultType]::ParameterName, 'Retry until connected or DUR has passed (status 3)')

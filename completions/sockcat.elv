@@ -33,7 +33,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sockcat;listen'= {
-            cand --unix 'Listen on a Unix-domain socket at PATH instead'
+            cand --unix 'Listen on a Unix socket at PATH instead (or @NAME)'
             cand --backlog 'Listen backlog (default: SOMAXCONN)'
             cand -w 'Status 3 when no client connected within DUR'
             cand --timeout 'Status 3 when no client connected within DUR'
@@ -83,7 +83,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand --version 'Print version'
         }
         &'sockcat;connect'= {
-            cand --unix 'Connect to a Unix-domain socket at PATH instead'
+            cand --unix 'Connect to a Unix socket at PATH (@NAME: abstract) instead'
             cand -w 'Connect timeout (status 3 when it expires)'
             cand --timeout 'Connect timeout (status 3 when it expires)'
             cand --wait-for 'Retry until connected or DUR has passed (status 3)'

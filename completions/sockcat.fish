@@ -35,7 +35,7 @@ complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "udp-send" -d 'Send 
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "udp-recv" -d 'Receive datagrams from any number of senders and print them (raw, line, hex, JSON lines)'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "sendfile" -d 'Send a file over TCP with sendfile(2), or receive one (--receive)'
 complete -c sockcat -n "__fish_sockcat_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l unix -d 'Listen on a Unix-domain socket at PATH instead' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l unix -d 'Listen on a Unix socket at PATH instead (or @NAME)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l backlog -d 'Listen backlog (default: SOMAXCONN)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s w -l timeout -d 'Status 3 when no client connected within DUR' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s o -l output -d 'Write what arrives to FILE instead of stdout' -r -F
@@ -75,7 +75,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l mptcp -d 'Mul
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s v -l verbose -d 'Say more on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s V -l version -d 'Print version'
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l unix -d 'Connect to a Unix-domain socket at PATH instead' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l unix -d 'Connect to a Unix socket at PATH (@NAME: abstract) instead' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout -d 'Connect timeout (status 3 when it expires)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s e -l exec -d 'Run PROG ARGS on the connection' -r

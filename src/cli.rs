@@ -390,9 +390,9 @@ pub struct ListenArgs {
     /// [ADDR] PORT: the address to listen on (default: every address) and the port (0 picks one).
     #[arg(value_name = "ADDR] [PORT", num_args = 0..=2, required_unless_present_any = ["unix", "systemd"])]
     pub endpoint: Vec<String>,
-    /// Listen on a Unix-domain socket at PATH instead
+    /// Listen on a Unix socket at PATH instead (or @NAME)
     ///
-    /// A stream socket. A stale socket file at PATH (no socket is bound to it: the kernel is asked,
+    /// A stream socket. @NAME is the Linux abstract namespace: no file is created or removed. A stale socket file at PATH (no socket is bound to it: the kernel is asked,
     /// nothing connects to it) is replaced; a live one is left alone ("address in use", status 1), and
     /// so is anything that is not a socket.
     #[arg(long, value_name = "PATH", conflicts_with = "endpoint")]
@@ -487,13 +487,14 @@ pub struct ListenArgs {
                       sockcat connect -z [OPTIONS] HOST:PORT..."
 )]
 pub struct ConnectArgs {
-    /// HOST PORT, HOST:PORT or [IPV6]:PORT (a link-local IPv6 with its zone: [fe80::1%eth0]:22)
+    /// HOST PORT, HOST:PORT, tcp://HOST:PORT, unix:PATH or unix:@NAME
     ///
-    /// With -z, PORT may be a list with ranges (22,80,8000-8100), several ports may follow the HOST
+    /// An IPv6 address with a port is [IPV6]:PORT; a link-local one takes its zone: [fe80::1%eth0]:22. unix:PATH is the same as --unix PATH;
+    /// unix:@NAME is a Linux abstract socket. With -z, PORT may be a list with ranges (22,80,8000-8100), several ports may follow the HOST
     /// (nc's `-z HOST 22 80`), or the targets may be several HOST:PORT.
     #[arg(value_name = "TARGET", required_unless_present = "unix")]
     pub target: Vec<String>,
-    /// Connect to a Unix-domain socket at PATH instead
+    /// Connect to a Unix socket at PATH (@NAME: abstract) instead
     #[arg(long, value_name = "PATH", conflicts_with_all = ["target", "proxy"])]
     pub unix: Option<PathBuf>,
     #[command(flatten)]
@@ -904,7 +905,7 @@ pub struct SendfileArgs {
     /// Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)
     #[arg(long)]
     pub receive: bool,
-    /// FILE HOST PORT (or FILE HOST:PORT) to send; [ADDR] PORT with --receive
+    /// FILE HOST PORT (or FILE HOST:PORT, tcp://HOST:PORT, unix:PATH) to send; [ADDR] PORT with --receive
     #[arg(value_name = "ARGS", required = true, num_args = 1..=3)]
     pub args: Vec<String>,
     #[command(flatten)]

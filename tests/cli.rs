@@ -9,6 +9,7 @@ mod basics;
 mod byteorder;
 mod connect;
 mod connect_exec;
+mod endpoints;
 mod eos;
 mod events;
 mod faults;

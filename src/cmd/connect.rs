@@ -10,7 +10,7 @@ use super::{connected_line, proxy_chain};
 use crate::cli::ConnectArgs;
 use crate::exit;
 use crate::net::addr::{
-    Family, HostPort, check_host, parse_endpoint, resolve_local, split_host_port,
+    Family, HostPort, Target, check_host, parse_target, resolve_local, split_host_port,
 };
 use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
@@ -66,21 +66,29 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             crate::diag!("not up yet, retrying: {}", exit::render(err));
         }
     };
-    let sock = match &args.unix {
-        Some(path) => retry(
-            &path.display().to_string(),
-            args.timeout,
-            args.wait_for,
-            on_retry,
-            |timeout| socket::unix_connect(path, timeout),
-        )
-        .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?,
-        None => {
-            let target = parse_endpoint(&args.target)?;
-            let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
+    let target = match &args.unix {
+        Some(path) => Target::Unix(path.clone()),
+        None => parse_target(&args.target)?,
+    };
+    let sock = match &target {
+        Target::Unix(path) => {
+            if !opts.proxies.is_empty() {
+                return Err(exit::usage("--proxy does not apply to a Unix socket"));
+            }
+            retry(
+                &path.display().to_string(),
+                args.timeout,
+                args.wait_for,
+                on_retry,
+                |timeout| socket::unix_connect(path, timeout),
+            )
+            .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?
+        }
+        Target::Tcp(target) => {
+            let (sock, addr) = connect_with(target, &opts, args.wait_for, on_retry)?;
             if args.verbose > 0 {
                 super::mptcp_note(opts.mptcp);
-                crate::diag!("{}", connected_line(&target, &addr, &opts.proxies));
+                crate::diag!("{}", connected_line(target, &addr, &opts.proxies));
             }
             sock
         }

@@ -59,7 +59,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         }
         Some(path) => {
             let (sock, guard) = socket::unix_listener(path, &opts)?;
-            (sock, Some(guard), path.display().to_string())
+            (sock, guard, path.display().to_string())
         }
         None => {
             let (addr, port) = parse_bind_endpoint(&args.endpoint, family, "tcp")?;
@@ -68,7 +68,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
             (sock, None, display(&local))
         }
     };
-    end_on_signals(args.unix.clone());
+    end_on_signals(args.unix.clone().filter(|p| !socket::is_abstract(p)));
     if args.verbose > 0 {
         super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");

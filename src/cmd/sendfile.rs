@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 
 use crate::cli::{SendfileArgs, VerifyDigest};
 use crate::exit;
-use crate::net::addr::{Family, display, parse_bind_endpoint, parse_endpoint};
-use crate::net::connect::{ConnectOpts, connect_with};
+use crate::net::addr::{Family, Target, display, parse_bind_endpoint, parse_target};
+use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
 use crate::net::sockopt::SockSettings;
 use crate::net::transfer::verify::{Digest, Header};
@@ -65,7 +65,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
             ));
         }
     };
-    let target = parse_endpoint(endpoint)?;
+    let target = parse_target(endpoint)?;
     let (file, size) = open_source(&path)?;
     let offset = args.offset.unwrap_or(0);
     if offset > size {
@@ -99,11 +99,26 @@ fn send(args: &SendfileArgs) -> Result<()> {
             crate::diag!("not up yet, retrying: {}", exit::render(err));
         }
     };
-    let (sock, addr) = connect_with(&target, &opts, args.wait_for, on_retry)?;
-    if args.verbose > 0 {
-        super::mptcp_note(args.mptcp);
-        crate::diag!("{}", super::connected_line(&target, &addr, &opts.proxies));
-    }
+    let sock = match &target {
+        Target::Tcp(target) => {
+            let (sock, addr) = connect_with(target, &opts, args.wait_for, on_retry)?;
+            if args.verbose > 0 {
+                super::mptcp_note(args.mptcp);
+                crate::diag!("{}", super::connected_line(target, &addr, &opts.proxies));
+            }
+            sock
+        }
+        Target::Unix(path) => {
+            if !opts.proxies.is_empty() {
+                return Err(exit::usage("--proxy does not apply to a Unix socket"));
+            }
+            let name = path.display().to_string();
+            retry(&name, args.timeout, args.wait_for, on_retry, |timeout| {
+                socket::unix_connect(path, timeout)
+            })
+            .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?
+        }
+    };
     let started = Instant::now();
     let bar = progress::bytes(Some(count), !args.no_progress);
     let moved = |n: u64| bar.inc(n);

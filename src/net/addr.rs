@@ -132,6 +132,51 @@ pub fn parse_endpoint(args: &[String]) -> Result<HostPort> {
     }
 }
 
+/// Where a command connects to, as one argument (or `HOST PORT`) names it. The scheme picks the kind:
+/// none or `tcp://` is TCP, `unix:` a Unix-domain stream socket. A new scheme (`tls://`) is one
+/// more arm in [`parse_target`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `HOST PORT`, `HOST:PORT`, `[IPV6]:PORT`, `tcp://HOST:PORT`
+    Tcp(HostPort),
+    /// `unix:PATH`, `unix:@NAME` (Linux abstract namespace), `unix:///PATH`
+    Unix(std::path::PathBuf),
+}
+
+/// Splits `SCHEME://REST` or `unix:REST` into the scheme and the rest; None without a scheme.
+fn split_scheme(text: &str) -> Option<(&str, &str)> {
+    if let Some((scheme, rest)) = text.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-')
+    {
+        return Some((scheme, rest));
+    }
+    text.strip_prefix("unix:").map(|rest| ("unix", rest))
+}
+
+/// Parses where to connect: `HOST PORT`, `HOST:PORT`, `[IPV6]:PORT`, `tcp://HOST:PORT`, `unix:PATH`
+/// or `unix:@NAME`. An unknown scheme is invalid input.
+pub fn parse_target(args: &[String]) -> Result<Target> {
+    let [one] = args else {
+        return Ok(Target::Tcp(parse_endpoint(args)?));
+    };
+    let Some((scheme, rest)) = split_scheme(one) else {
+        return Ok(Target::Tcp(parse_endpoint(args)?));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "tcp" => Ok(Target::Tcp(parse_endpoint(&[rest.to_string()])?)),
+        "unix" if rest.is_empty() || rest == "@" => Err(usage(format!(
+            "invalid endpoint {one:?}: no path after unix:"
+        ))),
+        "unix" => Ok(Target::Unix(rest.into())),
+        _ => Err(usage(format!(
+            "invalid endpoint {one:?}: unknown scheme {scheme}:// (tcp://HOST:PORT, unix:PATH, unix:@NAME)"
+        ))),
+    }
+}
+
 /// The port to send or connect to (service names looked up for `proto`): port 0 is bad input, as
 /// it is for nc (only a listener asks for port 0, to be given a free one). `host`, the argument
 /// before it, when given as two arguments: a port number there and a host here were swapped.

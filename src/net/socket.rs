@@ -201,15 +201,50 @@ impl Drop for UnixPathGuard {
 
 /// A Unix-domain stream listener at `path`. A stale socket file (no socket is bound to it) is
 /// replaced; a live one is "address in use"; anything else at `path` is "not a socket". The file is
-/// removed when the guard drops.
-pub(crate) fn unix_listener(path: &Path, opts: &ListenOpts) -> Result<(Socket, UnixPathGuard)> {
+/// removed when the guard drops. `@NAME` is the Linux abstract namespace: no file, no guard.
+pub(crate) fn unix_listener(
+    path: &Path,
+    opts: &ListenOpts,
+) -> Result<(Socket, Option<UnixPathGuard>)> {
     let backlog = backlog(opts);
     opts.sockopts.check(Domain::UNIX, Type::STREAM)?;
+    if is_abstract(path) {
+        let shown = path.display().to_string();
+        let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
+            .with_context(|| format!("socket for {shown}"))?;
+        opts.sockopts.apply(&sock)?;
+        sock.bind(&unix_sockaddr(path)?)
+            .with_context(|| format!("bind {shown}"))?;
+        sock.listen(backlog)
+            .with_context(|| format!("listen on {shown}"))?;
+        return Ok((sock, None));
+    }
     let sock = bind_unix(path, Type::STREAM, |sock| {
         opts.sockopts.apply(sock).map_err(io::Error::other)?;
         sock.listen(backlog)
     })?;
-    Ok((sock, UnixPathGuard(path.to_path_buf())))
+    Ok((sock, Some(UnixPathGuard(path.to_path_buf()))))
+}
+
+/// Is `path` an abstract socket name (`@NAME`, Linux)?
+pub(crate) fn is_abstract(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().starts_with(b"@")
+}
+
+/// The address of a Unix socket: `@NAME` is the Linux abstract namespace (no file), anything else a
+/// path. Too long a path or name is invalid input (status 2).
+pub(crate) fn unix_sockaddr(path: &Path) -> Result<SockAddr> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let bytes = path.as_os_str().as_bytes();
+    let addr = match bytes.strip_prefix(b"@") {
+        Some(name) => {
+            let raw = [&[0u8][..], name].concat();
+            SockAddr::unix(std::ffi::OsString::from_vec(raw))
+        }
+        None => SockAddr::unix(path),
+    };
+    addr.map_err(|e| exit::usage(format!("unix socket path {}: {e}", path.display())))
 }
 
 /// A Unix socket of type `ty` bound to `path` and made ready by `ready` (listen) before any client
@@ -315,7 +350,7 @@ fn stale_socket_file(path: &Path, addr: &SockAddr) -> Result<Option<(u64, u64)>>
 /// Connects a Unix-domain stream socket, within `timeout` when given.
 pub(crate) fn unix_connect(path: &Path, timeout: Option<Duration>) -> Result<Socket> {
     let shown = path.display().to_string();
-    let addr = SockAddr::unix(path).with_context(|| format!("unix socket path {shown}"))?;
+    let addr = unix_sockaddr(path)?;
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
         .with_context(|| format!("socket for {shown}"))?;
     let result = match timeout {
@@ -359,8 +394,11 @@ pub(crate) fn describe_sockaddr(addr: &SockAddr) -> String {
     if let Some(sa) = addr.as_socket() {
         return display(&sa);
     }
-    match addr.as_pathname() {
-        Some(path) => path.display().to_string(),
+    if let Some(path) = addr.as_pathname() {
+        return path.display().to_string();
+    }
+    match addr.as_abstract_namespace() {
+        Some(name) => format!("@{}", String::from_utf8_lossy(name)),
         None => "unix socket".to_string(),
     }
 }

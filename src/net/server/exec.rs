@@ -188,8 +188,6 @@ pub(crate) fn spawn(
     send_only: bool,
     recv_only: bool,
 ) -> Result<Running> {
-    let (remote_addr, remote_port) = addr_vars(conn.peer_addr().ok());
-    let (local_addr, local_port) = addr_vars(conn.local_addr().ok());
     let dup = || -> Result<Stdio> {
         Ok(Stdio::from(OwnedFd::from(
             conn.try_clone().context("dup socket")?,
@@ -197,17 +195,29 @@ pub(crate) fn spawn(
     };
     let stdin = if send_only { Stdio::null() } else { dup()? };
     let stdout = if recv_only { Stdio::null() } else { dup()? };
-    // Registered under the lock, so a signal's terminate_children sees every child it must end.
-    let mut list = children();
-    let child = Command::new(&spec.program)
-        .args(&spec.args)
+    let mut cmd = command(spec, conn);
+    cmd.stdin(stdin).stdout(stdout).process_group(0);
+    start(spec, cmd)
+}
+
+/// The program with its arguments and the `SOCKCAT_*` variables of `conn`.
+fn command(spec: &ExecSpec, conn: &Socket) -> Command {
+    let (remote_addr, remote_port) = addr_vars(conn.peer_addr().ok());
+    let (local_addr, local_port) = addr_vars(conn.local_addr().ok());
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
         .env("SOCKCAT_REMOTE_ADDR", remote_addr)
         .env("SOCKCAT_REMOTE_PORT", remote_port)
         .env("SOCKCAT_LOCAL_ADDR", local_addr)
-        .env("SOCKCAT_LOCAL_PORT", local_port)
-        .stdin(stdin)
-        .stdout(stdout)
-        .process_group(0)
+        .env("SOCKCAT_LOCAL_PORT", local_port);
+    cmd
+}
+
+/// Spawns `cmd` and registers the child, under the lock, so a signal's terminate_children sees
+/// every child it must end.
+fn start(spec: &ExecSpec, mut cmd: Command) -> Result<Running> {
+    let mut list = children();
+    let child = cmd
         .spawn()
         .with_context(|| format!("exec {}", spec.program))?;
     list.push(child.id());

@@ -104,6 +104,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand -z 'Probe: connect and close, send nothing'
             cand --scan 'Probe: connect and close, send nothing'
             cand --json 'Machine-readable output (JSON lines) for -z'
+            cand --pty 'Run the program of -e/-c on a pseudo-terminal'
             cand --nodelay 'Set TCP_NODELAY'
             cand --keepalive 'Set SO_KEEPALIVE'
             cand --recv-only 'Only receive: never read stdin, never send'

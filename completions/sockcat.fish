@@ -90,6 +90,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IP
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s z -l scan -d 'Probe: connect and close, send nothing'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l json -d 'Machine-readable output (JSON lines) for -z'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l pty -d 'Run the program of -e/-c on a pseudo-terminal'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l keepalive -d 'Set SO_KEEPALIVE'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l recv-only -d 'Only receive: never read stdin, never send'

@@ -532,6 +532,14 @@ pub struct ConnectArgs {
     #[arg(short = 'c', long, value_name = "CMD", hide_short_help = true,
           conflicts_with_all = ["scan", "crlf", "hexdump", "progress", "idle_timeout", "close_on_eof", "no_shutdown"])]
     pub sh_exec: Option<String>,
+    /// Run the program of -e/-c on a pseudo-terminal
+    ///
+    /// The program gets a terminal (its stdin, stdout, stderr and controlling terminal) that is
+    /// relayed to the connection: an interactive shell on the other end gets job control, `stty` and
+    /// `tty`. The connection's end of stream types ^D; the session ends when the program (and all it
+    /// started) closed the terminal.
+    #[arg(long, hide_short_help = true)]
+    pub pty: bool,
     /// Bind the local end to ADDR
     #[arg(short = 's', long, value_name = "ADDR")]
     pub source: Option<String>,

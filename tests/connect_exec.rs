@@ -112,3 +112,68 @@ fn sigterm_ends_the_program_too() {
     let done = p.finish();
     assert_ne!(done.code, Some(0), "{}", done.show());
 }
+
+/// A server that sends `script` and returns everything it read until EOF (and its port).
+fn scripted(script: &'static [u8]) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+    let (listener, port) = tcp_listener();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        conn.write_all(script).unwrap();
+        let mut got = Vec::new();
+        let _ = conn.read_to_end(&mut got);
+        got
+    });
+    (port, handle)
+}
+
+/// `--pty`: the program's stdout is a terminal (issue 17: `-c 'tty'` prints a /dev/pts path).
+#[test]
+fn pty_gives_the_program_a_terminal() {
+    let (port, server) = scripted(b"");
+    run(
+        &[
+            "connect",
+            "--pty",
+            "-c",
+            "tty",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    let got = String::from_utf8_lossy(&server.join().unwrap()).into_owned();
+    assert!(
+        got.starts_with("/dev/pts/") && got.ends_with("\r\n"),
+        "{got:?}"
+    );
+}
+
+/// An interactive shell on the terminal answers what the other end types, and its exit ends the
+/// session with its status.
+#[test]
+fn pty_runs_an_interactive_shell() {
+    let (port, server) = scripted(b"echo hi-$((1+2)); tty\nexit 4\n");
+    run(
+        &[
+            "connect",
+            "--pty",
+            "-c",
+            "sh -i",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .code(1)
+    .one_error_line("exited with");
+    let got = String::from_utf8_lossy(&server.join().unwrap()).into_owned();
+    assert!(got.contains("hi-3\r\n/dev/pts/"), "{got:?}");
+}
+
+#[test]
+fn pty_without_a_program_is_status_2() {
+    let (_listener, port) = tcp_listener();
+    run(&["connect", "--pty", "127.0.0.1", &port.to_string()], b"").code(2);
+}

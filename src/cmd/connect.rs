@@ -18,7 +18,8 @@ use crate::net::probe::{Outcome, probe_all};
 use crate::net::server::exec::{self, ExecSpec};
 use crate::net::socket;
 use crate::net::sockopt::SockSettings;
-use crate::net::stream::relay::{RelayConfig, relay};
+use crate::net::stream::Endpoint;
+use crate::net::stream::relay::{RelayConfig, join, relay};
 use crate::stdio::{Input, Output};
 use socket2::{Domain, Type};
 
@@ -56,6 +57,9 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     let exec = match (&args.exec, &args.sh_exec) {
         (Some(line), _) => Some(ExecSpec::direct(line)?),
         (None, Some(cmd)) => Some(ExecSpec::shell(cmd)),
+        (None, None) if args.pty => {
+            return Err(exit::usage("--pty runs the program of -e or -c: give one"));
+        }
         (None, None) => None,
     };
     // With -v, the first failure that --wait-for retries is said once: the wait has begun.
@@ -94,6 +98,9 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         }
     };
     if let Some(spec) = exec {
+        if args.pty {
+            return run_on_pty(&spec, sock, &cfg);
+        }
         return run_program(&spec, &sock, &cfg);
     }
     let input = if cfg.recv_only { None } else { Input::stdin() };
@@ -129,6 +136,26 @@ fn run_program(spec: &ExecSpec, sock: &socket2::Socket, cfg: &RelayConfig) -> Re
         }
     }
     result
+}
+
+/// `-e` / `-c` with `--pty`: the program on a new pseudo-terminal, relayed to the connection; once
+/// the program (and all it started) closed the terminal, everything it wrote is sent, then the
+/// connection is closed. Ok when it succeeded.
+fn run_on_pty(spec: &ExecSpec, sock: socket2::Socket, cfg: &RelayConfig) -> Result<()> {
+    super::listen::end_children_on_signals();
+    let (mut running, master) = exec::spawn_on_pty(spec, &sock)?;
+    let relay_cfg = RelayConfig {
+        close_on_eof: true,
+        send_only: cfg.send_only,
+        recv_only: cfg.recv_only,
+        ..RelayConfig::default()
+    };
+    let relayed = join(Endpoint::pty(master), Endpoint::socket(sock), &relay_cfg);
+    running
+        .child
+        .wait()
+        .map_err(|e| anyhow::anyhow!(e).context(format!("wait for {}", spec.program)))?;
+    relayed.and(running.exited(spec).unwrap_or(Ok(())))
 }
 
 /// The probe targets: `HOST PORTLIST...` (nc's `-z HOST 22 80`), or one or more `HOST:PORTLIST`.

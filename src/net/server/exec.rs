@@ -200,6 +200,18 @@ pub(crate) fn spawn(
     start(spec, cmd)
 }
 
+/// Starts `spec` for one connection on a new pseudo-terminal (`--pty`): the slave is its stdin,
+/// stdout and stderr and its controlling terminal (it leads a session, so a process group too).
+/// Returns the pty's master, which the caller relays to the connection.
+pub(crate) fn spawn_on_pty(spec: &ExecSpec, conn: &Socket) -> Result<(Running, OwnedFd)> {
+    let (master, slave) = crate::sys::pty::open().context("open a pseudo-terminal")?;
+    let dup = || slave.try_clone().context("dup the pseudo-terminal");
+    let mut cmd = command(spec, conn);
+    cmd.stdin(dup()?).stdout(dup()?).stderr(slave);
+    crate::sys::pty::controlling_terminal(&mut cmd);
+    Ok((start(spec, cmd)?, master))
+}
+
 /// The program with its arguments and the `SOCKCAT_*` variables of `conn`.
 fn command(spec: &ExecSpec, conn: &Socket) -> Command {
     let (remote_addr, remote_port) = addr_vars(conn.peer_addr().ok());

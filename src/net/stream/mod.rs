@@ -13,6 +13,7 @@
 //! | --- | --- | --- | --- |
 //! | stdio (stdin, stdout or `-o FILE`) | [`crate::stdio`] | [`Input`](crate::stdio::Input) / [`Output`](crate::stdio::Output) | release stdout (its reader sees EOF) |
 //! | TCP or Unix stream socket | [`socket`] | both halves share the socket | shutdown(Write) |
+//! | a program on a pseudo-terminal (`--pty`) | [`pty`] | both halves share the master | type ^D (VEOF) |
 //!
 //! A half that is a plain descriptor says so ([`Source::fd`], [`Sink::fd`]); when both halves of a
 //! direction do, and nothing needs to see the bytes (no `--crlf`, no `--hexdump`), [`zerocopy`] picks a
@@ -32,6 +33,7 @@
 
 pub(crate) mod hexdump;
 pub(crate) mod proxy;
+pub(crate) mod pty;
 pub(crate) mod pump;
 pub(crate) mod relay;
 pub(crate) mod socket;

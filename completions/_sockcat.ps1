@@ -68,6 +68,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening: serve clients concurrently')
             [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening: serve clients concurrently')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo server: send every client''s bytes back to it')
+            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Run the program of -e/-c on a pseudo-terminal')
             [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Relay each client''s bytes to all others (implies -k)')
             [CompletionResult]::new('--accept-proxy-protocol', '--accept-proxy-protocol', [CompletionResultType]::ParameterName, 'Require a PROXY protocol header from clients')
             [CompletionResult]::new('--proxy-server', '--proxy-server', [CompletionResultType]::ParameterName, 'Serve as a SOCKS and HTTP proxy (implies -k)')

@@ -64,6 +64,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand -k 'Keep listening: serve clients concurrently'
             cand --keep-open 'Keep listening: serve clients concurrently'
             cand --echo 'Echo server: send every client''s bytes back to it'
+            cand --pty 'Run the program of -e/-c on a pseudo-terminal'
             cand --broker 'Relay each client''s bytes to all others (implies -k)'
             cand --accept-proxy-protocol 'Require a PROXY protocol header from clients'
             cand --proxy-server 'Serve as a SOCKS and HTTP proxy (implies -k)'

@@ -61,6 +61,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-reuseaddr 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l reuseport -d 'Set SO_REUSEPORT'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s k -l keep-open -d 'Keep listening: serve clients concurrently'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l echo -d 'Echo server: send every client\'s bytes back to it'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l pty -d 'Run the program of -e/-c on a pseudo-terminal'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l broker -d 'Relay each client\'s bytes to all others (implies -k)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l accept-proxy-protocol -d 'Require a PROXY protocol header from clients'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-server -d 'Serve as a SOCKS and HTTP proxy (implies -k)'

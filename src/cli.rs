@@ -447,6 +447,14 @@ pub struct ListenArgs {
     /// The socket is the shell's stdin and stdout, with the environment of --exec.
     #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["broker", "output"])]
     pub sh_exec: Option<String>,
+    /// Run the program of -e/-c on a pseudo-terminal
+    ///
+    /// Each client's program gets a terminal (its stdin, stdout, stderr and controlling terminal)
+    /// relayed to the connection: an interactive shell gets job control, `stty` and `tty`. The
+    /// client's end of stream types ^D; the session ends when the program (and all it started)
+    /// closed the terminal.
+    #[arg(long, hide_short_help = true)]
+    pub pty: bool,
     /// Relay each client's bytes to all others (implies -k)
     #[arg(long)]
     pub broker: bool,

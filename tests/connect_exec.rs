@@ -1,5 +1,5 @@
 //! `connect -e` / `-c`: the program runs on the outgoing connection (its stdin and stdout), and the
-//! status says whether it succeeded.
+//! status says whether it succeeded; `--pty` (connect and listen) runs it on a pseudo-terminal.
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
@@ -176,4 +176,38 @@ fn pty_runs_an_interactive_shell() {
 fn pty_without_a_program_is_status_2() {
     let (_listener, port) = tcp_listener();
     run(&["connect", "--pty", "127.0.0.1", &port.to_string()], b"").code(2);
+}
+
+/// `listen --pty`: each client's program gets a terminal of its own; without -k the server's status is
+/// the program's.
+#[test]
+fn listen_pty_gives_each_client_a_terminal() {
+    let mut p = crate::common::Proc::spawn(
+        &["listen", "-v", "-k", "--pty", "-c", "tty", "127.0.0.1", "0"],
+        crate::common::In::Null,
+    );
+    let addr = p.listening();
+    for _ in 0..2 {
+        let mut conn = crate::common::connect(addr);
+        let mut got = Vec::new();
+        conn.read_to_end(&mut got).unwrap();
+        let got = String::from_utf8_lossy(&got).into_owned();
+        assert!(
+            got.starts_with("/dev/pts/") && got.ends_with("\r\n"),
+            "{got:?}"
+        );
+    }
+    drop(p);
+    let mut p = crate::common::Proc::spawn(
+        &["listen", "-v", "--pty", "-c", "sh -i", "127.0.0.1", "0"],
+        crate::common::In::Null,
+    );
+    let addr = p.listening();
+    let mut conn = crate::common::connect(addr);
+    conn.write_all(b"echo hi-$((1+2))\nexit 5\n").unwrap();
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got).unwrap();
+    let got = String::from_utf8_lossy(&got).into_owned();
+    assert!(got.contains("hi-3\r\n"), "{got:?}");
+    p.finish().code(1).last_error_line("exited with");
 }

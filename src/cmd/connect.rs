@@ -16,10 +16,10 @@ use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
 use crate::net::probe::{Outcome, probe_all};
 use crate::net::server::exec::{self, ExecSpec};
+use crate::net::server::pty;
 use crate::net::socket;
 use crate::net::sockopt::SockSettings;
-use crate::net::stream::Endpoint;
-use crate::net::stream::relay::{RelayConfig, join, relay};
+use crate::net::stream::relay::{RelayConfig, relay};
 use crate::stdio::{Input, Output};
 use socket2::{Domain, Type};
 
@@ -99,7 +99,8 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     };
     if let Some(spec) = exec {
         if args.pty {
-            return run_on_pty(&spec, sock, &cfg);
+            super::listen::end_children_on_signals();
+            return pty::serve(&spec, sock, cfg.send_only, cfg.recv_only);
         }
         return run_program(&spec, &sock, &cfg);
     }
@@ -136,26 +137,6 @@ fn run_program(spec: &ExecSpec, sock: &socket2::Socket, cfg: &RelayConfig) -> Re
         }
     }
     result
-}
-
-/// `-e` / `-c` with `--pty`: the program on a new pseudo-terminal, relayed to the connection; once
-/// the program (and all it started) closed the terminal, everything it wrote is sent, then the
-/// connection is closed. Ok when it succeeded.
-fn run_on_pty(spec: &ExecSpec, sock: socket2::Socket, cfg: &RelayConfig) -> Result<()> {
-    super::listen::end_children_on_signals();
-    let (mut running, master) = exec::spawn_on_pty(spec, &sock)?;
-    let relay_cfg = RelayConfig {
-        close_on_eof: true,
-        send_only: cfg.send_only,
-        recv_only: cfg.recv_only,
-        ..RelayConfig::default()
-    };
-    let relayed = join(Endpoint::pty(master), Endpoint::socket(sock), &relay_cfg);
-    running
-        .child
-        .wait()
-        .map_err(|e| anyhow::anyhow!(e).context(format!("wait for {}", spec.program)))?;
-    relayed.and(running.exited(spec).unwrap_or(Ok(())))
 }
 
 /// The probe targets: `HOST PORTLIST...` (nc's `-z HOST 22 80`), or one or more `HOST:PORTLIST`.

@@ -30,9 +30,19 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     let mode = if let Some(mode) = special {
         mode
     } else if let Some(line) = &args.exec {
-        Mode::Exec(ExecSpec::direct(line)?)
+        Mode::Exec(ExecSpec {
+            pty: args.pty,
+            ..ExecSpec::direct(line)?
+        })
     } else if let Some(cmd) = &args.sh_exec {
-        Mode::Exec(ExecSpec::shell(cmd))
+        Mode::Exec(ExecSpec {
+            pty: args.pty,
+            ..ExecSpec::shell(cmd)
+        })
+    } else if args.pty {
+        return Err(crate::exit::usage(
+            "--pty runs the program of -e or -c: give one",
+        ));
     } else if args.echo {
         Mode::Echo
     } else if args.broker {

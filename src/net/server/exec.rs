@@ -24,6 +24,8 @@ use crate::sys::process;
 pub(crate) struct ExecSpec {
     pub program: String,
     pub args: Vec<String>,
+    /// `--pty`: on a pseudo-terminal relayed to the connection (see [`crate::net::server::pty`]).
+    pub pty: bool,
 }
 
 impl ExecSpec {
@@ -39,6 +41,7 @@ impl ExecSpec {
         Ok(ExecSpec {
             program,
             args: words.collect(),
+            pty: false,
         })
     }
 
@@ -47,6 +50,7 @@ impl ExecSpec {
         ExecSpec {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), cmd.into()],
+            pty: false,
         }
     }
 }

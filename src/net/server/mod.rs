@@ -13,6 +13,7 @@ pub(crate) mod exec;
 pub(crate) mod forward;
 mod hub;
 pub(crate) mod proxy_server;
+pub(crate) mod pty;
 mod reactor;
 
 use std::sync::Arc;

@@ -23,8 +23,9 @@ use socket2::{SockAddr, Socket};
 
 use crate::exit;
 use crate::net::server::conn::{Close, Conn, Kind};
-use crate::net::server::exec::{self, GRACE};
+use crate::net::server::exec::{self, ExecSpec, GRACE};
 use crate::net::server::hub::{Fed, OutputSink, StdinFeed};
+use crate::net::server::pty;
 use crate::net::server::{Mode, ServeConfig};
 use crate::net::socket::describe_sockaddr;
 use crate::net::stream::hexdump::Hexdump;
@@ -394,7 +395,9 @@ impl Loop {
             return;
         }
         self.in_use.fetch_add(1, Ordering::SeqCst);
-        if let Mode::Forward(_) | Mode::ProxyServer(_) = &self.mode {
+        if let Mode::Forward(_) | Mode::ProxyServer(_) | Mode::Exec(ExecSpec { pty: true, .. }) =
+            &self.mode
+        {
             return self.start_blocking(sock, who);
         }
         if !self.workers.is_empty() {
@@ -410,24 +413,32 @@ impl Loop {
         self.start(sock, who, id);
     }
 
-    /// `--forward` and `--proxy-server`: the client's handshake, the outgoing connect and the relay
-    /// block, so each client is served on a thread of its own; its slot frees when the thread ends.
+    /// `--forward`, `--proxy-server` and `--pty`: the client's handshake, the outgoing connect and
+    /// the relay block, so each client is served on a thread of its own; its slot frees when the
+    /// thread ends. Without `-k` (a `--pty` child) its result ends the server.
     fn start_blocking(&mut self, sock: Socket, who: String) {
         let mode = self.mode.clone();
         let in_use = self.in_use.clone();
         let verbose = self.cfg.verbose;
+        let (relay, single) = (self.cfg.relay.clone(), !self.cfg.keep_open);
+        let (single_result, waker) = (self.single_result.clone(), self.waker.clone());
         let spawned = std::thread::Builder::new().spawn(move || {
             let result = match &mode {
                 Mode::Forward(fwd) => fwd.serve(sock),
                 Mode::ProxyServer(srv) => srv.serve(sock),
+                Mode::Exec(spec) => pty::serve(spec, sock, relay.send_only, relay.recv_only),
                 _ => Ok(()),
             };
-            if let Err(e) = result
+            if let Err(e) = &result
                 && verbose
             {
-                crate::diag!("{who}: {}", exit::render(&e));
+                crate::diag!("{who}: {}", exit::render(e));
             }
             in_use.fetch_sub(1, Ordering::SeqCst);
+            if single {
+                *single_result.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                let _ = waker.wake();
+            }
         });
         if let Err(e) = spawned {
             self.in_use.fetch_sub(1, Ordering::SeqCst);

@@ -323,7 +323,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__listen)
-            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --pty --broker --allow --deny --forward --proxy-protocol --accept-proxy-protocol --proxy-server --auth-file --dest-allow --dest-deny --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --help --version"
+            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --pty --broker --allow --deny --forward --proxy-protocol --accept-proxy-protocol --proxy-server --auth-file --dest-allow --dest-deny --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --events --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +418,10 @@ _sockcat() {
                     return 0
                     ;;
                 --sockopt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --events)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

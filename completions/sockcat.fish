@@ -53,8 +53,9 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l dest-deny -d 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy -d 'With --forward: connect to ENDPOINT through proxy URL (repeat: a chain)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-auth-file -d 'With --forward: proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l systemd -d 'Take the listening socket from systemd socket activation (no ADDR PORT)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l events -d 'JSON lines of accepts, refusals, closes to FILE (-: stderr)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l systemd -d 'Take the socket from systemd socket activation'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-reuseaddr -d 'Do not set SO_REUSEADDR (it is on by default)'
@@ -86,7 +87,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port 
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s z -l scan -d 'Probe: connect and close, send nothing'
@@ -144,7 +145,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l wait-reply 
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s s -l source -d 'Bind the local end to ADDR (for a multicast target: the interface to send from)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l source-port -d 'Bind the local end to PORT' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l unix -d 'Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE' -r -F
-complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l lines -d 'One datagram per stdin line, without its newline'
@@ -166,8 +167,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l recv-buffer
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l events -d 'Write each sender\'s session as JSON lines to FILE (`-`: stderr)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l session-idle -d 'A source quiet this long ends its session (default 60s)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l max-sessions -d 'At most N sessions at once (default 10000; --events closes the quietest to make room)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l systemd -d 'Take the socket from systemd socket activation (no ADDR PORT)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l systemd -d 'Take the socket from systemd socket activation'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l echo -d 'Send each datagram back to its sender'
@@ -187,7 +188,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-t
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l wait-for -d 'Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
-complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sockopt -d 'Set socket option NAME to VALUE before connect or bind (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'

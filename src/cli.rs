@@ -211,8 +211,9 @@ input (missing FILE, bad port), 3 a timeout expired.";
 /// `--sockopt NAME=VALUE` on a session's socket.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SessionSockopts {
-    /// Set socket option NAME to VALUE before connect or bind (repeatable)
+    /// Set a socket option, NAME=VALUE (repeatable)
     ///
+    /// Set before connect or bind.
     /// Names and values as for `sockcat sockopt --set` (SO_RCVBUF=65536, TCP_NODELAY=1, SO_LINGER=on,5,
     /// IP_TOS=0x10). A listener's options are inherited by every accepted socket. An unknown name, a bad
     /// value, or an option that does not apply to the socket (a TCP option on UDP, an IP_ option on an
@@ -397,8 +398,9 @@ pub struct ListenArgs {
     /// so is anything that is not a socket.
     #[arg(long, value_name = "PATH", conflicts_with = "endpoint")]
     pub unix: Option<PathBuf>,
-    /// Take the listening socket from systemd socket activation (no ADDR PORT)
+    /// Take the socket from systemd socket activation
     ///
+    /// No ADDR PORT then.
     /// The first stream socket passed by LISTEN_PID/LISTEN_FDS (fd 3 on), as with systemd's
     /// Accept=no or systemd-socket-activate; the variables are not passed on to -e/-c children.
     #[arg(long, conflicts_with_all = ["endpoint", "unix"])]
@@ -479,6 +481,13 @@ pub struct ListenArgs {
     /// Where the kernel refuses it (net.mptcp.enabled=0), plain TCP, said with -v.
     #[arg(long, hide_short_help = true)]
     pub mptcp: bool,
+    /// JSON lines of accepts, refusals, closes to FILE (-: stderr)
+    ///
+    /// {"ts","event":"accept","id","peer"}; "refuse" with "reason" (deny, max-conns); "close" with
+    /// "bytes_in", "bytes_out", "duration_ms" and "reason" (eof, reset, idle, signal, or the error).
+    /// FILE is appended to; each line is written whole as it happens.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     /// Say more on stderr
     ///
     /// The first line is `listening on ADDR:PORT`, then `connection from ADDR:PORT` per client, and
@@ -858,8 +867,9 @@ pub struct UdpRecvArgs {
     /// when udp-recv ends (also at Ctrl-C). --echo answers senders that have a name (udp-send binds one).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["endpoint", "group", "reuseaddr", "reuseport"])]
     pub unix: Option<PathBuf>,
-    /// Take the socket from systemd socket activation (no ADDR PORT)
+    /// Take the socket from systemd socket activation
     ///
+    /// No ADDR PORT then.
     /// The first datagram socket (UDP or Unix) passed by LISTEN_PID/LISTEN_FDS (fd 3 on).
     #[arg(long, conflicts_with_all = ["endpoint", "unix", "group", "reuseaddr", "reuseport"])]
     pub systemd: bool,

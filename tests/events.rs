@@ -197,3 +197,190 @@ fn events_file_that_cannot_be_opened_is_usage() {
     .code(2)
     .one_error_line("--events /nonexistent-dir/ev");
 }
+
+/// Connects from `src` (127.0.0.x) to `addr`.
+fn connect_from(src: &str, addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    sock.bind(
+        &format!("{src}:0")
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )?;
+    sock.connect_timeout(&addr.into(), LIMIT)?;
+    let s: std::net::TcpStream = sock.into();
+    s.set_read_timeout(Some(LIMIT))?;
+    Ok(s)
+}
+
+#[test]
+fn listen_events_under_200_concurrent_clients() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-k",
+            "--echo",
+            "-v",
+            "--events",
+            ev.to_str().unwrap(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let addr = p.listening();
+    // 200 clients at once, each with its own size; each sends, half-closes, reads its echo.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(200));
+    let clients: Vec<_> = (0..200)
+        .map(|i| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut s = crate::common::connect(addr);
+                let me = s.local_addr().unwrap().to_string();
+                barrier.wait();
+                let data = crate::common::pattern(1000 + i * 37, i as u64);
+                s.write_all(&data).unwrap();
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                let mut back = Vec::new();
+                s.read_to_end(&mut back).unwrap();
+                assert_eq!(back, data);
+                (me, data.len() as u64)
+            })
+        })
+        .collect();
+    let sent: HashMap<String, u64> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let lines = wait_events(&ev, "close", 200);
+    let closes = check_pairs(&lines);
+    assert_eq!(closes.len(), 200);
+    for c in closes.values() {
+        let peer = c["peer"].as_str().unwrap();
+        let n = sent[peer];
+        assert_eq!(
+            (c["bytes_in"].as_u64(), c["bytes_out"].as_u64()),
+            (Some(n), Some(n)),
+            "{c}"
+        );
+        assert_eq!(c["reason"], "eof", "{c}");
+    }
+    // SIGTERM with a client still connected: its close says "signal".
+    let _idle = crate::common::connect(addr);
+    wait_events(&ev, "accept", 201);
+    p.signal("TERM");
+    p.finish();
+    let lines = read_events(&ev);
+    let closes = check_pairs(&lines);
+    assert_eq!(closes.len(), 201);
+    assert_eq!(lines.last().unwrap()["reason"], "signal");
+}
+
+#[test]
+fn listen_events_refusals_carry_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.jsonl");
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-k",
+            "--echo",
+            "--max-conns",
+            "1",
+            "--deny",
+            "127.0.0.2",
+            "-v",
+            "--events",
+            ev.to_str().unwrap(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let addr = p.listening();
+    let _first = crate::common::connect(addr);
+    wait_events(&ev, "accept", 1);
+    // Over --max-conns, then denied (from 127.0.0.2, a loopback address of its own).
+    // (The reset can beat connect()'s return: either way is fine.)
+    let _second = std::net::TcpStream::connect_timeout(&addr, LIMIT);
+    wait_events(&ev, "refuse", 1);
+    let _third = connect_from("127.0.0.2", addr);
+    let lines = wait_events(&ev, "refuse", 2);
+    let reasons: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "refuse")
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["max-conns", "deny"]);
+    let denied = lines.iter().rfind(|l| l["event"] == "refuse").unwrap();
+    assert!(
+        denied["peer"].as_str().unwrap().starts_with("127.0.0.2:"),
+        "{denied}"
+    );
+    check_pairs(&lines);
+}
+
+#[test]
+fn listen_events_one_client_and_exec() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    // The one client of a plain listen (stdin empty): 5 bytes in, none out.
+    let ev = dir.path().join("one.jsonl");
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--events",
+            ev.to_str().unwrap(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let addr = p.listening();
+    let mut c = crate::common::connect(addr);
+    c.write_all(b"hello").unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = crate::common::read_all(c);
+    assert_eq!(p.finish().ok().stdout, b"hello");
+    let closes = check_pairs(&read_events(&ev));
+    let close = closes.values().next().expect("a close line");
+    assert_eq!(
+        (close["bytes_in"].as_u64(), close["bytes_out"].as_u64()),
+        (Some(5), Some(0))
+    );
+    assert_eq!(close["reason"], "eof");
+    // -c cat: the child moves the bytes; the counts still add up.
+    let ev = dir.path().join("exec.jsonl");
+    let mut p = Proc::spawn(
+        &[
+            "listen",
+            "-k",
+            "-v",
+            "-c",
+            "cat",
+            "--events",
+            ev.to_str().unwrap(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let addr = p.listening();
+    let mut c = crate::common::connect(addr);
+    let data = crate::common::pattern(100_000, 5);
+    c.write_all(&data).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    assert_eq!(back.len(), data.len());
+    drop(c);
+    let lines = wait_events(&ev, "close", 1);
+    let close = check_pairs(&lines).into_values().next().unwrap();
+    assert_eq!(
+        (close["bytes_in"].as_u64(), close["bytes_out"].as_u64()),
+        (Some(100_000), Some(100_000)),
+        "{close}"
+    );
+    drop(p);
+}

@@ -3,11 +3,14 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use socket2::Socket;
 
 use crate::cli::ListenArgs;
 use crate::net::addr::{Family, display, parse_bind_endpoint};
+use crate::net::events::{CloseReason, Events};
 use crate::net::server::acl::Acl;
 use crate::net::server::exec::{self, ExecSpec};
 use crate::net::server::{Mode, ServeConfig, serve};
@@ -52,6 +55,8 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     };
     let keep_open = args.keep_open || args.broker || serving;
     // Open the output first: a bad -o path is invalid input, found before anyone connects.
+    // A bad --events FILE, like a bad -o, is found before anyone connects.
+    let events = crate::net::events::open_opt(args.events.as_deref())?;
     let output = match &args.output {
         Some(path) => Output::create(path)?,
         None => Output::stdout()?,
@@ -78,7 +83,10 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
             (sock, None, display(&local))
         }
     };
-    end_on_signals(args.unix.clone().filter(|p| !socket::is_abstract(p)));
+    end_on_signals(
+        args.unix.clone().filter(|p| !socket::is_abstract(p)),
+        events.clone(),
+    );
     if args.verbose > 0 {
         super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");
@@ -99,6 +107,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         relay: RelayConfig::from(&args.relay),
         verbose: args.verbose > 0,
         shown,
+        events: events.clone(),
     };
     let result = serve(listener, mode, cfg, output);
     drop(guard);
@@ -108,7 +117,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
 /// SIGINT and SIGTERM end the server promptly: children are told to end, a Unix socket file is
 /// removed, and then sockcat dies by that same signal (its default action), so the shell sees a
 /// death by signal (`$?` 130 or 143) and a `while` loop around sockcat ends at one Ctrl-C.
-fn end_on_signals(unix_path: Option<PathBuf>) {
+fn end_on_signals(unix_path: Option<PathBuf>, events: Option<Arc<Events>>) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
@@ -116,6 +125,9 @@ fn end_on_signals(unix_path: Option<PathBuf>) {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             exec::terminate_children();
+            if let Some(ev) = &events {
+                ev.close_all(CloseReason::Signal);
+            }
             if let Some(path) = &unix_path {
                 let _ = std::fs::remove_file(path);
             }
@@ -126,7 +138,7 @@ fn end_on_signals(unix_path: Option<PathBuf>) {
 
 /// SIGINT and SIGTERM end the children of `connect -e` with us.
 pub(crate) fn end_children_on_signals() {
-    end_on_signals(None);
+    end_on_signals(None, None);
 }
 
 /// Dies by `sig` with its default action; if that somehow returns, exits with 128 + `sig`.

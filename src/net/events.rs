@@ -172,6 +172,12 @@ pub(crate) struct Events {
     failed: AtomicBool,
 }
 
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Events")
+    }
+}
+
 impl Events {
     /// Opens `path` for appending (created if missing); `-` is stderr. A path that cannot be opened is
     /// invalid input (status 2), found before the server starts.
@@ -218,6 +224,14 @@ impl Events {
         peer: &str,
         dest: Option<&str>,
     ) -> Session {
+        Session {
+            events: self.clone(),
+            state: self.open_state(id, peer, dest),
+        }
+    }
+
+    /// Registers an open session and writes its `accept` line.
+    fn open_state(&self, id: Option<u64>, peer: &str, dest: Option<&str>) -> Arc<State> {
         let id = id.unwrap_or_else(|| self.next_id());
         let state = Arc::new(State {
             id,
@@ -234,14 +248,34 @@ impl Events {
         line.id = Some(id);
         line.dest = dest;
         self.write(&line);
-        Session {
-            events: self.clone(),
-            state,
-        }
+        state
+    }
+
+    /// An `accept` line for connection `id` of a server that keeps its own records: the session is
+    /// held here until [`Events::close_session`] (or [`Events::close_all`]).
+    pub(crate) fn open_session(self: &Arc<Self>, id: u64, peer: &str) {
+        self.open_state(Some(id), peer, None);
+    }
+
+    /// The `close` line of connection `id` opened with [`Events::open_session`]: its byte counts and
+    /// why it ended (`eof`, `reset`, `idle`, or the error's text).
+    pub(crate) fn close_session(&self, id: u64, bytes_in: u64, bytes_out: u64, reason: &str) {
+        let Some(state) = lock(&self.open).get(&id).cloned() else {
+            return;
+        };
+        state.bytes_in.store(bytes_in, Ordering::Relaxed);
+        state.bytes_out.store(bytes_out, Ordering::Relaxed);
+        let reason = match reason {
+            "eof" => CloseReason::Eof,
+            "reset" => CloseReason::Reset,
+            "idle" => CloseReason::Idle,
+            "signal" => CloseReason::Signal,
+            other => CloseReason::Error(other.to_string()),
+        };
+        self.close_state(&state, &reason);
     }
 
     /// A `refuse` line: the client at `peer` was turned away for `reason`.
-    #[allow(dead_code)] // listen's server calls it (with its new server loop), and --forward.
     pub(crate) fn refuse(&self, peer: &str, reason: RefuseReason) {
         let mut line = Line::new("refuse", peer);
         line.reason = Some(reason.as_str());
@@ -249,7 +283,6 @@ impl Events {
     }
 
     /// Closes every open session with `reason` (the server is ending: a signal, stdout closed).
-    #[allow(dead_code)] // listen's server calls it (with its new server loop), and --forward.
     pub(crate) fn close_all(&self, reason: CloseReason) {
         let open: Vec<Arc<State>> = lock(&self.open).drain().map(|(_, s)| s).collect();
         let mut open = open;

@@ -32,7 +32,6 @@ pub(crate) enum Close {
 
 impl Close {
     /// The short reason (`eof`, `reset`, `idle`, `behind`, or the error), for a `close` event.
-    #[allow(dead_code)] // the --events writer's
     pub(crate) fn reason(&self) -> String {
         match self {
             Close::Eof => "eof".into(),
@@ -74,7 +73,6 @@ pub(super) enum Kind {
 
 pub(super) struct Conn {
     /// The connection's number, for events (0, 1, ... in accept order).
-    #[allow(dead_code)] // the --events writer's
     pub id: u64,
     pub sock: Socket,
     pub who: String,

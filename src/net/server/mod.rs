@@ -56,6 +56,8 @@ pub(crate) struct ServeConfig {
     pub verbose: bool,
     /// The listening address, for messages.
     pub shown: String,
+    /// `--events FILE`: accept, refuse and close lines.
+    pub events: Option<std::sync::Arc<crate::net::events::Events>>,
 }
 
 /// Serves clients on `listener` until the server's end: for one client, the end of its session; for

@@ -9,6 +9,7 @@
 //! (turned away, with a reason) and [`Loop::close`] (ended, with a reason and its byte counts); the
 //! `-v` lines, and server events, are written there.
 
+use crate::net::events::{CloseReason, RefuseReason};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,7 +65,32 @@ pub(crate) enum Refuse {
     MaxConns(usize),
 }
 
+/// Bytes received and bytes acknowledged on a TCP socket (TCP_INFO), (0, 0) for other sockets. The
+/// kernel counts a FIN as one byte each way; the state says whether one is in the counts.
+fn tcp_bytes(sock: &Socket) -> (u64, u64) {
+    use std::os::fd::AsFd;
+    let Ok(i) = crate::sys::sockopt::tcp_info(sock.as_fd()) else {
+        return (0, 0);
+    };
+    // CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, CLOSE: the peer's FIN came; FIN_WAIT2, TIME_WAIT,
+    // CLOSE: ours was acked. (CLOSE after a reset may count one byte too few.)
+    let fin_in = matches!(i.tcpi_state, 8 | 9 | 11 | 6 | 7);
+    let fin_out = matches!(i.tcpi_state, 5..=7);
+    (
+        i.tcpi_bytes_received.saturating_sub(u64::from(fin_in)),
+        i.tcpi_bytes_acked.saturating_sub(u64::from(fin_out)),
+    )
+}
+
 impl Refuse {
+    /// The `refuse` event's reason (a one-client listen that is busy counts as max-conns: 1).
+    fn event(self) -> RefuseReason {
+        match self {
+            Refuse::Deny => RefuseReason::Deny,
+            Refuse::Busy | Refuse::MaxConns(_) => RefuseReason::MaxConns,
+        }
+    }
+
     /// The event reason: `deny`, `busy`, `max-conns`.
     #[allow(dead_code)] // the --events writer's
     pub(crate) fn reason(self) -> &'static str {
@@ -368,6 +394,9 @@ impl Loop {
     fn refuse(&mut self, sock: Socket, who: &str, why: Refuse) {
         let _ = sock.set_linger(Some(Duration::ZERO));
         drop(sock);
+        if let Some(ev) = &self.cfg.events {
+            ev.refuse(who, why.event());
+        }
         self.log(|| match why {
             Refuse::Deny => format!("refused {who}: not allowed"),
             Refuse::Busy => format!("refused {who}: busy with another client"),
@@ -382,13 +411,25 @@ impl Loop {
         let id = self.next_id;
         self.next_id += 1;
         self.log(|| format!("connection from {who}"));
+        if let Some(ev) = &self.cfg.events {
+            ev.open_session(id, &who);
+        }
         if let Some((input, output)) = self.single.take() {
             // The one client of a plain `listen`: the stream relay, on a thread (stdin and stdout block).
             let cfg = self.cfg.relay.clone();
             let result = self.single_result.clone();
             let waker = self.waker.clone();
+            let events = self
+                .cfg
+                .events
+                .clone()
+                .map(|ev| (ev, sock.try_clone().ok()));
             std::thread::spawn(move || {
                 let r = relay(sock, input, output, &cfg);
+                if let Some((ev, dup)) = events {
+                    let (i, o) = dup.as_ref().map_or((0, 0), tcp_bytes);
+                    ev.close_session(id, i, o, CloseReason::of(&r).as_str());
+                }
                 *result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                 let _ = waker.wake();
             });
@@ -552,6 +593,14 @@ impl Loop {
         if let Some(msg) = why.message() {
             let who = &conn.who;
             self.log(|| format!("{who}: {msg}"));
+        }
+        if let Some(ev) = &self.cfg.events {
+            // A child reads and writes the socket itself: its counts come from TCP_INFO.
+            let (i, o) = match conn.kind {
+                Kind::Stream => (conn.bytes_in, conn.bytes_out),
+                _ => tcp_bytes(&conn.sock),
+            };
+            ev.close_session(conn.id, i, o, &why.reason());
         }
         drop(conn);
         if !self.cfg.keep_open {

@@ -23,6 +23,7 @@
 
 mod harness;
 mod process;
+mod proxy;
 mod sendfile;
 mod server;
 mod tcp;
@@ -179,6 +180,27 @@ fn main() {
                         |n| Rc::new(udp::LineFile::create(n).expect("create a UDP line file"));
                     udp::datagrams(&s, make(udp_lines), make(udp_slow))
                 }
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || proxy::forwarding(&s, p, rss_bytes)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || proxy::tunnels(&s, p, rss_bytes).swap_remove(0)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || proxy::tunnels(&s, p, rss_bytes).swap_remove(1)
             }),
         ),
     ];

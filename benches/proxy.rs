@@ -1,0 +1,265 @@
+//! Forwarding and proxy tunnels (issues 17 and 18): the same fast ends for every middle box, in the
+//! same run. The sender is `sockcat sendfile FILE` (with `--proxy URL` for the tunnels), the receiver
+//! `sockcat listen --recv-only > /dev/null`; a run is timed from the sender's start until the receiver
+//! has everything and exits. The direct transfer (no middle box) is the ceiling.
+//!
+//! - forwarding: `sockcat listen --forward`, haproxy (`option splice-request`/`splice-response`),
+//!   socat `TCP-LISTEN,fork`;
+//! - SOCKS5 tunnel: `sockcat listen --proxy-server` against microsocks;
+//! - HTTP CONNECT tunnel: `sockcat listen --proxy-server` against tinyproxy.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::harness::{Contender, Outcome, Proc, Scenario, Unit, free_port, quiet, wait_listening};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A middle box's arguments given its port, the receiver's port and a scratch directory.
+type MiddleArgs = Box<dyn Fn(u16, u16, &Path) -> Vec<String>>;
+
+/// How a middle box is started on a port, sending on to `target`: its program and arguments, and a
+/// config file to write first (name, contents) where it needs one.
+struct Middle {
+    name: &'static str,
+    program: String,
+    args: MiddleArgs,
+    /// The proxy URL the sender uses (`{P}` is the middle box's port); None: connect to it directly.
+    proxy_url: Option<&'static str>,
+}
+
+fn s(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| a.to_string()).collect()
+}
+
+/// One transfer through `middle` (None: direct). Returns MiB/s.
+fn transfer(
+    sockcat: &Path,
+    middle: Option<&Middle>,
+    file: &Path,
+    bytes: u64,
+    dir: &Path,
+) -> Outcome {
+    let sc = sockcat.display().to_string();
+    let rport = free_port();
+    let mut receiver = Proc::spawn(
+        "receiver",
+        &mut quiet(
+            &sc,
+            &["listen", "--recv-only", "127.0.0.1", &rport.to_string()],
+        ),
+    )?;
+    wait_listening(rport, &mut receiver, Duration::from_secs(10))?;
+    let mut _mid = None;
+    let mut target_port = rport;
+    let mut proxy = None;
+    if let Some(m) = middle {
+        let mport = free_port();
+        let args = (m.args)(mport, rport, dir);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut p = Proc::spawn(m.name, &mut quiet(&m.program, &argv))?;
+        wait_listening(mport, &mut p, Duration::from_secs(10))?;
+        _mid = Some(p);
+        match m.proxy_url {
+            Some(url) => proxy = Some(url.replace("{P}", &mport.to_string())),
+            None => target_port = mport,
+        }
+    }
+    let mut args = vec!["sendfile".to_string(), "--no-progress".into()];
+    if let Some(url) = &proxy {
+        args.extend(["--proxy".into(), url.clone()]);
+    }
+    args.extend([
+        file.display().to_string(),
+        "127.0.0.1".into(),
+        target_port.to_string(),
+    ]);
+    let started = Instant::now();
+    let sender = Command::new(&sc)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn sender: {e}"))?;
+    let sender = Proc::from_child("sender", sender);
+    sender.wait_ok(LIMIT)?;
+    receiver.wait_ok(LIMIT)?;
+    let secs = started.elapsed().as_secs_f64();
+    Ok(bytes as f64 / (1 << 20) as f64 / secs)
+}
+
+fn contender(
+    sockcat: &Path,
+    middle: Option<Middle>,
+    file: Rc<PathBuf>,
+    bytes: u64,
+    name: &str,
+) -> Contender {
+    let sockcat = sockcat.to_path_buf();
+    let programs: Vec<String> = middle.iter().map(|m| m.program.clone()).collect();
+    let progs: Vec<&str> = programs.iter().map(String::as_str).collect();
+    Contender::new(name, &progs, move || {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        transfer(&sockcat, middle.as_ref(), &file, bytes, dir.path())
+    })
+}
+
+fn sockcat_forward(sockcat: &Path) -> Middle {
+    Middle {
+        name: "sockcat --forward",
+        program: sockcat.display().to_string(),
+        args: Box::new(|m, r, _| {
+            s(&[
+                "listen",
+                "127.0.0.1",
+                &m.to_string(),
+                "--forward",
+                &format!("127.0.0.1:{r}"),
+            ])
+        }),
+        proxy_url: None,
+    }
+}
+
+fn sockcat_proxy(sockcat: &Path, name: &'static str, url: &'static str) -> Middle {
+    Middle {
+        name,
+        program: sockcat.display().to_string(),
+        args: Box::new(|m, _, _| s(&["listen", "--proxy-server", &m.to_string()])),
+        proxy_url: Some(url),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a config file");
+    path.display().to_string()
+}
+
+/// Forwarding throughput: sockcat, haproxy (splice), socat, and the direct ceiling.
+pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
+    let haproxy = Middle {
+        name: "haproxy (splice)",
+        program: "haproxy".into(),
+        args: Box::new(|m, r, dir| {
+            let conf = format!(
+                "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+                 timeout client 60s\n  timeout server 60s\n  option splice-request\n  \
+                 option splice-response\nfrontend fe\n  bind 127.0.0.1:{m}\n  default_backend be\n\
+                 backend be\n  server s1 127.0.0.1:{r}\n"
+            );
+            s(&["-db", "-f", &write(dir, "haproxy.cfg", &conf)])
+        }),
+        proxy_url: None,
+    };
+    let socat = Middle {
+        name: "socat TCP-LISTEN,fork",
+        program: "socat".into(),
+        args: Box::new(|m, r, _| {
+            s(&[
+                &format!("TCP-LISTEN:{m},bind=127.0.0.1,fork,reuseaddr"),
+                &format!("TCP:127.0.0.1:{r}"),
+            ])
+        }),
+        proxy_url: None,
+    };
+    Scenario {
+        name: format!(
+            "TCP forwarding {} MiB: sendfile -> forwarder -> listen --recv-only",
+            bytes >> 20
+        ),
+        unit: Unit::MiBPerSec,
+        contenders: vec![
+            contender(
+                sockcat,
+                Some(sockcat_forward(sockcat)),
+                file.clone(),
+                bytes,
+                "sockcat listen --forward",
+            ),
+            contender(
+                sockcat,
+                Some(haproxy),
+                file.clone(),
+                bytes,
+                "haproxy (splice)",
+            ),
+            contender(
+                sockcat,
+                Some(socat),
+                file.clone(),
+                bytes,
+                "socat TCP-LISTEN,fork",
+            ),
+            contender(sockcat, None, file, bytes, "direct (no forwarder)"),
+        ],
+    }
+}
+
+/// SOCKS5 and HTTP CONNECT tunnel throughput: sockcat --proxy-server against microsocks and tinyproxy.
+pub fn tunnels(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Vec<Scenario> {
+    let microsocks = Middle {
+        name: "microsocks",
+        program: "microsocks".into(),
+        args: Box::new(|m, _, _| s(&["-i", "127.0.0.1", "-p", &m.to_string()])),
+        proxy_url: Some("socks5://127.0.0.1:{P}"),
+    };
+    let tinyproxy = Middle {
+        name: "tinyproxy",
+        program: "tinyproxy".into(),
+        args: Box::new(|m, _, dir| {
+            let conf = format!(
+                "Port {m}\nListen 127.0.0.1\nTimeout 60\nMaxClients 50\nLogLevel Critical\n"
+            );
+            s(&["-d", "-c", &write(dir, "tinyproxy.conf", &conf)])
+        }),
+        proxy_url: Some("http://127.0.0.1:{P}"),
+    };
+    vec![
+        Scenario {
+            name: format!(
+                "SOCKS5 tunnel {} MiB: sendfile --proxy -> proxy -> listen",
+                bytes >> 20
+            ),
+            unit: Unit::MiBPerSec,
+            contenders: vec![
+                contender(
+                    sockcat,
+                    Some(sockcat_proxy(
+                        sockcat,
+                        "sockcat --proxy-server (SOCKS5)",
+                        "socks5://127.0.0.1:{P}",
+                    )),
+                    file.clone(),
+                    bytes,
+                    "sockcat --proxy-server",
+                ),
+                contender(sockcat, Some(microsocks), file.clone(), bytes, "microsocks"),
+            ],
+        },
+        Scenario {
+            name: format!(
+                "HTTP CONNECT tunnel {} MiB: sendfile --proxy -> proxy -> listen",
+                bytes >> 20
+            ),
+            unit: Unit::MiBPerSec,
+            contenders: vec![
+                contender(
+                    sockcat,
+                    Some(sockcat_proxy(
+                        sockcat,
+                        "sockcat --proxy-server (HTTP)",
+                        "http://127.0.0.1:{P}",
+                    )),
+                    file.clone(),
+                    bytes,
+                    "sockcat --proxy-server",
+                ),
+                contender(sockcat, Some(tinyproxy), file, bytes, "tinyproxy"),
+            ],
+        },
+    ]
+}

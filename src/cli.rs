@@ -538,16 +538,17 @@ pub struct ConnectArgs {
     ///
     /// The connection is the program's stdin and stdout, as with listen -e; PROG ARGS is split on
     /// whitespace, with no shell; SOCKCAT_REMOTE_ADDR/PORT and SOCKCAT_LOCAL_ADDR/PORT are in its
-    /// environment. The status is 0 when the program succeeded, 1 otherwise. The relay's byte
-    /// options (--crlf, --hexdump, --progress, -i, --close-on-eof, --no-shutdown) do not apply.
+    /// environment. The status is 0 when the program succeeded, 1 otherwise. With --crlf (applied to
+    /// what the program writes), --hexdump, --progress or -i, sockcat relays the program's pipes to
+    /// the connection instead; --close-on-eof and --no-shutdown do not apply.
     #[arg(short = 'e', long, value_name = "PROG ARGS", hide_short_help = true,
-          conflicts_with_all = ["sh_exec", "scan", "crlf", "hexdump", "progress", "idle_timeout", "close_on_eof", "no_shutdown"])]
+          conflicts_with_all = ["sh_exec", "scan", "close_on_eof", "no_shutdown"])]
     pub exec: Option<String>,
     /// Run CMD with /bin/sh -c on the connection
     ///
     /// As --exec, through the shell.
     #[arg(short = 'c', long, value_name = "CMD", hide_short_help = true,
-          conflicts_with_all = ["scan", "crlf", "hexdump", "progress", "idle_timeout", "close_on_eof", "no_shutdown"])]
+          conflicts_with_all = ["scan", "close_on_eof", "no_shutdown"])]
     pub sh_exec: Option<String>,
     /// Run the program of -e/-c on a pseudo-terminal
     ///

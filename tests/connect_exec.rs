@@ -75,7 +75,11 @@ fn a_missing_program_or_a_byte_option_is_status_2_before_connecting() {
         b"",
     )
     .code(2);
-    run(&["connect", "-c", "cat", "--crlf", "127.0.0.1", &port], b"").code(2);
+    run(
+        &["connect", "-c", "cat", "--close-on-eof", "127.0.0.1", &port],
+        b"",
+    )
+    .code(2);
     assert!(listener.accept().is_err(), "connected anyway");
 }
 
@@ -210,4 +214,101 @@ fn listen_pty_gives_each_client_a_terminal() {
     let got = String::from_utf8_lossy(&got).into_owned();
     assert!(got.contains("hi-3\r\n"), "{got:?}");
     p.finish().code(1).last_error_line("exited with");
+}
+
+/// `--crlf` with `-c` applies to what the program writes (issue 21 item 4: it was accepted and
+/// ignored by listen), on both sides; the bytes then pass through sockcat's relay.
+#[test]
+fn crlf_applies_to_the_programs_output() {
+    let (port, server) = scripted(b"");
+    run(
+        &[
+            "connect",
+            "--crlf",
+            "-c",
+            "printf 'a\\nb\\r\\n'",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(server.join().unwrap(), b"a\r\nb\r\n");
+
+    let mut p = crate::common::Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--crlf",
+            "-c",
+            "printf 'a\\nb\\n'",
+            "127.0.0.1",
+            "0",
+        ],
+        crate::common::In::Null,
+    );
+    let mut conn = crate::common::connect(p.listening());
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"a\r\nb\r\n");
+    p.finish().ok();
+}
+
+/// `--hexdump` with `-c` shows both directions of the program's traffic.
+#[test]
+fn hexdump_shows_the_programs_traffic() {
+    let (port, server) = scripted(b"hi\n");
+    let done = run(
+        &[
+            "connect",
+            "--hexdump",
+            "-c",
+            "read l; echo \"$l!\"",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(server.join().unwrap(), b"hi!\n");
+    assert!(
+        done.stderr.contains("< 00000000  68 69 0a"),
+        "{}",
+        done.show()
+    );
+    assert!(
+        done.stderr.contains("> 00000000  68 69 21 0a"),
+        "{}",
+        done.show()
+    );
+}
+
+/// connect `-i` with `-c`: a program that neither writes nor gets anything is idle; status 3 and the
+/// program is ended.
+#[test]
+fn idle_timeout_ends_a_silent_program() {
+    let (listener, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut got = Vec::new();
+        let _ = conn.read_to_end(&mut got);
+    });
+    let started = std::time::Instant::now();
+    run(
+        &[
+            "connect",
+            "-i",
+            "500ms",
+            "-c",
+            "sleep 30",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        b"",
+    )
+    .code(3)
+    .one_error_line("idle timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    server.join().unwrap();
 }

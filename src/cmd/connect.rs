@@ -16,7 +16,7 @@ use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
 use crate::net::probe::{Outcome, probe_all};
 use crate::net::server::exec::{self, ExecSpec};
-use crate::net::server::pty;
+use crate::net::server::relayed;
 use crate::net::socket;
 use crate::net::sockopt::SockSettings;
 use crate::net::stream::relay::{RelayConfig, relay};
@@ -55,8 +55,14 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     let cfg = RelayConfig::from(&args.relay);
     // -e / -c: the program must exist before anything is connected.
     let exec = match (&args.exec, &args.sh_exec) {
-        (Some(line), _) => Some(ExecSpec::direct(line)?),
-        (None, Some(cmd)) => Some(ExecSpec::shell(cmd)),
+        (Some(line), _) => Some(ExecSpec {
+            pty: args.pty,
+            ..ExecSpec::direct(line)?
+        }),
+        (None, Some(cmd)) => Some(ExecSpec {
+            pty: args.pty,
+            ..ExecSpec::shell(cmd)
+        }),
         (None, None) if args.pty => {
             return Err(exit::usage("--pty runs the program of -e or -c: give one"));
         }
@@ -98,9 +104,10 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         }
     };
     if let Some(spec) = exec {
-        if args.pty {
+        // -i is sockcat's to enforce: the bytes must pass through it.
+        if relayed::wanted(&spec, &cfg) || cfg.idle_timeout.is_some() {
             super::listen::end_children_on_signals();
-            return pty::serve(&spec, sock, cfg.send_only, cfg.recv_only);
+            return relayed::serve(&spec, sock, &cfg);
         }
         return run_program(&spec, &sock, &cfg);
     }

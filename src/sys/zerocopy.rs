@@ -173,22 +173,21 @@ pub(crate) fn set_recv_lowat(sock: BorrowedFd<'_>, bytes: usize) -> io::Result<(
 
 /// Bytes waiting in a pipe or socket (FIONREAD).
 pub(crate) fn pending(fd: BorrowedFd<'_>) -> io::Result<usize> {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int through the pointer, which points at n; fd is live.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n.max(0) as usize)
-    }
+    count_ioctl(fd, libc::FIONREAD)
 }
 
 /// Bytes a socket holds that its peer has not taken yet (SIOCOUTQ: for TCP, sent but not acknowledged
 /// plus not yet sent; for a Unix socket, what its queues hold against our send buffer).
 pub(crate) fn unsent(sock: BorrowedFd<'_>) -> io::Result<usize> {
+    count_ioctl(sock, libc::TIOCOUTQ)
+}
+
+/// An ioctl that reports a byte count as one int (FIONREAD, SIOCOUTQ).
+fn count_ioctl(fd: BorrowedFd<'_>, request: libc::Ioctl) -> io::Result<usize> {
     let mut n: libc::c_int = 0;
-    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points at n; sock is live.
-    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    // SAFETY: the requests passed here write one int through the pointer, which points at n; fd is
+    // live for the borrow.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request, &mut n) };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -216,6 +216,16 @@ pub(crate) fn spawn_on_pty(spec: &ExecSpec, conn: &Socket) -> Result<(Running, O
     Ok((start(spec, cmd)?, master))
 }
 
+/// Starts `spec` for one connection on pipes (its stdin and stdout, taken from the returned child),
+/// in a process group of its own: for a program whose bytes sockcat relays.
+pub(crate) fn spawn_on_pipes(spec: &ExecSpec, conn: &Socket) -> Result<Running> {
+    let mut cmd = command(spec, conn);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .process_group(0);
+    start(spec, cmd)
+}
+
 /// The program with its arguments and the `SOCKCAT_*` variables of `conn`.
 fn command(spec: &ExecSpec, conn: &Socket) -> Command {
     let (remote_addr, remote_port) = addr_vars(conn.peer_addr().ok());

@@ -13,8 +13,8 @@ pub(crate) mod exec;
 pub(crate) mod forward;
 mod hub;
 pub(crate) mod proxy_server;
-pub(crate) mod pty;
 mod reactor;
+pub(crate) mod relayed;
 
 use std::sync::Arc;
 use std::time::Duration;

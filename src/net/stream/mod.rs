@@ -13,6 +13,7 @@
 //! | --- | --- | --- | --- |
 //! | stdio (stdin, stdout or `-o FILE`) | [`crate::stdio`] | [`Input`](crate::stdio::Input) / [`Output`](crate::stdio::Output) | release stdout (its reader sees EOF) |
 //! | TCP or Unix stream socket | [`socket`] | both halves share the socket | shutdown(Write) |
+//! | a program on pipes (`-e`/`-c` with `--crlf`, `--hexdump`) | [`child`] | its stdout / its stdin | close its stdin |
 //! | a program on a pseudo-terminal (`--pty`) | [`pty`] | both halves share the master | type ^D (VEOF) |
 //!
 //! A half that is a plain descriptor says so ([`Source::fd`], [`Sink::fd`]); when both halves of a
@@ -31,6 +32,7 @@
 //!   half-close is carried both ways by `finish()`, and [`Endpoint::stop`] ends whatever is left when
 //!   the pair is over (a reset on one side, the idle timeout).
 
+pub(crate) mod child;
 pub(crate) mod hexdump;
 pub(crate) mod proxy;
 pub(crate) mod pty;

@@ -24,9 +24,9 @@ use socket2::{SockAddr, Socket};
 
 use crate::exit;
 use crate::net::server::conn::{Close, Conn, Kind};
-use crate::net::server::exec::{self, ExecSpec, GRACE};
+use crate::net::server::exec::{self, GRACE};
 use crate::net::server::hub::{Fed, OutputSink, StdinFeed};
-use crate::net::server::pty;
+use crate::net::server::relayed;
 use crate::net::server::{Mode, ServeConfig};
 use crate::net::socket::describe_sockaddr;
 use crate::net::stream::hexdump::Hexdump;
@@ -436,9 +436,12 @@ impl Loop {
             return;
         }
         self.in_use.fetch_add(1, Ordering::SeqCst);
-        if let Mode::Forward(_) | Mode::ProxyServer(_) | Mode::Exec(ExecSpec { pty: true, .. }) =
-            &self.mode
-        {
+        let blocking = match &self.mode {
+            Mode::Forward(_) | Mode::ProxyServer(_) => true,
+            Mode::Exec(spec) => relayed::wanted(spec, &self.cfg.relay),
+            _ => false,
+        };
+        if blocking {
             return self.start_blocking(sock, who);
         }
         if !self.workers.is_empty() {
@@ -454,9 +457,9 @@ impl Loop {
         self.start(sock, who, id);
     }
 
-    /// `--forward`, `--proxy-server` and `--pty`: the client's handshake, the outgoing connect and
+    /// `--forward`, `--proxy-server` and relayed programs: the client's handshake, the outgoing connect and
     /// the relay block, so each client is served on a thread of its own; its slot frees when the
-    /// thread ends. Without `-k` (a `--pty` child) its result ends the server.
+    /// thread ends. Without `-k` (a relayed program) its result ends the server.
     fn start_blocking(&mut self, sock: Socket, who: String) {
         let mode = self.mode.clone();
         let in_use = self.in_use.clone();
@@ -467,7 +470,7 @@ impl Loop {
             let result = match &mode {
                 Mode::Forward(fwd) => fwd.serve(sock),
                 Mode::ProxyServer(srv) => srv.serve(sock),
-                Mode::Exec(spec) => pty::serve(spec, sock, relay.send_only, relay.recv_only),
+                Mode::Exec(spec) => relayed::serve(spec, sock, &relay),
                 _ => Ok(()),
             };
             if let Err(e) = &result

@@ -1,4 +1,6 @@
 //! Process start-up: the time to spawn, print the version and exit, averaged over many spawns.
+//! `SOCKCAT_BENCH_BASELINE=PATH` adds another sockcat build in the same run (for example one built with
+//! `SOCKCAT_STARTUP_SHIMS=0`, to weigh the start-up shims).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,7 +9,7 @@ use crate::harness::{Contender, Outcome, Proc, Scenario, Unit, quiet};
 
 /// Milliseconds per `PROGRAM VERSION-FLAG` run, over `count` sequential runs.
 pub fn startup(sockcat: &Path, count: usize) -> Scenario {
-    let tools: Vec<(&str, String, &str)> = vec![
+    let mut tools: Vec<(&str, String, &str)> = vec![
         (
             "sockcat --version",
             sockcat.display().to_string(),
@@ -18,6 +20,10 @@ pub fn startup(sockcat: &Path, count: usize) -> Scenario {
         ("socat -V", "socat".into(), "-V"),
         ("iperf3 --version", "iperf3".into(), "--version"),
     ];
+    if let Some(old) = std::env::var_os("SOCKCAT_BENCH_BASELINE") {
+        let old = Path::new(&old).display().to_string();
+        tools.push(("baseline sockcat --version", old, "--version"));
+    }
     Scenario {
         name: format!("process start-up, {count} sequential runs"),
         unit: Unit::Millis,

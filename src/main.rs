@@ -6,6 +6,10 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
 use sockcat::{cli::Cli, exit};
 
+// The binary's own start-up shim (a C `pow` that keeps libm.so.6 out); see the file.
+#[allow(unsafe_code)]
+mod startup;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -28,4 +28,5 @@ mod resolve;
 mod sendfile;
 mod server;
 mod sockopt;
+mod startup;
 mod udp;

@@ -6,7 +6,6 @@
 pub(crate) mod activation;
 pub(crate) mod fs;
 pub(crate) mod inet;
-pub(crate) mod math;
 pub(crate) mod mmsg;
 pub(crate) mod netdb;
 pub(crate) mod poll;

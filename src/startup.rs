@@ -1,22 +1,27 @@
-//! `pow`, from the `libm` crate (a Rust port of musl's), exported under the C name so that sockcat does
-//! not load the C math library at all.
+//! A start-up shim of the sockcat binary only (src/main.rs includes this file; the library does not,
+//! so tests, benches, fuzz targets and other users of the crate keep the C library's `pow`): `pow`,
+//! from the `libm` crate (a Rust port of musl's), exported under the C name so that sockcat does not
+//! load the C math library at all. Its twin, the static unwinder, is src/build.rs; `tests/startup.rs`
+//! checks the binary's dynamic dependencies, so a regression fails the tests.
 //!
 //! The only C math function sockcat calls is `pow` (indicatif's rate estimator, `f64::powf`). Linking it
 //! from glibc makes every start load and relocate libm.so.6: about 0.2 ms, a sixth of sockcat's start-up
 //! on a small VM, for a function used only while a progress bar is drawn. With this definition the
-//! linker (`--as-needed`) leaves libm.so.6 out.
+//! linker (`--as-needed`) leaves libm.so.6 out. `SOCKCAT_STARTUP_SHIMS=0` at build time leaves both
+//! shims out (to measure them, or for a packager who prefers the system's libraries).
 
 /// C99 `pow(x, y)`.
 // SAFETY: exporting an unmangled `pow` is sound here because it has exactly the C signature and meaning
 // of the C library's `pow` (the libm crate implements C99 pow, within 1 ulp), so any caller that binds to
 // it, in sockcat or in a library loaded later, gets the same answer; and no other definition of `pow`
 // is linked into the executable (glibc's lives in libm.so.6, which is then not loaded).
+#[cfg(not(sockcat_no_startup_shims))]
 #[unsafe(no_mangle)]
 pub extern "C" fn pow(x: f64, y: f64) -> f64 {
     libm::pow(x, y)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(sockcat_no_startup_shims)))]
 mod tests {
     #[test]
     fn powf_is_pow() {

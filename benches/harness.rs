@@ -4,16 +4,16 @@
 //! The report gives, per contender, the median, min-max and the ratio sockcat/peer of the medians.
 //!
 //! New scenario families (UDP, sendfile, servers) are new modules that build `Scenario`s from the helpers
-//! here: [`Proc`] (a child with a hard time limit), [`wait_listening`] and [`free_port`].
+//! here and from the process runner the integration tests share (`tests/common/runner.rs`): [`Proc`] (a
+//! child with a hard time limit), [`quiet`], [`installed`], [`wait_listening`] and [`free_port`].
 #![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+
+#[path = "../tests/common/runner.rs"]
+mod runner;
+pub use runner::{Proc, free_port, installed, quiet, wait_listening};
 
 /// What a measurement counts, and which way is better.
 #[derive(Debug, Clone, Copy)]
@@ -270,148 +270,6 @@ fn min_max(values: &[f64]) -> (f64, f64) {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (min, max)
-}
-
-/// Is `program` runnable (on PATH, or an existing file when given as a path)?
-pub fn installed(program: &str) -> bool {
-    if program.contains('/') {
-        return std::path::Path::new(program).is_file();
-    }
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| {
-            let p: PathBuf = dir.join(program);
-            p.is_file()
-        })
-    })
-}
-
-/// A free TCP port on 127.0.0.1 (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
-}
-
-/// Waits until some socket LISTENs on TCP `port` (IPv4 or IPv6), by polling /proc/net/tcp{,6}.
-///
-/// Not by connecting: a single-client receiver (`nc -l`, `sockcat listen`) would take the probe for its
-/// one client and end.
-pub fn wait_listening(port: u16, child: &mut Proc, limit: Duration) -> Result<(), String> {
-    let needle = format!(":{port:04X} ");
-    let deadline = Instant::now() + limit;
-    loop {
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = std::fs::read_to_string(table).unwrap_or_default();
-            // local_address is the 2nd column, st (0A = LISTEN) the 4th.
-            if text.lines().skip(1).any(|line| {
-                let cols: Vec<&str> = line.split_whitespace().collect();
-                cols.len() > 3 && format!("{} ", cols[1]).ends_with(&needle) && cols[3] == "0A"
-            }) {
-                return Ok(());
-            }
-        }
-        if let Some(status) = child.try_wait() {
-            return Err(format!("{} exited ({status}) before listening", child.name));
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("{} not listening within {limit:?}", child.name));
-        }
-        std::thread::yield_now();
-    }
-}
-
-/// A child process that is killed if it outlives its welcome.
-pub struct Proc {
-    pub name: String,
-    child: Option<Child>,
-}
-
-impl Proc {
-    /// Spawns `cmd` (whose stdio the caller has set), naming it `name` in errors.
-    pub fn spawn(name: &str, cmd: &mut Command) -> Result<Proc, String> {
-        let child = cmd.spawn().map_err(|e| format!("spawn {name}: {e}"))?;
-        Ok(Proc {
-            name: name.to_string(),
-            child: Some(child),
-        })
-    }
-
-    /// Adopts a child spawned elsewhere.
-    pub fn from_child(name: &str, child: Child) -> Proc {
-        Proc {
-            name: name.to_string(),
-            child: Some(child),
-        }
-    }
-
-    /// The child's stderr pipe, when it was spawned with one.
-    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
-        self.child.as_mut().and_then(|c| c.stderr.take())
-    }
-
-    pub fn id(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
-    }
-
-    pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten())
-    }
-
-    /// Waits at most `limit` (precisely: a blocking wait in a helper thread), killing the child after.
-    pub fn wait(mut self, limit: Duration) -> Result<ExitStatus, String> {
-        let mut child = self.child.take().expect("child");
-        let pid = child.id();
-        let (tx, rx) = mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        match rx.recv_timeout(limit) {
-            Ok(Ok(status)) => {
-                let _ = waiter.join();
-                Ok(status)
-            }
-            Ok(Err(e)) => Err(format!("wait for {}: {e}", self.name)),
-            Err(_) => {
-                // Still unreaped, so the pid is still this child's.
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                let _ = waiter.join();
-                Err(format!("{} still running after {limit:?}", self.name))
-            }
-        }
-    }
-
-    /// Waits and requires exit status 0.
-    pub fn wait_ok(self, limit: Duration) -> Result<(), String> {
-        let name = self.name.clone();
-        let status = self.wait(limit)?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{name} exited with {status}"))
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A `Command` with all three stdio streams set to /dev/null.
-pub fn quiet(program: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    cmd
 }
 
 /// The system's load average (1, 5, 15 minutes), to tell a quiet machine from a busy one.

@@ -1,31 +1,11 @@
 //! `sockcat connect`: endpoints, IPv6, timeouts, wait-for, probes, source addresses, bad input.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Socket, Type};
-
+use crate::common::blackhole::blackhole;
 use crate::common::{In, Proc, closed_port, have_ipv6, read_all, run, tcp_listener};
-
-/// A listener whose accept queue is full, so further SYNs are dropped and connects hang: the only
-/// way to see a connect timeout on loopback. Returns the listener and the connections filling it.
-pub fn blackhole(addr: SocketAddr) -> (Socket, Vec<Socket>, SocketAddr) {
-    let l = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
-    l.bind(&addr.into()).unwrap();
-    l.listen(0).unwrap();
-    let local = l.local_addr().unwrap().as_socket().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..2 {
-        let s = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
-        s.set_nonblocking(true).unwrap();
-        let _ = s.connect(&local.into());
-        fillers.push(s);
-    }
-    // Let the handshakes of the fillers complete before the test's connect.
-    std::thread::sleep(Duration::from_millis(50));
-    (l, fillers, local)
-}
 
 #[test]
 fn host_port_forms() {

@@ -170,24 +170,11 @@ fn openbsd_nc_receives_byte_exact() {
     let data = pattern(8 << 20, 4);
     let file = write_file(dir.path(), "f", &data);
     let port = crate::common::closed_port();
-    let nc = Proc::spawn_program("nc", &["-l", "127.0.0.1", &port.to_string()], In::Null);
-    wait_listening(port);
+    let mut nc = Proc::spawn_program("nc", &["-l", "127.0.0.1", &port.to_string()], In::Null);
+    crate::common::runner::wait_listening(port, &mut nc, LIMIT).unwrap();
     send(&file, port, &[]).ok();
     let got = nc.finish().stdout;
     assert!(got == data, "nc got {} of {} bytes", got.len(), data.len());
-}
-
-/// Polls /proc/net/tcp until something listens on `port` (a connect would be taken for the client).
-fn wait_listening(port: u16) {
-    let needle = format!(":{port:04X} 00000000:0000 0A");
-    let deadline = Instant::now() + LIMIT;
-    while !std::fs::read_to_string("/proc/net/tcp")
-        .unwrap_or_default()
-        .contains(&needle)
-    {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::yield_now();
-    }
 }
 
 #[test]

@@ -279,29 +279,18 @@ pub(crate) fn retry<T>(
     }
 }
 
+// The one blackhole helper, shared with the integration tests.
+#[cfg(test)]
+#[path = "../../tests/common/blackhole.rs"]
+mod blackhole;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use socket2::{Domain, Type};
     use std::net::TcpListener;
 
-    /// A listener whose accept queue is full: SYNs to it are dropped, so a connect hangs.
     fn blackhole() -> (Socket, Vec<Socket>, SocketAddr) {
-        let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-        l.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
-            .unwrap();
-        l.listen(0).unwrap();
-        let addr = l.local_addr().unwrap().as_socket().unwrap();
-        let fill: Vec<Socket> = (0..2)
-            .map(|_| {
-                let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-                s.set_nonblocking(true).unwrap();
-                let _ = s.connect(&addr.into());
-                s
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(50));
-        (l, fill, addr)
+        super::blackhole::blackhole("127.0.0.1:0".parse().unwrap())
     }
 
     #[test]

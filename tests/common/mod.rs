@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub mod blackhole;
+pub mod runner;
+
 /// The longest any single wait in a test may take.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
@@ -342,6 +345,15 @@ impl Proc {
     }
 }
 
+impl runner::Watched for Proc {
+    fn label(&self) -> String {
+        self.cmd.clone()
+    }
+    fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.exited()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
@@ -428,12 +440,7 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
 
 /// Is a real peer program installed? Under CI=true a missing peer fails the test instead of skipping.
 pub fn have(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+    let found = runner::installed(program);
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{program} is not installed, and CI=true requires every peer (see .ci/run)");

@@ -42,8 +42,10 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s o -l output -
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l max-conns -d 'At most N clients at a time (more are reset)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s e -l exec -d 'Run PROG ARGS per connection on the socket' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s c -l sh-exec -d 'Run CMD with /bin/sh -c per connection on the socket' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow -d 'Admit only clients from CIDR (repeatable)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny -d 'Refuse clients from CIDR (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow -d 'Admit only clients in RULE (CIDR or host)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny -d 'Refuse clients in RULE (CIDR or host)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l allow-file -d '--allow each RULE of FILE: one CIDR or host name per line, `#` comments (repeatable)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l deny-file -d '--deny each RULE of FILE: one CIDR or host name per line, `#` comments (repeatable)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward -d 'Forward each client to ENDPOINT (implies -k)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-protocol -d 'Send a PROXY protocol header to the target' -r -f -a "v1\t''
 v2\t''"

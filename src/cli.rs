@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::net::parse::{parse_cidr_arg, parse_duration_arg, parse_port_arg, parse_size_arg};
+use crate::net::parse::{parse_duration_arg, parse_port_arg, parse_size_arg};
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
@@ -460,16 +460,23 @@ pub struct ListenArgs {
     /// Relay each client's bytes to all others (implies -k)
     #[arg(long)]
     pub broker: bool,
-    /// Admit only clients from CIDR (repeatable)
+    /// Admit only clients in RULE (CIDR or host)
     ///
-    /// A bare address is a /32 or /128. A refused client is reset at once (and logged with -v).
-    #[arg(long, value_name = "CIDR", value_parser = parse_cidr_arg)]
-    pub allow: Vec<ipnet::IpNet>,
-    /// Refuse clients from CIDR (repeatable)
+    /// Repeatable. A bare address is a /32 or /128; a host name is resolved once, at start, to every address it
+    /// has. A refused client is reset at once (and logged with -v).
+    #[arg(long, value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// Refuse clients in RULE (CIDR or host)
     ///
-    /// --deny wins over --allow.
-    #[arg(long, value_name = "CIDR", value_parser = parse_cidr_arg)]
-    pub deny: Vec<ipnet::IpNet>,
+    /// Repeatable; --deny wins over --allow.
+    #[arg(long, value_name = "RULE")]
+    pub deny: Vec<String>,
+    /// --allow each RULE of FILE: one CIDR or host name per line, `#` comments (repeatable)
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
+    pub allow_file: Vec<PathBuf>,
+    /// --deny each RULE of FILE: one CIDR or host name per line, `#` comments (repeatable)
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
+    pub deny_file: Vec<PathBuf>,
     #[command(flatten)]
     pub serve: Box<ServeOpts>,
     #[command(flatten)]

@@ -4,6 +4,7 @@
 mod common;
 mod oracle;
 
+mod acl_names;
 mod bad_input;
 mod basics;
 mod byteorder;

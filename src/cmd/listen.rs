@@ -54,6 +54,12 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         Mode::Relay
     };
     let keep_open = args.keep_open || args.broker || serving;
+    // --forward and --proxy-server check the access list themselves (after a PROXY header).
+    let acl = if serving {
+        Acl::default()
+    } else {
+        super::acl(args)?
+    };
     // Open the output first: a bad -o path is invalid input, found before anyone connects.
     // A bad --events FILE, like a bad -o, is found before anyone connects.
     let events = crate::net::events::open_opt(args.events.as_deref())?;
@@ -94,15 +100,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     let cfg = ServeConfig {
         keep_open,
         max_conns: args.max_conns.map(|n| n as usize),
-        // --forward and --proxy-server check the access list themselves (after a PROXY header).
-        acl: if serving {
-            Acl::default()
-        } else {
-            Acl {
-                allow: args.allow.clone(),
-                deny: args.deny.clone(),
-            }
-        },
+        acl,
         first_timeout: super::serving::first_client_timeout(args),
         relay: RelayConfig::from(&args.relay),
         verbose: args.verbose > 0,

@@ -84,3 +84,13 @@ pub(crate) fn mptcp_note(asked: bool) {
         crate::diag!("mptcp: refused by the kernel (net.mptcp.enabled=0?); using plain TCP");
     }
 }
+
+/// The access list of a listener: `--allow`, `--deny` and their files, host names resolved now.
+pub(crate) fn acl(args: &crate::cli::ListenArgs) -> anyhow::Result<crate::net::server::acl::Acl> {
+    crate::net::server::acl::Acl::from_rules(
+        &args.allow,
+        &args.allow_file,
+        &args.deny,
+        &args.deny_file,
+    )
+}

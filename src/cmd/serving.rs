@@ -13,7 +13,6 @@ use crate::net::addr::Family;
 use crate::net::connect::ConnectOpts;
 use crate::net::proxy_protocol::Version;
 use crate::net::server::Mode;
-use crate::net::server::acl::Acl;
 use crate::net::server::forward::{Admission, Forward, parse_target};
 use crate::net::server::proxy_server::{
     DestPolicy, HANDSHAKE_TIMEOUT, ProxyServer, parse_dest_rule, read_users,
@@ -34,10 +33,7 @@ pub(crate) fn mode(args: &ListenArgs, family: Family) -> Result<Option<Mode>> {
     }
     let admission = Admission {
         accept_proxy_protocol: o.accept_proxy_protocol,
-        acl: Acl {
-            allow: args.allow.clone(),
-            deny: args.deny.clone(),
-        },
+        acl: super::acl(args)?,
         verbose: args.verbose > 0,
     };
     let relay = RelayConfig::from(&args.relay);
@@ -104,7 +100,8 @@ pub(crate) fn bind_addr(
         };
         return Ok(Some(SocketAddr::new(lo, port)));
     };
-    let guarded = args.serve.auth_file.is_some() || !args.allow.is_empty();
+    let guarded =
+        args.serve.auth_file.is_some() || !args.allow.is_empty() || !args.allow_file.is_empty();
     if !addr.ip().to_canonical().is_loopback() && !guarded {
         return Err(exit::usage(format!(
             "--proxy-server on {}: without --auth-file or --allow that would be an open proxy \

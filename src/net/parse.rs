@@ -204,11 +204,6 @@ pub fn parse_cidr(text: &str) -> Result<IpNet> {
     })
 }
 
-/// clap value parser for a CIDR option.
-pub(crate) fn parse_cidr_arg(text: &str) -> Result<IpNet, String> {
-    parse_cidr(text).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use socket2::Socket;
 
 use crate::exit::{self, StdoutClosed};
@@ -201,30 +201,40 @@ pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
         .map(|_| SendQueues::of(&[&*a_sink, &*b_sink]));
     let (tx, rx) = mpsc::channel::<Event>();
     let mut running = 0;
+    // A thread that cannot start (a storm of clients, a process limit) fails this session only.
+    let cannot = |e: std::io::Error| anyhow!(e).context("start a relay thread");
     if !cfg.recv_only {
         let tx = tx.clone();
+        std::thread::Builder::new()
+            .spawn(move || {
+                let result = up.run(&mut *a_source, &mut *b_sink);
+                let _ = tx.send(Event {
+                    dir: Direction::Sent,
+                    result,
+                    sink: b_sink,
+                });
+            })
+            .map_err(cannot)?;
         running += 1;
-        std::thread::spawn(move || {
-            let result = up.run(&mut *a_source, &mut *b_sink);
-            let _ = tx.send(Event {
-                dir: Direction::Sent,
-                result,
-                sink: b_sink,
-            });
-        });
     }
-    {
+    let spawned = std::thread::Builder::new().spawn({
         let tx = tx.clone();
-        running += 1;
-        std::thread::spawn(move || {
+        move || {
             let result = down.run(&mut *b_source, &mut *a_sink);
             let _ = tx.send(Event {
                 dir: Direction::Received,
                 result,
                 sink: a_sink,
             });
-        });
+        }
+    });
+    if let Err(e) = spawned {
+        for stop in [&a_stop, &b_stop].into_iter().flatten() {
+            stop();
+        }
+        return Err(cannot(e));
     }
+    running += 1;
     drop(tx);
 
     let result = loop {

@@ -309,3 +309,28 @@ fn the_outgoing_leg_through_a_proxy() {
     assert!(exchange(addr, &data) == data);
     proxy.wait_line_containing(&format!("Socks5 tunnel to {t}"));
 }
+
+#[test]
+fn events_name_the_destination() {
+    let (_echo, target) = echo_server();
+    let t = target.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let f = file.to_str().unwrap();
+    let (_fwd, addr) = sockcat_server(&["--forward", &t, "--events", f]);
+    assert_eq!(exchange(addr, b"12345"), b"12345");
+    let deadline = Instant::now() + LIMIT;
+    let close = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("\"close\"")) {
+            break line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no close event: {text}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let doc: serde_json::Value = serde_json::from_str(&close).unwrap();
+    assert_eq!(doc["dest"], t.as_str(), "{close}");
+    assert_eq!(doc["bytes_in"], 5, "{close}");
+    assert_eq!(doc["bytes_out"], 5, "{close}");
+    assert_eq!(doc["reason"], "eof", "{close}");
+}

@@ -275,6 +275,14 @@ impl Events {
         self.close_state(&state, &reason);
     }
 
+    /// The destination of connection `id` opened with [`Events::open_session`] (forwarding, proxying),
+    /// for its `close` line.
+    pub(crate) fn set_session_dest(&self, id: u64, dest: &str) {
+        if let Some(state) = lock(&self.open).get(&id).cloned() {
+            *lock(&state.dest) = Some(dest.to_string());
+        }
+    }
+
     /// A `refuse` line: the client at `peer` was turned away for `reason`.
     pub(crate) fn refuse(&self, peer: &str, reason: RefuseReason) {
         let mut line = Line::new("refuse", peer);

@@ -171,7 +171,8 @@ impl Forward {
     }
 
     /// Serves one client: admission, the target's connection, the PROXY header, then the relay.
-    pub(crate) fn serve(&self, client: Socket) -> Result<()> {
+    /// `dest` hears the target's name once it is connected (for `--events`).
+    pub(crate) fn serve(&self, client: Socket, dest: &dyn Fn(&str)) -> Result<()> {
         let started = Instant::now();
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
         client.set_nonblocking(false)?;
@@ -180,6 +181,7 @@ impl Forward {
         let target = self
             .open()
             .with_context(|| format!("forward to {}", self.target))?;
+        dest(&self.target.to_string());
         if let Some(version) = self.proxy_protocol {
             let pair = addrs.peer.zip(addrs.local);
             let header = proxy_protocol::encode(version, pair);

@@ -775,7 +775,8 @@ impl ProxyServer {
     }
 
     /// Serves one client: admission, handshake, destination, reply, then the relay.
-    pub(crate) fn serve(&self, client: Socket) -> Result<()> {
+    /// `on_dest` hears the requested destination (for `--events`).
+    pub(crate) fn serve(&self, client: Socket, on_dest: &dyn Fn(&str)) -> Result<()> {
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
         let addrs = self.admission.admit(&client)?;
@@ -791,6 +792,7 @@ impl ProxyServer {
             host: req.host.clone(),
             port: req.port,
         };
+        on_dest(&dest.to_string());
         let target = match self.open(&req, deadline) {
             Ok(sock) => sock,
             Err(refusal) => {

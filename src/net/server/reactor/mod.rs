@@ -442,7 +442,7 @@ impl Loop {
             _ => false,
         };
         if blocking {
-            return self.start_blocking(sock, who);
+            return self.start_blocking(sock, who, id);
         }
         if !self.workers.is_empty() {
             let worker = &self.workers[self.next_worker % self.workers.len()];
@@ -460,16 +460,23 @@ impl Loop {
     /// `--forward`, `--proxy-server` and relayed programs: the client's handshake, the outgoing connect and
     /// the relay block, so each client is served on a thread of its own; its slot frees when the
     /// thread ends. Without `-k` (a relayed program) its result ends the server.
-    fn start_blocking(&mut self, sock: Socket, who: String) {
+    fn start_blocking(&mut self, sock: Socket, who: String, id: u64) {
         let mode = self.mode.clone();
         let in_use = self.in_use.clone();
         let verbose = self.cfg.verbose;
         let (relay, single) = (self.cfg.relay.clone(), !self.cfg.keep_open);
         let (single_result, waker) = (self.single_result.clone(), self.waker.clone());
+        let events = self.cfg.events.clone();
+        let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
         let spawned = std::thread::Builder::new().spawn(move || {
+            let dest = |d: &str| {
+                if let Some(ev) = &events {
+                    ev.set_session_dest(id, d);
+                }
+            };
             let result = match &mode {
-                Mode::Forward(fwd) => fwd.serve(sock),
-                Mode::ProxyServer(srv) => srv.serve(sock),
+                Mode::Forward(fwd) => fwd.serve(sock, &dest),
+                Mode::ProxyServer(srv) => srv.serve(sock, &dest),
                 Mode::Exec(spec) => relayed::serve(spec, sock, &relay),
                 _ => Ok(()),
             };
@@ -477,6 +484,10 @@ impl Loop {
                 && verbose
             {
                 crate::diag!("{who}: {}", exit::render(e));
+            }
+            if let (Some(ev), Some(dup)) = (&events, &dup) {
+                let (i, o) = tcp_bytes(dup);
+                ev.close_session(id, i, o, CloseReason::of(&result).as_str());
             }
             in_use.fetch_sub(1, Ordering::SeqCst);
             if single {

@@ -16,6 +16,7 @@
 //! | `SOCKCAT_BENCH_UDP_SLOW_LINES` | 100000 | datagrams per run for the slow senders (socat, iperf3) |
 //! | `SOCKCAT_BENCH_HEAVY_RUNS` | 3 | measured rounds of the server and UDP scenarios (after one warm-up) |
 //! | `SOCKCAT_BENCH_BURST_RUNS` | 2 | measured rounds of the burst scenario (no warm-up) |
+//! | `SOCKCAT_BENCH_IDLE_CLIENTS` | 10000 | idle clients held in the scale scenario (sockcat, then haproxy) |
 //!
 //! The defaults keep a whole run near 4 minutes on a busy 2-CPU machine.
 //! | `SOCKCAT_BENCH_FILTER` | (all) | run only scenarios whose name contains this text |
@@ -24,6 +25,7 @@
 mod harness;
 mod process;
 mod proxy;
+mod scale;
 mod sendfile;
 mod server;
 mod tcp;
@@ -64,6 +66,7 @@ fn main() {
     let burst = env_num("SOCKCAT_BENCH_BURST", 2000).max(1) as usize;
     let burst_limit = Duration::from_secs(env_num("SOCKCAT_BENCH_BURST_SECS", 5).max(1));
     let echo_clients = env_num("SOCKCAT_BENCH_ECHO_CLIENTS", 200).max(1) as usize;
+    let idle_clients = env_num("SOCKCAT_BENCH_IDLE_CLIENTS", 10_000).max(1) as usize;
     let echo_bytes = env_num("SOCKCAT_BENCH_ECHO_BYTES", 1 << 20).max(1) as usize;
     let udp_lines = env_num("SOCKCAT_BENCH_UDP_LINES", 1_000_000).max(1);
     let udp_slow = env_num("SOCKCAT_BENCH_UDP_SLOW_LINES", 100_000)
@@ -169,6 +172,13 @@ fn main() {
             Box::new({
                 let s = sockcat.clone();
                 move || server::concurrent_echo(&s, echo_clients, echo_bytes)
+            }),
+        ),
+        (
+            burst_rounds,
+            Box::new({
+                let s = sockcat.clone();
+                move || scale::idle_clients(&s, idle_clients, 200)
             }),
         ),
         (

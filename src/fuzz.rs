@@ -29,3 +29,4 @@ pub use crate::net::transfer::verify::{
     Digest, Header, NAME_MAX, read_digest, read_reply, safe_name,
 };
 pub use crate::sys::poll::{READABLE, WRITABLE, poll};
+pub use crate::sys::process::raise_nofile_limit;

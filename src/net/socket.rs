@@ -371,19 +371,51 @@ pub(crate) fn accept(
     listener: &Socket,
     timeout: Option<Duration>,
 ) -> io::Result<Option<(Socket, SockAddr)>> {
+    accept_with(listener, timeout, Socket::accept)
+}
+
+fn accept_with(
+    listener: &Socket,
+    timeout: Option<Duration>,
+    mut take: impl FnMut(&Socket) -> io::Result<(Socket, SockAddr)>,
+) -> io::Result<Option<(Socket, SockAddr)>> {
     use std::os::fd::AsFd;
-    if timeout.is_some() {
-        let ready = poll::poll(&[(listener.as_fd(), poll::READABLE)], timeout)?;
+    let retry = |e: &io::Error| {
+        matches!(
+            e.kind(),
+            // Interrupted; the client left between the wake-up and accept (or another acceptor of the
+            // same socket took it): wait for the next one.
+            io::ErrorKind::Interrupted
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::WouldBlock
+        )
+    };
+    let Some(timeout) = timeout else {
+        loop {
+            match take(listener) {
+                Ok(pair) => return Ok(Some(pair)),
+                Err(e) if retry(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    // With a deadline every wait is a poll with the time left, and accept itself never blocks.
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ready = poll::poll(&[(listener.as_fd(), poll::READABLE)], Some(left))?;
         if ready[0] == 0 {
             return Ok(None);
         }
-    }
-    loop {
-        match listener.accept() {
-            Ok(pair) => return Ok(Some(pair)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // The client left between the wake-up and accept: wait for the next one.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+        listener.set_nonblocking(true)?;
+        let got = take(listener);
+        let _ = listener.set_nonblocking(false);
+        match got {
+            Ok((sock, addr)) => {
+                sock.set_nonblocking(false)?;
+                return Ok(Some((sock, addr)));
+            }
+            Err(e) if retry(&e) => continue,
             Err(e) => return Err(e),
         }
     }
@@ -400,5 +432,44 @@ pub(crate) fn describe_sockaddr(addr: &SockAddr) -> String {
     match addr.as_abstract_namespace() {
         Some(name) => format!("@{}", String::from_utf8_lossy(name)),
         None => "unix socket".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `-w` holds when the connection that woke accept is gone before it is taken (ECONNABORTED:
+    /// the client left, or another acceptor of the same socket took it): accept goes back to waiting
+    /// with the time left, never into a blocking accept.
+    #[test]
+    fn accept_keeps_its_deadline_after_econnaborted() {
+        let (listener, local) = tcp_listener(
+            Some("127.0.0.1:0".parse().unwrap()),
+            0,
+            Family::V4,
+            &ListenOpts::default(),
+        )
+        .unwrap();
+        let _client = std::net::TcpStream::connect(local).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut first = true;
+            // The first accept takes the connection but reports it aborted, as the kernel does for a
+            // connection that died in the queue.
+            let got = accept_with(&listener, Some(Duration::from_millis(300)), |l| {
+                let taken = l.accept();
+                if std::mem::take(&mut first) {
+                    drop(taken);
+                    return Err(io::Error::from_raw_os_error(libc::ECONNABORTED));
+                }
+                taken
+            });
+            let _ = tx.send(got.map(|p| p.is_some()));
+        });
+        let got = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("accept overran its 300 ms deadline");
+        assert!(!got.unwrap(), "nothing was there to accept");
     }
 }

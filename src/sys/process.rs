@@ -4,7 +4,7 @@ use std::io;
 
 /// Raises the soft open-file limit to the hard limit, so a server can hold many clients.
 /// Returns the new soft limit.
-pub(crate) fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
+pub fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use anyhow::Result;
 use mio::Waker;
 
 use crate::exit;
@@ -120,7 +121,7 @@ fn read_some(f: &mut std::fs::File, buf: &mut [u8]) -> usize {
 pub(super) const OUT_HIGH: usize = 1 << 20;
 
 #[derive(Default)]
-struct SinkState {
+pub(super) struct SinkState {
     queue: VecDeque<Vec<u8>>,
     bytes: usize,
     /// The loop stopped reading clients because the queue was full: wake it when there is room.
@@ -128,20 +129,34 @@ struct SinkState {
     failed: Option<anyhow::Error>,
 }
 
-/// The output (stdout or `-o FILE`), written on its own thread, a whole chunk at a time, so one
-/// client's chunk is never split by another's.
-pub(super) struct OutputSink {
-    shared: Arc<(Mutex<SinkState>, Condvar)>,
+/// The output (stdout or `-o FILE`), a whole chunk at a time, so one client's chunk is never split
+/// by another's. A regular file or a device that is not a terminal (`/dev/null`) never keeps a
+/// writer waiting, so the loop writes it itself; a pipe, a socket or a terminal can block for as long
+/// as its reader likes, so it gets a thread of its own and a bounded queue.
+pub(super) enum OutputSink {
+    Inline(Output),
+    Thread(Arc<(Mutex<SinkState>, Condvar)>),
+}
+
+/// Never blocks the writer for long: a regular file, or a character device that is not a terminal.
+fn writes_at_once(file: &std::fs::File) -> bool {
+    use std::io::IsTerminal;
+    use std::os::unix::fs::FileTypeExt;
+    file.metadata().is_ok_and(|m| {
+        let t = m.file_type();
+        t.is_file() || (t.is_char_device() && !file.is_terminal())
+    })
 }
 
 impl OutputSink {
     pub(super) fn start(output: Output, waker: Arc<Waker>) -> OutputSink {
+        if writes_at_once(&output.file) {
+            return OutputSink::Inline(output);
+        }
         let shared = Arc::new((Mutex::new(SinkState::default()), Condvar::new()));
-        let sink = OutputSink {
-            shared: shared.clone(),
-        };
+        let theirs = shared.clone();
         std::thread::spawn(move || {
-            let (state, cond) = &*shared;
+            let (state, cond) = &*theirs;
             let Output { mut file, name, .. } = output;
             loop {
                 let chunk = {
@@ -169,35 +184,50 @@ impl OutputSink {
                 }
             }
         });
-        sink
+        OutputSink::Thread(shared)
     }
 
-    /// Queues a chunk. Returns false when the output is full: stop reading clients until woken.
-    pub(super) fn push(&self, chunk: Vec<u8>) -> bool {
-        let (state, cond) = &*self.shared;
-        let mut s = lock(state);
-        s.bytes += chunk.len();
-        s.queue.push_back(chunk);
-        cond.notify_one();
-        self.room(&mut s)
-    }
-
-    fn room(&self, s: &mut SinkState) -> bool {
-        if s.bytes >= OUT_HIGH {
-            s.waiting = true;
-            return false;
+    /// Writes or queues a chunk. Ok(false) when the output is full: stop reading clients until woken.
+    /// Err: the output failed (closed by its reader, disk full...); the server ends with it.
+    pub(super) fn push(&mut self, chunk: &[u8]) -> Result<bool> {
+        match self {
+            OutputSink::Inline(out) => out
+                .file
+                .write_all(chunk)
+                .map(|()| true)
+                .map_err(|e| exit::output_error(e, &out.name)),
+            OutputSink::Thread(shared) => {
+                let (state, cond) = &**shared;
+                let mut s = lock(state);
+                s.bytes += chunk.len();
+                s.queue.push_back(chunk.to_vec());
+                cond.notify_one();
+                Ok(room(&mut s))
+            }
         }
-        true
     }
 
     /// Is there room for more? (false also arranges a wake-up once there is.)
     pub(super) fn has_room(&self) -> bool {
-        let mut s = lock(&self.shared.0);
-        self.room(&mut s)
+        match self {
+            OutputSink::Inline(_) => true,
+            OutputSink::Thread(shared) => room(&mut lock(&shared.0)),
+        }
     }
 
-    /// The output failed (closed by its reader, disk full...): the server ends with this.
+    /// The output failed on its thread: the server ends with this.
     pub(super) fn failed(&self) -> Option<anyhow::Error> {
-        lock(&self.shared.0).failed.take()
+        match self {
+            OutputSink::Inline(_) => None,
+            OutputSink::Thread(shared) => lock(&shared.0).failed.take(),
+        }
     }
+}
+
+fn room(s: &mut SinkState) -> bool {
+    if s.bytes >= OUT_HIGH {
+        s.waiting = true;
+        return false;
+    }
+    true
 }

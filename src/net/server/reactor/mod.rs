@@ -24,7 +24,7 @@ use socket2::{SockAddr, Socket};
 
 use crate::exit;
 use crate::net::server::conn::{Close, Conn, Kind};
-use crate::net::server::exec::{self, GRACE};
+use crate::net::server::exec;
 use crate::net::server::hub::{Fed, OutputSink, StdinFeed};
 use crate::net::server::relayed;
 use crate::net::server::{Mode, ServeConfig};
@@ -35,6 +35,7 @@ use crate::stdio::{Input, Output};
 
 mod children;
 mod streams;
+mod time;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -48,12 +49,16 @@ fn child_token(slot: usize) -> Token {
     Token(BASE + slot * 2 + 1)
 }
 
-/// Bytes per read from a client (below glibc's mmap threshold: one buffer, reused by every client).
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes per read from a client: one buffer per loop, reused by every client (an idle client has
+/// none).
+const READ_CHUNK: usize = 256 * 1024;
 /// Reads from one client per turn, so a fast client cannot starve the others.
 const READS_PER_TURN: usize = 8;
 /// How often a child without a pidfd is polled, and a lingering or ending child checked.
 const CHILD_TICK: Duration = Duration::from_millis(50);
+/// `-k --echo`: clients the accepting loop serves itself before it spreads new ones over workers
+/// (so a few clients, or a stream of short ones, never pay for a hand-off between threads).
+const SPREAD_AT: usize = 16;
 /// Out of descriptors: try accepting again after this.
 const ACCEPT_RETRY: Duration = Duration::from_millis(20);
 
@@ -115,7 +120,8 @@ pub(super) struct Loop {
     active: usize,
     /// Clients of every loop (what `--max-conns` counts).
     in_use: Arc<AtomicUsize>,
-    /// `-k --echo`: the loops that serve the clients this one accepts, and the next one's number.
+    /// `-k --echo`: the loops that serve the clients this one accepts beyond [`SPREAD_AT`], started
+    /// when first needed, and the next one's number.
     workers: Vec<Worker>,
     next_worker: usize,
     /// In a worker: where its clients come from.
@@ -150,11 +156,13 @@ struct Worker {
     waker: Arc<Waker>,
 }
 
-/// How many loops serve `-k --echo` clients: echo is the one mode whose clients need nothing from
-/// each other, and its copying is the server's heaviest work, so it is spread over the CPUs (at least
-/// two, so one busy loop never holds up the rest).
+/// How many more loops serve `-k --echo` clients once the accepting loop has [`SPREAD_AT`]: echo is
+/// the one mode whose clients need nothing from each other, and its copying is the server's heaviest
+/// work, so it is spread over loops, four per CPU (4 to 16): on a machine shared with other busy
+/// processes a loop's share of the CPUs is a thread's share (200 echo clients of 1 MiB, 2 CPUs at
+/// load 25: 864 MiB/s with a thread per client, ~250 with two loops, ~1100-1370 with eight).
 fn echo_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+    std::thread::available_parallelism().map_or(8, |n| (n.get() * 4).clamp(4, 16))
 }
 
 fn epoll(e: io::Error) -> anyhow::Error {
@@ -176,27 +184,6 @@ pub(super) fn run(listener: Socket, mode: Mode, cfg: ServeConfig, output: Output
         .map_err(epoll)?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(epoll)?);
     let in_use = Arc::new(AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    if matches!(mode, Mode::Echo) && cfg.keep_open {
-        for _ in 0..echo_workers() {
-            let poll = Poll::new().map_err(epoll)?;
-            let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(epoll)?);
-            let (tx, rx) = channel();
-            let (w, mode, cfg, in_use) = (waker.clone(), mode.clone(), cfg.clone(), in_use.clone());
-            std::thread::Builder::new()
-                .spawn(move || {
-                    let mut lp = Loop::new(poll, w, None, mode, cfg);
-                    lp.in_use = in_use;
-                    lp.inbox = Some(rx);
-                    lp.first_deadline = None;
-                    if let Err(e) = lp.run() {
-                        crate::diag!("sockcat: error: {}", exit::render(&e));
-                    }
-                })
-                .map_err(|e| anyhow!(e).context("start a server thread"))?;
-            workers.push(Worker { tx, waker });
-        }
-    }
     let single_relay = matches!(mode, Mode::Relay) && !cfg.keep_open;
     let hub = matches!(mode, Mode::Relay | Mode::Broker) && !single_relay;
     let mut single = None;
@@ -223,7 +210,6 @@ pub(super) fn run(listener: Socket, mode: Mode, cfg: ServeConfig, output: Output
     lp.feed = feed;
     lp.sink = sink;
     lp.in_use = in_use;
-    lp.workers = workers;
     lp.run()
 }
 
@@ -232,6 +218,34 @@ fn until(deadline: Option<Instant>, now: Instant) -> Option<Duration> {
 }
 
 impl Loop {
+    /// Starts the loops that share `-k --echo` clients with this one.
+    fn start_workers(&mut self) -> Result<()> {
+        for _ in 0..echo_workers() {
+            let poll = Poll::new().map_err(epoll)?;
+            let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(epoll)?);
+            let (tx, rx) = channel();
+            let (w, mode, cfg, in_use) = (
+                waker.clone(),
+                self.mode.clone(),
+                self.cfg.clone(),
+                self.in_use.clone(),
+            );
+            std::thread::Builder::new()
+                .spawn(move || {
+                    let mut lp = Loop::new(poll, w, None, mode, cfg);
+                    lp.in_use = in_use;
+                    lp.inbox = Some(rx);
+                    lp.first_deadline = None;
+                    if let Err(e) = lp.run() {
+                        crate::diag!("sockcat: error: {}", exit::render(&e));
+                    }
+                })
+                .map_err(|e| anyhow!(e).context("start a server thread"))?;
+            self.workers.push(Worker { tx, waker });
+        }
+        Ok(())
+    }
+
     fn new(
         poll: Poll,
         waker: Arc<Waker>,
@@ -444,7 +458,16 @@ impl Loop {
         if blocking {
             return self.start_blocking(sock, who, id);
         }
-        if !self.workers.is_empty() {
+        if matches!(self.mode, Mode::Echo)
+            && self.cfg.keep_open
+            && self.inbox.is_none()
+            && self.active >= SPREAD_AT
+            && self.workers.is_empty()
+            && let Err(e) = self.start_workers()
+        {
+            self.log(|| format!("{e:#}"));
+        }
+        if !self.workers.is_empty() && self.active >= SPREAD_AT {
             let worker = &self.workers[self.next_worker % self.workers.len()];
             self.next_worker = self.next_worker.wrapping_add(1);
             if worker.tx.send((sock, who, id)).is_ok() {
@@ -626,103 +649,5 @@ impl Loop {
                 Close::Error(e) => Err(e),
             });
         }
-    }
-
-    // ---- time ----
-
-    /// Schedules the periodic checks (idle clients, children) if anything needs them.
-    fn arm_tick(&mut self) {
-        if self.next_tick.is_some() {
-            return;
-        }
-        let every = self.tick_every();
-        self.next_tick = every.map(|d| Instant::now() + d);
-    }
-
-    fn tick_every(&self) -> Option<Duration> {
-        if self.active == 0 {
-            return None;
-        }
-        let idle = self
-            .cfg
-            .relay
-            .idle_timeout
-            .map(|i| (i / 8).clamp(Duration::from_millis(5), Duration::from_millis(250)));
-        let children = matches!(self.mode, Mode::Exec(_)).then_some(CHILD_TICK);
-        [idle, children].into_iter().flatten().min()
-    }
-
-    fn timers(&mut self) {
-        let now = Instant::now();
-        if let Some(deadline) = self.first_deadline
-            && now >= deadline
-        {
-            let waited = humantime::format_duration(self.cfg.first_timeout.unwrap_or_default());
-            let shown = self.cfg.shown.clone();
-            self.finish(Err(exit::timeout(format!(
-                "no client connected to {shown} within {waited}"
-            ))));
-        }
-        if let Some(retry) = self.accept_retry
-            && now >= retry
-        {
-            self.accept_all();
-        }
-        let Some(tick) = self.next_tick else { return };
-        if now < tick {
-            return;
-        }
-        self.next_tick = None;
-        let idle = self.cfg.relay.idle_timeout;
-        let mut expired = Vec::new();
-        let mut children = Vec::new();
-        for (slot, conn) in self.conns.iter_mut().enumerate() {
-            let Some(conn) = conn else { continue };
-            match &mut conn.kind {
-                Kind::Stream => {
-                    if let Some(limit) = idle
-                        && now.duration_since(conn.last) >= limit
-                    {
-                        expired.push(slot);
-                    }
-                }
-                Kind::Linger { until } => {
-                    if now >= *until {
-                        children.push(slot);
-                    }
-                }
-                Kind::Exec(running) => {
-                    if let Some(sent) = running.term_sent {
-                        if now.duration_since(sent) >= GRACE {
-                            running.kill();
-                        }
-                    } else if let Some(limit) = idle
-                        && children::exec_idle_for(&conn.sock, conn.started, now) >= limit
-                    {
-                        // Enforced here, never through socket options the child would share: the
-                        // connection is shut down (the child's reads end, its writes fail) and its
-                        // process group told to end.
-                        let _ = conn.sock.shutdown(std::net::Shutdown::Both);
-                        running.terminate();
-                        running.term_sent = Some(now);
-                    }
-                    children.push(slot);
-                }
-            }
-        }
-        for slot in expired {
-            self.close(slot, Close::Idle);
-        }
-        for slot in children {
-            match self
-                .conn(slot)
-                .map(|c| matches!(c.kind, Kind::Linger { .. }))
-            {
-                Some(true) => self.close_exec(slot),
-                Some(false) => self.child_event(slot),
-                None => {}
-            }
-        }
-        self.arm_tick();
     }
 }

@@ -173,8 +173,11 @@ impl Loop {
                 if matches!(self.mode, Mode::Broker) {
                     self.broadcast(Rc::from(data), Some(slot));
                 }
-                if let Some(sink) = &self.sink {
-                    self.out_full = !sink.push(data.to_vec());
+                if let Some(sink) = &mut self.sink {
+                    match sink.push(data) {
+                        Ok(room) => self.out_full = !room,
+                        Err(e) => self.finish(Err(e)),
+                    }
                 }
             }
             Mode::Exec(_) | Mode::Forward(_) | Mode::ProxyServer(_) => {}

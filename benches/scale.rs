@@ -1,0 +1,149 @@
+//! The cost of idle clients (issue 13, "Cost per connection"): N idle clients held open against
+//! `sockcat listen -k --echo`, and the same N held by haproxy in front of a sockcat echo server, in
+//! the same run. haproxy holds each idle client in its content-inspection wait (one socket each, as
+//! sockcat does) and forwards a client once it sends: forwarding every idle client would take 2N
+//! descriptors, more than a 20,000 hard limit allows haproxy for N = 10,000. Per contender: the server's RSS with every client connected (the
+//! table), its thread count before and after (a note: it must not grow with idle clients), and the
+//! median time a well-behaved client needs for a connect and a 32-byte echo while they are connected
+//! (the second column; target: 10 ms or less).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::harness::{
+    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, median, note, quiet, wait_listening,
+};
+
+/// A number from /proc/PID/status (`VmRSS:`, `Threads:`...).
+fn status_field(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn sockcat_echo(sockcat: &Path, port: u16) -> Result<Proc, String> {
+    let s = sockcat.display().to_string();
+    let port = port.to_string();
+    let mut p = Proc::spawn(
+        "sockcat -k --echo",
+        &mut quiet(&s, &["listen", "-k", "--echo", "127.0.0.1", &port]),
+    )?;
+    wait_listening(port.parse().unwrap_or(0), &mut p, Duration::from_secs(10))?;
+    Ok(p)
+}
+
+/// One connect, 32 bytes there and back, close: how long it took.
+fn probe(addr: SocketAddr) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(|e| format!("probe connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let msg = [b'p'; 32];
+    s.write_all(&msg).map_err(|e| format!("probe send: {e}"))?;
+    let mut back = [0u8; 32];
+    s.read_exact(&mut back)
+        .map_err(|e| format!("probe echo: {e}"))?;
+    Ok(started.elapsed())
+}
+
+/// Connects `n` idle clients to `addr` and waits until `holder` (the process that accepts them)
+/// has a descriptor for each. Returns the clients (they stay open while held).
+fn connect_idle(addr: SocketAddr, n: usize, holder: u32) -> Result<Vec<TcpStream>, String> {
+    let before = open_fds(holder);
+    let mut clients = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+            .map_err(|e| format!("idle client #{i}: {e}"))?;
+        clients.push(c);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while open_fds(holder) < before + n {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} of {n} idle clients accepted after 60 s",
+                open_fds(holder).saturating_sub(before)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(clients)
+}
+
+/// Holds `n` idle clients against `addr` served by `server` (the process measured), then measures.
+fn hold(name: &str, server: u32, addr: SocketAddr, n: usize, probes: usize) -> Outcome {
+    let threads_before = status_field(server, "Threads:").unwrap_or(0);
+    let clients = connect_idle(addr, n, server)?;
+    let mut times = Vec::with_capacity(probes);
+    for _ in 0..probes {
+        times.push(probe(addr)?.as_secs_f64() * 1000.0);
+    }
+    let rss_kib = status_field(server, "VmRSS:").ok_or("no VmRSS")?;
+    let threads = status_field(server, "Threads:").unwrap_or(0);
+    drop(clients);
+    note(
+        format!("{name}: threads before -> with {n} idle clients"),
+        format!("{threads_before} -> {threads}"),
+    );
+    extra("median ms", median(&times));
+    Ok(rss_kib as f64 / 1024.0)
+}
+
+pub fn idle_clients(sockcat: &Path, n: usize, probes: usize) -> Scenario {
+    // Every client here is a descriptor of this process too.
+    if let Err(e) = sockcat::fuzz::raise_nofile_limit() {
+        note("raising RLIMIT_NOFILE", e.to_string());
+    }
+    let s1 = sockcat.to_path_buf();
+    let direct = Contender::new("sockcat -k --echo", &[&sockcat.display().to_string()], {
+        move || {
+            let port = free_port();
+            let server = sockcat_echo(&s1, port)?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            hold("sockcat -k --echo", server.id(), addr, n, probes)
+        }
+    });
+    let s2 = sockcat.to_path_buf();
+    let haproxy = Contender::new("haproxy -> sockcat -k --echo", &["haproxy"], move || {
+        let back = free_port();
+        let _backend = sockcat_echo(&s2, back)?;
+        let front = free_port();
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let cfg = dir.path().join("haproxy.cfg");
+        let max = n + 1000;
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n  maxconn {max}\n  no strict-limits\n\ndefaults\n  mode tcp\n  maxconn {max}\n  \
+                 timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n\nfrontend f\n  \
+                 bind 127.0.0.1:{front}\n  tcp-request inspect-delay 1h\n  \
+                 tcp-request content accept if {{ req.len gt 0 }}\n  default_backend b\n\nbackend b\n  \
+                 server s 127.0.0.1:{back}\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let cfg = cfg.display().to_string();
+        let mut proxy = Proc::spawn("haproxy", &mut quiet("haproxy", &["-db", "-f", &cfg]))?;
+        wait_listening(front, &mut proxy, Duration::from_secs(10))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], front));
+        hold("haproxy", proxy.id(), addr, n, probes)
+    });
+    Scenario {
+        name: format!(
+            "{n} idle clients held: the server's RSS (second column: median ms of a well-behaved client's connect + 32 B echo meanwhile)"
+        ),
+        unit: Unit::MiB,
+        contenders: vec![direct, haproxy],
+    }
+}

@@ -152,10 +152,10 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
         }
         'sockcat;sockopt' {
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Set option NAME to VALUE before reading (repeatable)')
-            [CompletionResult]::new('--get', '--get', [CompletionResultType]::ParameterName, 'Print only option NAME (repeatable); one NAME prints the value alone')
             [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout for --connect (status 3 when it expires)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout for --connect (status 3 when it expires)')
+            [CompletionResult]::new('--get', '--get', [CompletionResultType]::ParameterName, 'Print only option NAME (repeatable); one NAME prints the value alone')
             [CompletionResult]::new('--tcp', '--tcp', [CompletionResultType]::ParameterName, 'A TCP socket (the default)')
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'A UDP socket')
             [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'A Unix-domain stream socket')
@@ -164,8 +164,6 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (one JSON document)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'sockcat;byteorder' {

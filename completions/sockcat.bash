@@ -533,17 +533,13 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__sockopt)
-            opts="-4 -6 -w -h -V --tcp --udp --unix --set --get --connect --timeout --json --help --version"
+            opts="-4 -6 -w -h --tcp --udp --unix --set --connect --timeout --json --help --get"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --set)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --get)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -557,6 +553,10 @@ _sockcat() {
                     ;;
                 -w)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --get)
+                    COMPREPLY=($(compgen -W "SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ACCEPTCONN SO_ERROR SO_RCVBUF SO_SNDBUF SO_RCVLOWAT SO_SNDLOWAT SO_RCVTIMEO SO_SNDTIMEO SO_REUSEADDR SO_REUSEPORT SO_KEEPALIVE SO_BROADCAST SO_DONTROUTE SO_OOBINLINE SO_LINGER SO_PRIORITY SO_MARK TCP_NODELAY TCP_MAXSEG TCP_CORK TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT TCP_SYNCNT TCP_LINGER2 TCP_DEFER_ACCEPT TCP_WINDOW_CLAMP TCP_QUICKACK TCP_USER_TIMEOUT TCP_NOTSENT_LOWAT TCP_CONGESTION IP_TTL IP_TOS IP_MTU_DISCOVER IP_RECVERR IP_FREEBIND IP_BIND_ADDRESS_NO_PORT IP_MULTICAST_TTL IP_MULTICAST_LOOP IPV6_V6ONLY IPV6_UNICAST_HOPS IPV6_TCLASS IPV6_MTU_DISCOVER IPV6_RECVERR IPV6_MULTICAST_HOPS IPV6_MULTICAST_LOOP" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -145,10 +145,10 @@ set edit:completion:arg-completer[sockcat] = {|@words|
         }
         &'sockcat;sockopt'= {
             cand --set 'Set option NAME to VALUE before reading (repeatable)'
-            cand --get 'Print only option NAME (repeatable); one NAME prints the value alone'
             cand --connect 'Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO'
             cand -w 'Connect timeout for --connect (status 3 when it expires)'
             cand --timeout 'Connect timeout for --connect (status 3 when it expires)'
+            cand --get 'Print only option NAME (repeatable); one NAME prints the value alone'
             cand --tcp 'A TCP socket (the default)'
             cand --udp 'A UDP socket'
             cand --unix 'A Unix-domain stream socket'
@@ -157,8 +157,6 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand --json 'Machine-readable output (one JSON document)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'sockcat;byteorder'= {
             cand -4 'Use IPv4 only'

@@ -132,6 +132,8 @@ Examples:
   sockcat connect -z 127.0.0.1 22,80,8000-8100     which of these ports are open?
   sockcat connect --wait-for 60s -z db 5432        CI: wait until the database is up
   sockcat help listen                              the options and examples of one subcommand
+  sockcat generate completions bash > FILE         completions (also zsh, fish, powershell, elvish)
+  sockcat generate man DIR                         the man pages (both for packagers)
 
 Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
 2 usage error or invalid input, 3 a timeout expired.";

@@ -70,7 +70,17 @@ fn completion_command() -> clap::Command {
         .subcommand_required(full.is_subcommand_required_set())
         .args(full.get_arguments().cloned());
     for sub in full.get_subcommands().filter(|s| !s.is_hide_set()) {
-        cmd = cmd.subcommand(sub.clone());
+        let mut sub = sub.clone();
+        if sub.get_name() == "sockopt" {
+            // Completions offer the option names for --get; the parser itself takes any text, so
+            // that a wrong name gets sockcat's own message (the closest names).
+            sub.build();
+            let names: Vec<&'static str> = crate::net::sockopt::names().collect();
+            sub = sub.mut_arg("get", |a| {
+                a.value_parser(clap::builder::PossibleValuesParser::new(names))
+            });
+        }
+        cmd = cmd.subcommand(sub);
     }
     cmd
 }

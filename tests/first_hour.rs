@@ -93,3 +93,17 @@ fn probe_one_host_several_ports() {
         format!("127.0.0.1:{pa} open\n127.0.0.1:{pb} open\n")
     );
 }
+
+/// Rates are MiB/s everywhere (udp-send --stats said MB/s, sendfile MiB/s).
+#[test]
+fn udp_stats_rate_is_mib_per_second() {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = peer.local_addr().unwrap().port().to_string();
+    let done = run(
+        &["udp-send", "--stats", "127.0.0.1", &port, "a", "b", "c"],
+        b"",
+    )
+    .ok();
+    assert!(done.stderr.contains("MiB/s"), "{}", done.show());
+    assert!(!done.stderr.contains(" MB/s"), "{}", done.show());
+}

@@ -140,12 +140,18 @@ fn generate_subcommand_writes_the_same_files() {
     );
 }
 
-/// Hidden from users: not in `--help`.
+/// README tells users to run `sockcat generate`, so `--help` shows it among the examples (issue 15
+/// item 15); it stays out of the subcommand list, the completions and the man pages (it is for
+/// packagers).
 #[test]
-fn generate_is_hidden() {
+fn generate_is_shown_in_the_examples_only() {
     let done = util::run_sockcat(&["--help"]);
     assert!(done.success(), "{}", done.show());
-    assert!(!String::from_utf8_lossy(&done.stdout).contains("generate"));
+    let help = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert!(help.contains("sockcat generate completions bash"), "{help}");
+    assert!(help.contains("sockcat generate man DIR"), "{help}");
+    let commands = help.split("Options:").next().unwrap_or_default();
+    assert!(!commands.contains("generate"), "{help}");
 }
 
 /// Writes the generated files of `dir` ("completions" or "man") into a fresh temporary directory.

@@ -287,12 +287,54 @@ pub fn lookup(name: &str) -> Result<&'static SockOpt> {
         .iter()
         .find(|o| o.name.eq_ignore_ascii_case(name.trim()))
         .ok_or_else(|| {
-            let known: Vec<&str> = OPTIONS.iter().map(|o| o.name).collect();
             usage(format!(
-                "unknown socket option {name:?} (known: {})",
-                known.join(", ")
+                "unknown socket option {name:?} (closest known: {}; `sockcat sockopt` shows all {})",
+                closest(name).join(", "),
+                OPTIONS.len()
             ))
         })
+}
+
+/// Every option name, for completions.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    OPTIONS.iter().map(|o| o.name)
+}
+
+/// The (at most 3) known names nearest to `name` by edit distance, ignoring case and the level
+/// prefix (`rcvbuf` is nearest to SO_RCVBUF).
+fn closest(name: &str) -> Vec<&'static str> {
+    let wanted = name.trim().to_ascii_uppercase();
+    let mut scored: Vec<(usize, &'static str)> = OPTIONS
+        .iter()
+        .map(|o| {
+            let bare = o.name.split_once('_').map_or(o.name, |(_, rest)| rest);
+            let d = edit_distance(&wanted, o.name).min(edit_distance(&wanted, bare) + 1);
+            (d, o.name)
+        })
+        .collect();
+    scored.sort_by_key(|&(d, _)| d);
+    let best = scored.first().map_or(0, |&(d, _)| d);
+    scored
+        .into_iter()
+        .take_while(|&(d, _)| d <= best + 1)
+        .take(3)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// Levenshtein distance over bytes (option names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let swap = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = swap.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn parse_int(opt: &SockOpt, text: &str) -> Result<i32> {
@@ -631,7 +673,10 @@ mod tests {
         }
         let err = lookup("SO_NOPE").unwrap_err();
         assert_eq!(status_of(&err), USAGE);
-        assert!(err.to_string().contains("SO_RCVBUF"));
+        assert!(err.to_string().contains("closest known: SO_TYPE;"), "{err}");
+        let err = lookup("SO_RCVBUFF").unwrap_err().to_string();
+        assert!(err.contains("closest known: SO_RCVBUF"), "{err}");
+        assert!(!err.contains("TCP_CONGESTION"), "all names listed: {err}");
     }
 
     #[test]

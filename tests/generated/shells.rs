@@ -185,3 +185,37 @@ fn zsh_completes_subcommands() {
         "/dev/null is no longer a device"
     );
 }
+
+/// `sockcat sockopt --get SO_RC<TAB>` in bash offers the option names that start so (issue 15
+/// item 15): the names come from the option table.
+#[test]
+fn bash_completes_sockopt_names() {
+    if !util::have("bash") {
+        return;
+    }
+    let dir = write_generated("completions");
+    let script = r#"
+source "$1" || exit 10
+fn=$(complete -p sockcat | sed -n 's/.*-F \([^ ]*\).*/\1/p')
+COMP_WORDS=(sockcat sockopt --get SO_RC); COMP_CWORD=3
+COMP_LINE="sockcat sockopt --get SO_RC"; COMP_POINT=${#COMP_LINE}
+COMPREPLY=()
+"$fn" sockcat SO_RC --get || exit 13
+echo "${COMPREPLY[*]}"
+"#;
+    let mut cmd = shell("bash", dir.path());
+    cmd.args(["--norc", "--noprofile", "-c", script, "bash"])
+        .arg(dir.path().join("sockcat.bash"));
+    let done = util::run(cmd);
+    assert_clean("bash", &done);
+    let offered: BTreeSet<String> = done
+        .stdout_str()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let want: BTreeSet<String> = ["SO_RCVBUF", "SO_RCVLOWAT", "SO_RCVTIMEO"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(offered, want, "{}", done.show());
+}

@@ -120,7 +120,7 @@ impl Counter {
         }
     }
 
-    /// `sent 1000 datagrams, 64000 bytes in 0.004 s (250000 datagrams/s, 16.0 MB/s)`.
+    /// `sent 1000 datagrams, 64000 bytes in 0.004 s (250000 datagrams/s, 15.3 MiB/s)`.
     pub(crate) fn summary(&self, verb: &str) -> String {
         let secs = self.seconds();
         let mut line = format!(
@@ -131,9 +131,9 @@ impl Counter {
         );
         if secs > 0.0 {
             line.push_str(&format!(
-                " ({:.0} datagrams/s, {:.1} MB/s)",
+                " ({:.0} datagrams/s, {:.1} MiB/s)",
                 self.datagrams as f64 / secs,
-                self.bytes as f64 / secs / 1e6
+                self.bytes as f64 / secs / (1u64 << 20) as f64
             ));
         }
         line

@@ -670,3 +670,50 @@ fn proxy_server_bounds_a_stalled_handshake() {
     );
     srv.wait_line_containing("did not finish its handshake in time");
 }
+
+/// The resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_thousand_stalled_handshakes_cost_bounded_memory_and_block_nobody() {
+    let target = greeter().to_string();
+    let (srv, port) = proxy_server(&["-w", "3"]);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let before = rss_kib(srv.pid());
+    let mut stalled: Vec<TcpStream> = (0..1000)
+        .map(|i| {
+            let mut s = crate::common::connect(addr);
+            let start: &[u8] = match i % 3 {
+                0 => b"\x05",
+                1 => b"\x04\x01\x00\x50\x7f\x00\x00\x01user",
+                _ => b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: x",
+            };
+            s.write_all(start).unwrap();
+            s
+        })
+        .collect();
+    // Served meanwhile.
+    let url = format!("socks5://127.0.0.1:{port}");
+    round_trip(&["connect", "--proxy", &url, "127.0.0.1", &target]).ok();
+    let during = rss_kib(srv.pid());
+    assert!(
+        during < before + 64 * 1024,
+        "RSS grew from {before} KiB to {during} KiB with 1000 stalled clients"
+    );
+    // Every stalled client is closed once -w is up.
+    let started = Instant::now();
+    for s in &mut stalled {
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    assert!(started.elapsed() < Duration::from_secs(15));
+    println!("proxy server RSS: {before} KiB idle, {during} KiB with 1000 stalled handshakes");
+}

@@ -64,7 +64,8 @@ impl<S: Read + Write> Wire<S> {
             return Err(too_long());
         }
         let at = self.buf.len();
-        let room = (MAX_HANDSHAKE - at).min(16 * 1024);
+        // Grows as the handshake does: a stalled client costs 1 KiB, not the bound.
+        let room = (MAX_HANDSHAKE - at).min(at.max(1024));
         self.buf.resize(at + room, 0);
         let got = loop {
             match self.inner.read(&mut self.buf[at..]) {

@@ -6,6 +6,7 @@
 pub(crate) mod activation;
 pub(crate) mod fs;
 pub(crate) mod inet;
+pub(crate) mod mmap;
 pub(crate) mod mmsg;
 pub(crate) mod netdb;
 pub(crate) mod poll;

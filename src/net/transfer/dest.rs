@@ -113,6 +113,15 @@ impl Sink {
     }
 }
 
+impl transfer::Out for Sink {
+    fn own_file(&self) -> Option<&File> {
+        match self {
+            Sink::Stdout(_) => None,
+            Sink::Staged(s) => s.unnamed_file(),
+        }
+    }
+}
+
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.file().write(buf)

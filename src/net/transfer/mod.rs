@@ -23,6 +23,7 @@ use crate::net::stream::zerocopy::{self, Flow};
 use crate::net::stream::{self, recv_error};
 use crate::net::transfer::verify::{DIGEST_LEN, Digest, Header};
 use crate::net::transfer::watchdog::{Watchdog, idle_message};
+use crate::sys::mmap::Mapping;
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
 /// Without `-i`, how long a `--verify` sender waits for the receiver's answer once nothing moves
@@ -301,7 +302,7 @@ pub(crate) fn receive_plain(
 /// to refuse a bad name or a size that does not fit), receives exactly `size` bytes while hashing
 /// them, and compares the digests. On any failure the sender is told why. The caller puts the file in
 /// place and then answers with [`answer`].
-pub(crate) fn receive_verified<W: Write + Send>(
+pub(crate) fn receive_verified<W: Out>(
     sock: &Socket,
     open: impl FnOnce(&Header) -> Result<W>,
     name: &str,
@@ -321,7 +322,13 @@ pub(crate) fn receive_verified<W: Write + Send>(
             );
         }
         let out = open(&header)?;
-        let (ours, out) = receive_hashed(sock, header.size, header.digest, out, name, moved)?;
+        let (ours, out) = match out.own_file() {
+            Some(file) => {
+                let ours = receive_in_place(sock, file, header.size, header.digest, name, moved)?;
+                (ours, out)
+            }
+            None => receive_hashed(sock, header.size, header.digest, out, name, moved)?,
+        };
         let theirs = verify::read_digest(&mut &*sock)?;
         if theirs != ours {
             bail!(
@@ -337,6 +344,88 @@ pub(crate) fn receive_verified<W: Write + Send>(
         answer(sock, &Err(anyhow!("{}", exit::render(e))));
     }
     result
+}
+
+/// Where a `--verify` receiver writes: any writer, which may have a fresh file of its own.
+pub(crate) trait Out: Write + Send {
+    /// A regular file that only this process holds, empty so far: the bytes are then spliced into
+    /// it and hashed in place ([`receive_in_place`]).
+    fn own_file(&self) -> Option<&File> {
+        None
+    }
+}
+
+/// Receives exactly `size` bytes into `file` (fresh, ours alone) without copying them through user
+/// space: splice(2) moves them from the socket through a private pipe into the page cache, and a
+/// second thread hashes each part where it lies, through a read-only mapping of the file, as soon as
+/// it is written. One copy of the bytes in all (the kernel's, into the page cache) instead of three
+/// (into a buffer, into the page cache, and the hash's read).
+fn receive_in_place(
+    sock: &Socket,
+    file: &File,
+    size: u64,
+    digest: Digest,
+    name: &str,
+    moved: &dyn Fn(u64),
+) -> Result<[u8; DIGEST_LEN]> {
+    let stopped = |got: usize| anyhow!("the sender stopped after {got} of {size} bytes");
+    let Ok(len) = usize::try_from(size) else {
+        bail!("the file ({size} bytes) is too large to map");
+    };
+    if len == 0 {
+        return Ok(digest.hasher().finalize());
+    }
+    let map = Mapping::of(file, len).map_err(|e| anyhow!(e).context("map the received file"))?;
+    let (r, w) = sys::pipe().map_err(|e| anyhow!(e).context("pipe"))?;
+    let chunk = sys::set_pipe_size(w.as_fd(), zerocopy::PIPE_SIZE).unwrap_or(64 * 1024);
+    // How far the file is written: the hasher follows these marks.
+    let (marks, written_to) = mpsc::sync_channel::<usize>(64);
+    std::thread::scope(|s| {
+        let map = &map;
+        let hasher = s.spawn(move || {
+            let mut hasher = digest.hasher();
+            let mut done = 0;
+            for upto in written_to {
+                hasher.update(map.bytes(done, upto));
+                done = upto;
+            }
+            hasher.finalize()
+        });
+        let mut written = 0usize;
+        let received = (|| -> Result<()> {
+            while written < len {
+                let want = (len - written).min(chunk);
+                let n = match sys::splice(sock.as_fd(), w.as_fd(), want) {
+                    Ok(0) => return Err(stopped(written)),
+                    Ok(n) => n,
+                    Err(e) => return Err(recv_error(e)),
+                };
+                let mut left = n;
+                while left > 0 {
+                    match sys::splice(r.as_fd(), file.as_fd(), left) {
+                        Ok(0) => {
+                            let e = io::Error::from(io::ErrorKind::WriteZero);
+                            return Err(exit::output_error(e, name));
+                        }
+                        Ok(m) => left -= m,
+                        Err(e) => return Err(exit::output_error(e, name)),
+                    }
+                }
+                written += n;
+                moved(n as u64);
+                if marks.send(written).is_err() {
+                    bail!("the hashing thread failed");
+                }
+            }
+            Ok(())
+        })();
+        drop(marks);
+        let value = hasher
+            .join()
+            .map_err(|_| anyhow!("the hashing thread failed"))?;
+        received?;
+        Ok(value)
+    })
 }
 
 /// Receives exactly `size` bytes into `out`, hashing them. The socket is read on this thread while a

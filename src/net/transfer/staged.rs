@@ -111,6 +111,12 @@ impl Staged {
         &self.file
     }
 
+    /// The file, when it is an unnamed O_TMPFILE file that only this process holds (what the
+    /// `--verify` receiver may map and hash in place).
+    pub(crate) fn unnamed_file(&self) -> Option<&File> {
+        matches!(self.how, How::Unnamed).then_some(&self.file)
+    }
+
     /// Puts the file in place under its name.
     pub(crate) fn commit(mut self) -> Result<()> {
         let shown = self.shown.clone();

@@ -391,7 +391,7 @@ pub struct ListenArgs {
     /// Address (default: every address) and port (0 picks one)
     ///
     /// [ADDR] PORT: the address to listen on (default: every address) and the port (0 picks one).
-    #[arg(value_name = "ADDR] [PORT", num_args = 0..=2, required_unless_present_any = ["unix", "systemd"])]
+    #[arg(value_names = ["ADDR", "PORT"], num_args = 0..=2, action = clap::ArgAction::Set, required_unless_present_any = ["unix", "systemd"])]
     pub endpoint: Vec<String>,
     /// Listen on a Unix socket at PATH instead (or @NAME)
     ///
@@ -757,7 +757,7 @@ Datagrams:
 
 Examples:
   sockcat udp-send 127.0.0.1 9000 hello                 one datagram
-  sockcat udp-send localhost:53 --hex 12340100000100000000000003777777076578616d706c6503636f6d0000010001 --wait-reply 1s | xxd
+  sockcat udp-send --hex --wait-reply 1s 127.0.0.1:53 12340100000100000000000000020001 | xxd
   seq 1000000 | sockcat udp-send --lines --stats 127.0.0.1 9000
   sockcat udp-send --count 5 --interval 1s [::1]:9000 ping
   sockcat udp-send --broadcast --hex 192.168.1.255 9 ffffffffffff
@@ -779,13 +779,18 @@ Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 -w 
 datagram came.";
 
 #[derive(Debug, Args)]
-#[command(after_long_help = UDP_SEND_EXAMPLES)]
+#[command(
+    after_long_help = UDP_SEND_EXAMPLES,
+    override_usage = "sockcat udp-send [OPTIONS] HOST PORT [MESSAGE]...\n       \
+                      sockcat udp-send [OPTIONS] HOST:PORT [MESSAGE]...\n       \
+                      sockcat udp-send [OPTIONS] --unix PATH [MESSAGE]..."
+)]
 pub struct UdpSendArgs {
     /// HOST, or HOST:PORT / [IPV6]:PORT
     #[arg(value_name = "HOST", required_unless_present = "unix")]
     pub host: Option<String>,
     /// PORT (unless given with HOST), then the messages: one datagram each
-    #[arg(value_name = "PORT] [MESSAGE")]
+    #[arg(value_names = ["PORT", "MESSAGE"])]
     pub rest: Vec<String>,
     #[command(flatten)]
     pub family: FamilyOpts,
@@ -865,11 +870,11 @@ pub enum UdpFormat {
 #[derive(Debug, Args)]
 #[command(
     after_long_help = UDP_RECV_EXAMPLES,
-    override_usage = "sockcat udp-recv [OPTIONS] [ADDR] PORT"
+    override_usage = "sockcat udp-recv [OPTIONS] [ADDR] PORT\n       sockcat udp-recv [OPTIONS] --unix PATH"
 )]
 pub struct UdpRecvArgs {
     /// The address to bind (default: every address) and the port (0 picks one)
-    #[arg(value_name = "[ADDR] PORT", num_args = 1..=2, required_unless_present_any = ["unix", "systemd"])]
+    #[arg(value_names = ["ADDR", "PORT"], num_args = 1..=2, action = clap::ArgAction::Set, required_unless_present_any = ["unix", "systemd"])]
     pub endpoint: Vec<String>,
     /// Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)
     ///
@@ -936,13 +941,18 @@ pub struct UdpRecvArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_long_help = SENDFILE_EXAMPLES)]
+#[command(
+    after_long_help = SENDFILE_EXAMPLES,
+    override_usage = "sockcat sendfile [OPTIONS] FILE HOST PORT\n       \
+                      sockcat sendfile [OPTIONS] FILE HOST:PORT\n       \
+                      sockcat sendfile --receive [OPTIONS] [ADDR] PORT"
+)]
 pub struct SendfileArgs {
     /// Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)
     #[arg(long)]
     pub receive: bool,
     /// FILE HOST PORT (or FILE HOST:PORT, tcp://HOST:PORT, unix:PATH) to send; [ADDR] PORT with --receive
-    #[arg(value_name = "ARGS", required = true, num_args = 1..=3)]
+    #[arg(value_names = ["FILE", "HOST", "PORT"], required = true, num_args = 1..=3, action = clap::ArgAction::Set)]
     pub args: Vec<String>,
     #[command(flatten)]
     pub family: FamilyOpts,

@@ -147,14 +147,48 @@ fn render_page(man: &Man, cmd: &clap::Command, w: &mut dyn io::Write) -> io::Res
     man.render_synopsis_section(w)?;
     man.render_description_section(w)?;
     let mut roff = Roff::new();
-    for p in paragraphs.iter().filter(|p| p.kind == Kind::Note) {
-        roff.control("SS", [p.heading.as_str()]);
-        preformatted(&mut roff, &p.body);
+    for p in &paragraphs {
+        match p.kind {
+            Kind::Note => {
+                roff.control("SS", [p.heading.as_str()]);
+                preformatted(&mut roff, &p.body);
+            }
+            Kind::Prose => {
+                roff.control("PP", []);
+                roff.text([roman(p.body.join(" "))]);
+            }
+            _ => {}
+        }
+    }
+    // The positional arguments first, then the options (clap_mangen would list them last).
+    let positionals: Vec<&clap::Arg> = cmd.get_positionals().filter(|a| !a.is_hide_set()).collect();
+    if !positionals.is_empty() {
+        roff.control("SH", ["ARGUMENTS"]);
+        for arg in positionals {
+            let names: Vec<String> = match arg.get_value_names() {
+                Some(names) => names.iter().map(|n| n.to_string()).collect(),
+                None => vec![arg.get_id().to_string().to_uppercase()],
+            };
+            roff.control("TP", []);
+            roff.text([bold(names.join(" "))]);
+            let help = arg
+                .get_long_help()
+                .or_else(|| arg.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            roff.text([roman(help.replace("\n\n", " "))]);
+        }
     }
     roff.to_writer(w)?;
-    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+    if cmd
+        .get_arguments()
+        .any(|a| !a.is_hide_set() && !a.is_positional())
+    {
+        let options_only = cmd
+            .clone()
+            .mut_args(|a| if a.is_positional() { a.hide(true) } else { a });
         let mut options = Vec::new();
-        man.render_options_section(&mut options)?;
+        Man::new(options_only).render_options_section(&mut options)?;
         w.write_all(&tidy_possible_values(&options))?;
     }
     if cmd.has_subcommands() {
@@ -231,6 +265,8 @@ enum Kind {
     ExitStatus,
     /// Any other headed paragraph (`End of stream:`), a subsection of DESCRIPTION.
     Note,
+    /// A paragraph of sentences (its first line is not a `Heading:`): filled text in DESCRIPTION.
+    Prose,
 }
 
 #[derive(Debug)]
@@ -252,6 +288,13 @@ fn paragraphs(text: &str) -> Vec<Paragraph> {
                 (Kind::Examples, String::new())
             } else if first.starts_with("Exit status:") {
                 (Kind::ExitStatus, String::new())
+            } else if !first.ends_with(':') {
+                let body = p.lines().map(|l| l.trim().to_string()).collect();
+                return Paragraph {
+                    kind: Kind::Prose,
+                    heading: String::new(),
+                    body,
+                };
             } else {
                 (Kind::Note, first.trim_end_matches(':').to_string())
             };

@@ -107,3 +107,51 @@ fn udp_stats_rate_is_mib_per_second() {
     assert!(done.stderr.contains("MiB/s"), "{}", done.show());
     assert!(!done.stderr.contains(" MB/s"), "{}", done.show());
 }
+
+/// Positionals read clearly (issue 15 item 8): no `<ARGS>...`, `[PORT]...` or `<[ADDR] PORT>` in any
+/// --help; every man page lists its ARGUMENTS before its OPTIONS; sendfile's prose is prose in its
+/// man page (no sentence made a sub-heading); the udp-send hex example fits one line.
+#[test]
+fn positionals_read_clearly_in_help_and_man_pages() {
+    for sub in [
+        "listen",
+        "connect",
+        "udp-send",
+        "udp-recv",
+        "resolve",
+        "sendfile",
+        "sockopt",
+        "byteorder",
+    ] {
+        let help = run(&[sub, "--help"], b"").ok().stdout_str();
+        for bad in ["<ARGS>", "[PORT]...", "<[ADDR]", "ADDR] [PORT]..."] {
+            assert!(
+                !help.contains(bad),
+                "sockcat {sub} --help shows {bad:?}\n{help}"
+            );
+        }
+        let page = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("man/sockcat-{sub}.1")),
+        )
+        .unwrap();
+        if let Some(args) = page.find(".SH ARGUMENTS") {
+            let options = page.find(".SH OPTIONS").unwrap_or(usize::MAX);
+            assert!(args < options, "man sockcat-{sub}: ARGUMENTS after OPTIONS");
+        }
+    }
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/sockcat-sendfile.1"),
+    )
+    .unwrap();
+    assert!(page.contains(".SH ARGUMENTS"), "{page}");
+    assert!(
+        !page.contains(".SS \"Sending"),
+        "a sentence as a heading\n{page}"
+    );
+    let help = run(&["udp-send", "--help"], b"").ok().stdout_str();
+    let hex = help
+        .lines()
+        .find(|l| l.contains("--hex --wait-reply"))
+        .unwrap_or("");
+    assert!(hex.contains("| xxd") && hex.len() <= 100, "{hex:?}");
+}

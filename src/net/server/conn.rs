@@ -54,9 +54,10 @@ impl Close {
     }
 
     pub(crate) fn from_io(e: io::Error) -> Close {
-        match e.kind() {
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Close::Reset,
-            _ => Close::Error(anyhow::anyhow!(e)),
+        if crate::net::stream::peer_gone(&e) {
+            Close::Reset
+        } else {
+            Close::Error(anyhow::anyhow!(e))
         }
     }
 }

@@ -170,6 +170,15 @@ pub(crate) fn recv_error_in(err: io::Error, what: &str) -> anyhow::Error {
     }
 }
 
+/// A failed receive that interrupted something: `connection reset by peer before {before}`, or
+/// `what: why`.
+pub(crate) fn recv_error_before(err: io::Error, what: &str, before: &str) -> anyhow::Error {
+    match peer_went_away(&err) {
+        Some(why) => anyhow!("{why} before {before}"),
+        None => anyhow!(err).context(what.to_string()),
+    }
+}
+
 /// A failed receive from a peer.
 pub(crate) fn recv_error(err: io::Error) -> anyhow::Error {
     recv_error_in(err, "receive")

@@ -139,10 +139,13 @@ pub(crate) fn finish_sending(sock: &Socket) -> Result<()> {
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    bail!("connection reset by peer before it acknowledged every byte")
+                Err(e) => {
+                    return Err(stream::recv_error_before(
+                        e,
+                        "receive",
+                        "it acknowledged every byte",
+                    ));
                 }
-                Err(e) => return Err(anyhow!(e).context("receive")),
             }
         }
         pause = (pause * 2).min(Duration::from_millis(100));

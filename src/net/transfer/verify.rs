@@ -211,10 +211,13 @@ pub fn read_reply(r: &mut impl Read) -> Result<()> {
             Ok(_) if byte[0] == b'\n' => break,
             Ok(_) => line.push(byte[0]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                bail!("connection reset by peer before the receiver confirmed the file")
+            Err(e) => {
+                return Err(crate::net::stream::recv_error_before(
+                    e,
+                    "receive the receiver's answer",
+                    "the receiver confirmed the file",
+                ));
             }
-            Err(e) => return Err(anyhow!(e).context("receive the receiver's answer")),
         }
     }
     let text = String::from_utf8_lossy(&line);

@@ -105,7 +105,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__connect)
-            opts="-4 -6 -w -z -e -c -s -i -v -h -V --unix --timeout --wait-for --scan --json --exec --sh-exec --pty --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --help --version"
+            opts="-4 -6 -w -z -e -c -s -i -v -h -V --unix --timeout --wait-for --scan --json --exec --sh-exec --pty --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --tls --sni --ca --pin --insecure --cert --key --alpn --tls-min --show-cert --min-days --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,6 +172,38 @@ _sockcat() {
                     return 0
                     ;;
                 --sockopt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --min-days)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -323,7 +355,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__listen)
-            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --pty --broker --allow --deny --allow-file --deny-file --forward --proxy-protocol --accept-proxy-protocol --proxy-server --auth-file --dest-allow --dest-deny --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --events --verbose --help --version"
+            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --pty --broker --allow --deny --allow-file --deny-file --forward --proxy-protocol --accept-proxy-protocol --proxy-server --auth-file --dest-allow --dest-deny --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --events --verbose --tls --cert --key --client-ca --alpn --tls-min --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,6 +463,26 @@ _sockcat() {
                     ;;
                 --events)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -57,6 +57,12 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-auth-fi
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l events -d 'JSON lines of accepts, refusals, closes to FILE (-: stderr)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l cert -d 'The server\'s certificate chain (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l key -d 'The private key of --cert' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l client-ca -d 'Require a client certificate that chains to the CAs of FILE (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l alpn -d 'Accept these ALPN protocols (comma-separated)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''
+1.3\t''"
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l systemd -d 'Take the socket from systemd socket activation'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s 6 -d 'Use IPv6 only'
@@ -74,14 +80,15 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l close-on-eof 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-shutdown -d 'At stdin EOF send no FIN'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l crlf -d 'Send LF as CRLF'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l hexdump -d 'Hex dump of the traffic on stderr'
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l progress -d 'Show progress on stderr: bytes each way and the rate'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l progress -d 'Show bytes each way and the rate on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s v -l verbose -d 'Say more on stderr'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l tls -d 'Serve TLS (self-signed unless --cert)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l unix -d 'Connect to a Unix socket at PATH (@NAME: abstract) instead' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout -d 'Connect timeout (status 3 when it expires)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected or DUR has passed (status 3)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected, for up to DUR (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s e -l exec -d 'Run PROG ARGS on the connection' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s c -l sh-exec -d 'Run CMD with /bin/sh -c on the connection' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s s -l source -d 'Bind the local end to ADDR' -r
@@ -90,6 +97,15 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Co
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sni -d 'Send and check NAME instead of HOST' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l ca -d 'Trust the CAs of FILE (PEM), not the system\'s' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l pin -d 'Accept the server key with this SPKI SHA-256' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l cert -d 'Client certificate chain for mutual TLS (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l key -d 'The private key of --cert' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l alpn -d 'Offer these ALPN protocols (comma-separated)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''
+1.3\t''"
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l min-days -d 'With -z: fail a certificate expiring within N days' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s z -l scan -d 'Probe: connect and close, send nothing'
@@ -103,9 +119,12 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l close-on-eof
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l no-shutdown -d 'At stdin EOF send no FIN'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l crlf -d 'Send LF as CRLF'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l hexdump -d 'Hex dump of the traffic on stderr'
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l progress -d 'Show progress on stderr: bytes each way and the rate'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l progress -d 'Show bytes each way and the rate on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s v -l verbose -d 'Say more on stderr; with -z also list closed ports'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l tls -d 'TLS, verified against system roots and HOST'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l insecure -d 'Do not verify the server (warns, with its pin)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l show-cert -d 'Print the server\'s certificate chain on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s V -l version -d 'Print version'
 complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -l service -d 'The port of each service NAME[/PROTO] (getservbyname)' -r

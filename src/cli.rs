@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use crate::net::parse::{parse_duration_arg, parse_port_arg, parse_size_arg};
+use crate::net::stream::tls::cert::parse_pin as parse_pin_arg;
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
@@ -375,11 +376,120 @@ pub struct RelayOpts {
     /// Any byte in either direction resets the timer.
     #[arg(short = 'i', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub idle_timeout: Option<Duration>,
-    /// Show progress on stderr: bytes each way and the rate
+    /// Show bytes each way and the rate on stderr
     ///
     /// Only when stderr is a terminal; a pipe or a file never gets control sequences.
     #[arg(long)]
     pub progress: bool,
+}
+
+/// TLS on the client side (connect): `--tls` or a `tls://HOST:PORT` endpoint turns it on.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsClientOpts {
+    /// TLS, verified against system roots and HOST
+    ///
+    /// TLS 1.2 or 1.3 over the TCP or Unix connection. The server's chain is checked against the system trust store and against HOST (SNI is sent
+    /// unless HOST is an IP literal, whose IP SAN is checked instead). `tls://HOST:PORT` is the same.
+    #[arg(long)]
+    pub tls: bool,
+    /// Send and check NAME instead of HOST
+    ///
+    /// The name sent as SNI and checked against the certificate, instead of HOST.
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
+    pub sni: Option<String>,
+    /// Trust the CAs of FILE (PEM), not the system's
+    ///
+    /// The CA certificates of FILE (a PEM bundle) replace the system's trust store.
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
+    pub ca: Option<PathBuf>,
+    /// Accept the server key with this SPKI SHA-256
+    ///
+    /// Repeatable. As curl --pinnedpubkey writes it (sha256//BASE64 is accepted too); CA-signed or not. The pin of a
+    /// `listen --tls` is on its `-v` line `tls pin sha256:...`.
+    #[arg(long, value_name = "sha256:BASE64", value_parser = parse_pin_arg, hide_short_help = true)]
+    pub pin: Vec<[u8; 32]>,
+    /// Do not verify the server (warns, with its pin)
+    ///
+    /// Says so once on stderr, with the server's pin (what --pin would take).
+    #[arg(long, conflicts_with_all = ["ca", "pin"], hide_short_help = true)]
+    pub insecure: bool,
+    /// Client certificate chain for mutual TLS (PEM)
+    ///
+    /// Sent when the server asks for one; --key gives its private key.
+    #[arg(long, value_name = "FILE", requires = "key", hide_short_help = true)]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert
+    ///
+    /// PEM: PKCS#8, PKCS#1 or SEC1. A key that does not match the certificate is status 2.
+    #[arg(long, value_name = "FILE", requires = "cert", hide_short_help = true)]
+    pub key: Option<PathBuf>,
+    /// Offer these ALPN protocols (comma-separated)
+    ///
+    /// In order of preference, as h2,http/1.1; the one agreed is on the -v line (alpn=...).
+    #[arg(
+        long,
+        value_name = "P1,P2",
+        value_delimiter = ',',
+        hide_short_help = true
+    )]
+    pub alpn: Vec<String>,
+    /// The oldest TLS version accepted: 1.2 (default) or 1.3
+    ///
+    /// 1.3 refuses a peer that offers only TLS 1.2.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], hide_short_help = true)]
+    pub tls_min: Option<String>,
+    /// Print the server's certificate chain on stderr
+    ///
+    /// Subject, names, issuer, validity and pin of each certificate.
+    #[arg(long, hide_short_help = true)]
+    pub show_cert: bool,
+    /// With -z: fail a certificate expiring within N days
+    ///
+    /// A port whose certificate expires in fewer than N days is not open: a CI expiry check.
+    #[arg(long, value_name = "N", hide_short_help = true)]
+    pub min_days: Option<u32>,
+}
+
+/// TLS on the server side (listen).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsServerOpts {
+    /// Serve TLS (self-signed unless --cert)
+    ///
+    /// TLS 1.2 or 1.3. Without --cert the certificate is made at start (for localhost, the listen address and the
+    /// host name), and `-v` prints its pin as `tls pin sha256:BASE64`, what a client gives to --pin.
+    #[arg(long)]
+    pub tls: bool,
+    /// The server's certificate chain (PEM)
+    ///
+    /// Leaf first; --key gives its private key.
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"], hide_short_help = true)]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert
+    ///
+    /// PEM: PKCS#8, PKCS#1 or SEC1. A key that does not match the certificate is status 2.
+    #[arg(long, value_name = "FILE", requires = "cert", hide_short_help = true)]
+    pub key: Option<PathBuf>,
+    /// Require a client certificate that chains to the CAs of FILE (PEM)
+    ///
+    /// A client without one fails its handshake (logged with -v).
+    #[arg(long, value_name = "FILE", requires = "tls", hide_short_help = true)]
+    pub client_ca: Option<PathBuf>,
+    /// Accept these ALPN protocols (comma-separated)
+    ///
+    /// In our order of preference; a client offering none of them fails its handshake.
+    #[arg(
+        long,
+        value_name = "P1,P2",
+        value_delimiter = ',',
+        requires = "tls",
+        hide_short_help = true
+    )]
+    pub alpn: Vec<String>,
+    /// The oldest TLS version accepted: 1.2 (default) or 1.3
+    ///
+    /// 1.3 refuses a peer that offers only TLS 1.2.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], requires = "tls", hide_short_help = true)]
+    pub tls_min: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -503,6 +613,8 @@ pub struct ListenArgs {
     /// refused clients.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    pub tls: TlsServerOpts,
 }
 
 #[derive(Debug, Args)]
@@ -528,7 +640,7 @@ pub struct ConnectArgs {
     /// Connect timeout (status 3 when it expires)
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
-    /// Retry until connected or DUR has passed (status 3)
+    /// Retry until connected, for up to DUR (status 3)
     ///
     /// Refused, unreachable and timed-out attempts are retried, and so is a --unix path that is
     /// missing or stale (nobody listens): the CI "wait until the service is up" one-liner. With -v,
@@ -593,6 +705,8 @@ pub struct ConnectArgs {
     /// Say more on stderr; with -z also list closed ports
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    pub tls: TlsClientOpts,
 }
 
 const RESOLVE_EXAMPLES: &str = "\

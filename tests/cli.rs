@@ -30,4 +30,5 @@ mod sendfile;
 mod server;
 mod sockopt;
 mod startup;
+mod tls;
 mod udp;

@@ -11,15 +11,18 @@ use crate::cli::ConnectArgs;
 use crate::exit;
 use crate::net::addr::{
     Family, HostPort, Target, check_host, parse_target, resolve_local, split_host_port,
+    take_tls_scheme,
 };
 use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::parse::parse_port_list;
-use crate::net::probe::{Outcome, probe_all};
+use crate::net::probe::{Outcome, probe_all_then};
 use crate::net::server::exec::{self, ExecSpec};
 use crate::net::server::relayed;
 use crate::net::socket;
 use crate::net::sockopt::SockSettings;
-use crate::net::stream::relay::{RelayConfig, relay};
+use crate::net::stream::Endpoint;
+use crate::net::stream::relay::{RelayConfig, join, relay};
+use crate::net::stream::tls;
 use crate::stdio::{Input, Output};
 use socket2::{Domain, Type};
 
@@ -27,6 +30,13 @@ use socket2::{Domain, Type};
 pub(crate) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
+    // `tls://HOST:PORT` is `--tls HOST:PORT`.
+    let (target_args, forced_tls) = take_tls_scheme(&args.target);
+    // Built before connecting: a bad PEM file is status 2 before any traffic.
+    let tls = match super::client_tls(&args.tls, forced_tls)? {
+        Some(opts) => Some(tls::Client::new(&opts)?),
+        None => None,
+    };
     let family = Family::from(args.family);
     let source = match &args.source {
         Some(s) => Some(resolve_local(s, 0, family)?),
@@ -50,7 +60,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         if opts.timeout.is_none() {
             opts.timeout = Some(DEFAULT_PROBE_TIMEOUT);
         }
-        return scan(args, &opts);
+        return scan(args, &target_args, &opts, tls.as_ref());
     }
     let cfg = RelayConfig::from(&args.relay);
     // -e / -c: the program must exist before anything is connected.
@@ -78,7 +88,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     };
     let target = match &args.unix {
         Some(path) => Target::Unix(path.clone()),
-        None => parse_target(&args.target)?,
+        None => parse_target(&target_args)?,
     };
     let sock = match &target {
         Target::Unix(path) => {
@@ -103,6 +113,27 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             sock
         }
     };
+    if let Some(client) = &tls {
+        if exec.is_some() {
+            return Err(exit::usage("-e/-c with --tls is not supported yet"));
+        }
+        let host = match &target {
+            Target::Tcp(t) => t.host.clone(),
+            Target::Unix(_) => "localhost".to_string(),
+        };
+        let (stream, summary) = client.handshake(sock, &host, args.timeout)?;
+        if args.verbose > 0 {
+            crate::diag!("{}", summary.line());
+        }
+        if args.tls.show_cert {
+            for line in summary.cert_lines() {
+                crate::diag!("{line}");
+            }
+        }
+        let input = if cfg.recv_only { None } else { Input::stdin() };
+        let local = Endpoint::stdio(input, Output::stdout()?);
+        return join(local, Endpoint::tls(stream, args.verbose > 0), &cfg);
+    }
     if let Some(spec) = exec {
         // -i is sockcat's to enforce: the bytes must pass through it.
         if relayed::wanted(&spec, &cfg) || cfg.idle_timeout.is_some() {
@@ -176,19 +207,64 @@ fn scan_targets(args: &[String]) -> Result<Vec<HostPort>> {
         .collect())
 }
 
-fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
+/// `connect -z --tls`: the handshake and the verification must succeed, and with `--min-days N` the
+/// certificate must last N more days. What the handshake found, for `--json`.
+fn tls_probe(
+    client: &tls::Client,
+    args: &ConnectArgs,
+    timeout: Option<Duration>,
+    sock: socket2::Socket,
+    target: &HostPort,
+) -> Result<serde_json::Value> {
+    let (_stream, summary) = client.handshake(sock, &target.host, timeout)?;
+    let leaf = summary.leaf();
+    if args.tls.show_cert {
+        for line in summary.cert_lines() {
+            crate::diag!("{target}: {line}");
+        }
+    }
+    let days_left = leaf.as_ref().map(|l| tls::cert::days_left(l.not_after));
+    if let (Some(min), Some(days), Some(leaf)) = (args.tls.min_days, days_left, &leaf)
+        && days < i64::from(min)
+    {
+        return Err(anyhow::anyhow!(
+            "certificate expires in {days} days (on {}), fewer than --min-days {min}",
+            tls::cert::show_time(leaf.not_after)
+        ));
+    }
+    Ok(serde_json::json!({
+        "version": summary.version,
+        "cipher": summary.cipher,
+        "alpn": summary.alpn,
+        "not_after": leaf.as_ref().map(|l| tls::cert::show_time(l.not_after)),
+        "days_left": days_left,
+        "pin": leaf.map(|l| l.pin),
+    }))
+}
+
+fn scan(
+    args: &ConnectArgs,
+    target: &[String],
+    opts: &ConnectOpts,
+    tls: Option<&tls::Client>,
+) -> Result<()> {
     if args.unix.is_some() {
         return Err(exit::usage("-z probes TCP ports; it does not take --unix"));
     }
-    let targets = scan_targets(&args.target)?;
-    let outcomes = probe_all(&targets, opts, args.wait_for);
+    let targets = scan_targets(target)?;
+    let outcomes = probe_all_then(&targets, opts, args.wait_for, |sock, target| {
+        Ok(match tls {
+            Some(client) => Some(tls_probe(client, args, opts.timeout, sock, target)?),
+            None => None,
+        })
+    });
     let mut out = std::io::stdout().lock();
     let (mut closed, mut timed_out) = (0, 0);
     // The first failure's reason, for the error line (stdout's format has no room for it).
     let mut first_failure: Option<String> = None;
     for (target, outcome) in targets.iter().zip(&outcomes) {
         let (state, reason) = match outcome {
-            Outcome::Open => ("open", None),
+            Outcome::Open(_) => ("open", None),
             Outcome::Closed(why) => {
                 closed += 1;
                 ("closed", Some(why))
@@ -206,6 +282,9 @@ fn scan(args: &ConnectArgs, opts: &ConnectOpts) -> Result<()> {
                 serde_json::json!({"host": target.host, "port": target.port, "status": state});
             if let Some(why) = reason {
                 doc["error"] = why.clone().into();
+            }
+            if let Outcome::Open(Some(found)) = outcome {
+                doc["tls"] = found.clone();
             }
             Some(doc.to_string())
         } else if reason.is_none() || args.verbose > 0 {

@@ -16,6 +16,7 @@ use crate::net::server::exec::{self, ExecSpec};
 use crate::net::server::{Mode, ServeConfig, serve};
 use crate::net::socket::{self, ListenOpts, UnixPathGuard};
 use crate::net::stream::relay::RelayConfig;
+use crate::net::stream::tls;
 use crate::stdio::Output;
 use crate::sys::process;
 
@@ -54,6 +55,12 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         Mode::Relay
     };
     let keep_open = args.keep_open || args.broker || serving;
+    if args.tls.tls && (keep_open || !matches!(mode, Mode::Relay)) {
+        // Never plaintext where TLS was asked for.
+        return Err(crate::exit::usage(
+            "--tls serves one client for now: not with -k, --echo, -e, -c, --broker or the other server modes",
+        ));
+    }
     // --forward and --proxy-server check the access list themselves (after a PROXY header).
     let acl = if serving {
         Acl::default()
@@ -89,6 +96,19 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
             (sock, None, display(&local))
         }
     };
+    // The TLS configuration (and the self-signed certificate) only with --tls.
+    let tls = match super::server_tls(&args.tls) {
+        Some(o) => {
+            let names: Vec<String> = listener
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                .map(|a| vec![a.ip().to_string()])
+                .unwrap_or_default();
+            Some(tls::Server::new(&o, &self_signed_names(names))?)
+        }
+        None => None,
+    };
     end_on_signals(
         args.unix.clone().filter(|p| !socket::is_abstract(p)),
         events.clone(),
@@ -96,6 +116,9 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     if args.verbose > 0 {
         super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");
+        if let Some(tls) = &tls {
+            crate::diag!("tls pin {}", tls.pin);
+        }
     }
     let cfg = ServeConfig {
         keep_open,
@@ -106,10 +129,28 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         verbose: args.verbose > 0,
         shown,
         events: events.clone(),
+        tls,
     };
     let result = serve(listener, mode, cfg, output);
     drop(guard);
     result
+}
+
+/// The names of `listen --tls`'s self-signed certificate: localhost, the listen address (the
+/// loopback addresses for a wildcard one) and this host's name.
+fn self_signed_names(listen: Vec<String>) -> Vec<String> {
+    let mut names = vec!["localhost".to_string()];
+    for addr in listen {
+        if addr == "0.0.0.0" || addr == "::" {
+            names.extend(["127.0.0.1".to_string(), "::1".to_string()]);
+        } else {
+            names.push(addr);
+        }
+    }
+    if let Ok(host) = crate::net::resolve::hostname() {
+        names.push(host);
+    }
+    names
 }
 
 /// SIGINT and SIGTERM end the server promptly: children are told to end, a Unix socket file is

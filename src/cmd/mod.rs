@@ -11,10 +11,11 @@ mod sockopt;
 mod udp_recv;
 mod udp_send;
 
-use crate::cli::{Command, FamilyOpts, ProxyOpts, RelayOpts};
+use crate::cli::{Command, FamilyOpts, ProxyOpts, RelayOpts, TlsClientOpts, TlsServerOpts};
 use crate::net::addr::{Family, HostPort, display};
 use crate::net::stream::proxy::{Proxy, parse_chain};
 use crate::net::stream::relay::RelayConfig;
+use crate::net::stream::tls;
 
 /// Runs a subcommand.
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -93,4 +94,63 @@ pub(crate) fn acl(args: &crate::cli::ListenArgs) -> anyhow::Result<crate::net::s
         &args.deny,
         &args.deny_file,
     )
+}
+
+/// The client's TLS settings, or None without `--tls` (`forced`: a `tls://` endpoint). A TLS option
+/// without TLS is a usage error rather than silently ignored.
+pub(crate) fn client_tls(
+    o: &TlsClientOpts,
+    forced: bool,
+) -> anyhow::Result<Option<tls::ClientOpts>> {
+    if !(o.tls || forced) {
+        let stray = [
+            (o.sni.is_some(), "--sni"),
+            (o.ca.is_some(), "--ca"),
+            (!o.pin.is_empty(), "--pin"),
+            (o.insecure, "--insecure"),
+            (o.cert.is_some(), "--cert"),
+            (!o.alpn.is_empty(), "--alpn"),
+            (o.tls_min.is_some(), "--tls-min"),
+            (o.show_cert, "--show-cert"),
+            (o.min_days.is_some(), "--min-days"),
+        ];
+        if let Some((_, flag)) = stray.iter().find(|(set, _)| *set) {
+            return Err(crate::exit::usage(format!(
+                "{flag} needs --tls (or a tls://HOST:PORT endpoint)"
+            )));
+        }
+        return Ok(None);
+    }
+    Ok(Some(tls::ClientOpts {
+        sni: o.sni.clone(),
+        ca: o.ca.clone(),
+        pins: o.pin.clone(),
+        insecure: o.insecure,
+        identity: identity(&o.cert, &o.key),
+        alpn: o.alpn.clone(),
+        tls13_only: o.tls_min.as_deref() == Some("1.3"),
+    }))
+}
+
+/// The server's TLS settings, or None without `--tls`.
+pub(crate) fn server_tls(o: &TlsServerOpts) -> Option<tls::ServerOpts> {
+    o.tls.then(|| tls::ServerOpts {
+        identity: identity(&o.cert, &o.key),
+        client_ca: o.client_ca.clone(),
+        alpn: o.alpn.clone(),
+        tls13_only: o.tls_min.as_deref() == Some("1.3"),
+    })
+}
+
+fn identity(
+    cert: &Option<std::path::PathBuf>,
+    key: &Option<std::path::PathBuf>,
+) -> Option<tls::Identity> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Some(tls::Identity {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    }
 }

@@ -156,6 +156,18 @@ fn split_scheme(text: &str) -> Option<(&str, &str)> {
     text.strip_prefix("unix:").map(|rest| ("unix", rest))
 }
 
+/// `tls://HOST:PORT` (one argument): the same arguments with `HOST:PORT`, and true (TLS was asked
+/// for, as with `--tls`). Anything else is returned as it is, with false.
+pub(crate) fn take_tls_scheme(args: &[String]) -> (Vec<String>, bool) {
+    if let [one] = args
+        && let Some((scheme, rest)) = one.split_once("://")
+        && scheme.eq_ignore_ascii_case("tls")
+    {
+        return (vec![rest.to_string()], true);
+    }
+    (args.to_vec(), false)
+}
+
 /// Parses where to connect: `HOST PORT`, `HOST:PORT`, `[IPV6]:PORT`, `tcp://HOST:PORT`, `unix:PATH`
 /// or `unix:@NAME`. An unknown scheme is invalid input.
 pub fn parse_target(args: &[String]) -> Result<Target> {

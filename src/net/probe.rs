@@ -4,6 +4,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use socket2::Socket;
+
 use crate::exit::{self, Timeout};
 use crate::net::addr::HostPort;
 use crate::net::connect::{ConnectOpts, connect};
@@ -13,22 +15,26 @@ pub(crate) const PARALLEL: usize = 64;
 
 /// What one probe found.
 #[derive(Debug)]
-pub(crate) enum Outcome {
-    Open,
+pub(crate) enum Outcome<T = ()> {
+    /// Open, with what `then` found on the connection (see [`probe_all_then`]).
+    Open(T),
     /// Refused, unreachable, not resolved...: the one-line reason.
     Closed(String),
     /// The connect timeout (or `--wait-for`) expired.
     TimedOut(String),
 }
 
-/// Probes every target, `PARALLEL` at a time; results come back in the order of `targets`.
-pub(crate) fn probe_all(
+/// Probes every target, `PARALLEL` at a time; results come back in the order of `targets`. `then`
+/// checks each connection further (a TLS handshake; `Ok(())` for none): a port is open only when it
+/// succeeds too, and its error is the reason it is not.
+pub(crate) fn probe_all_then<T: Send>(
     targets: &[HostPort],
     opts: &ConnectOpts,
     wait_for: Option<Duration>,
-) -> Vec<Outcome> {
+    then: impl Fn(Socket, &HostPort) -> anyhow::Result<T> + Sync,
+) -> Vec<Outcome<T>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> =
+    let results: Mutex<Vec<Option<Outcome<T>>>> =
         Mutex::new((0..targets.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..PARALLEL.min(targets.len()) {
@@ -36,8 +42,10 @@ pub(crate) fn probe_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(target) = targets.get(i) else { break };
-                    let outcome = match connect(target, opts, wait_for) {
-                        Ok(_) => Outcome::Open,
+                    let outcome = match connect(target, opts, wait_for)
+                        .and_then(|(sock, _)| then(sock, target))
+                    {
+                        Ok(found) => Outcome::Open(found),
                         Err(e) if e.chain().any(|c| c.is::<Timeout>()) => {
                             Outcome::TimedOut(exit::render(&e))
                         }

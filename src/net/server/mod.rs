@@ -58,6 +58,8 @@ pub(crate) struct ServeConfig {
     pub shown: String,
     /// `--events FILE`: accept, refuse and close lines.
     pub events: Option<std::sync::Arc<crate::net::events::Events>>,
+    /// `--tls`: every connection starts with a handshake.
+    pub tls: Option<crate::net::stream::tls::Server>,
 }
 
 /// Serves clients on `listener` until the server's end: for one client, the end of its session; for

@@ -15,6 +15,7 @@
 //! | TCP or Unix stream socket | [`socket`] | both halves share the socket | shutdown(Write) |
 //! | a program on pipes (`-e`/`-c` with `--crlf`, `--hexdump`) | [`child`] | its stdout / its stdin | close its stdin |
 //! | a program on a pseudo-terminal (`--pty`) | [`pty`] | both halves share the master | type ^D (VEOF) |
+//! | TLS over a socket | [`tls`] | both halves share the TLS session | close_notify, then shutdown(Write) |
 //!
 //! A half that is a plain descriptor says so ([`Source::fd`], [`Sink::fd`]); when both halves of a
 //! direction do, and nothing needs to see the bytes (no `--crlf`, no `--hexdump`), [`zerocopy`] picks a
@@ -39,6 +40,7 @@ pub(crate) mod pty;
 pub(crate) mod pump;
 pub(crate) mod relay;
 pub(crate) mod socket;
+pub(crate) mod tls;
 pub(crate) mod zerocopy;
 
 use std::io;

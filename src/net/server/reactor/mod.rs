@@ -438,8 +438,14 @@ impl Loop {
                 .events
                 .clone()
                 .map(|ev| (ev, sock.try_clone().ok()));
+            let tls = self.cfg.tls.clone().map(|t| (t, self.cfg.verbose, who));
             std::thread::spawn(move || {
-                let r = relay(sock, input, output, &cfg);
+                let r = match tls {
+                    Some((tls, verbose, who)) => {
+                        tls.serve_one(sock, input, output, &cfg, verbose, &who)
+                    }
+                    None => relay(sock, input, output, &cfg),
+                };
                 if let Some((ev, dup)) = events {
                     let (i, o) = dup.as_ref().map_or((0, 0), tcp_bytes);
                     ev.close_session(id, i, o, CloseReason::of(&r).as_str());

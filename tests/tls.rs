@@ -1,0 +1,604 @@
+//! TLS (issue 16): `connect --tls`, `listen --tls`, `connect -z --tls`, against each other and against
+//! openssl, ncat and socat. Every certificate is made here, in a tempdir, by a private CA (rcgen): a
+//! leaf for localhost/127.0.0.1, an expired leaf, a leaf for another name, a client certificate.
+//! Nothing reaches a public CA or the network.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+
+use crate::common::{In, Proc, have, pattern, run};
+
+fn this_year() -> i32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    1970 + (secs / 31_556_952) as i32
+}
+
+/// A private PKI in a tempdir.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// ca.pem; leaf (localhost, 127.0.0.1), expired (localhost, 127.0.0.1, ended in 2020), other
+/// (other.example), client (a client certificate): each NAME.pem with NAME.key.
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "sockcat test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    write(dir.path(), "ca.pem", &ca_cert.pem());
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf = |name: &str, sans: &[&str], expired: bool, client: bool| {
+        let key = KeyPair::generate().unwrap();
+        let mut p =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        } else {
+            // Valid from last year until January 1 in two years: 1 to 2 years left.
+            p.not_before = rcgen::date_time_ymd(this_year() - 1, 1, 1);
+            p.not_after = rcgen::date_time_ymd(this_year() + 2, 1, 1);
+        }
+        let cert = p.signed_by(&key, &issuer).unwrap();
+        write(dir.path(), &format!("{name}.pem"), &cert.pem());
+        write(dir.path(), &format!("{name}.key"), &key.serialize_pem());
+    };
+    leaf("leaf", &["localhost", "127.0.0.1"], false, false);
+    leaf("expired", &["localhost", "127.0.0.1"], true, false);
+    leaf("other", &["other.example"], false, false);
+    leaf("client", &["client.example"], false, true);
+    Pki { dir }
+}
+
+/// `sockcat listen -v --tls` with `extra` options on 127.0.0.1, port 0, stdin from `stdin`.
+fn tls_listen(extra: &[&str], stdin: In) -> (Proc, u16, String) {
+    let mut args = vec!["listen", "-v", "--tls"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["127.0.0.1", "0"]);
+    let mut p = Proc::spawn(&args, stdin);
+    let port = p.port();
+    let pin = p
+        .wait_line("tls pin ")
+        .trim_start_matches("tls pin ")
+        .to_string();
+    (p, port, pin)
+}
+
+fn served(pki: &Pki, name: &str) -> Vec<String> {
+    vec![
+        "--cert".into(),
+        pki.path(&format!("{name}.pem")),
+        "--key".into(),
+        pki.path(&format!("{name}.key")),
+    ]
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// A client to a `listen --tls` serving `name`'s certificate, with client options `client`.
+fn client_against(pki: &Pki, name: &str, host: &str, client: &[&str]) -> crate::common::Done {
+    let cert = served(pki, name);
+    let (listen, port, _) = tls_listen(&strs(&cert), In::Null);
+    let port = port.to_string();
+    let mut args = vec!["connect", "--tls"];
+    args.extend_from_slice(client);
+    args.extend_from_slice(&[host, &port]);
+    let done = run(&args, b"");
+    drop(listen);
+    done
+}
+
+#[test]
+fn verified_by_ca_and_name_both_ways_with_v_line() {
+    let pki = pki();
+    let cert = served(&pki, "leaf");
+    let (mut listen, port, _) = tls_listen(&strs(&cert), In::Pipe);
+    listen.write(b"from server\n");
+    listen.close_stdin();
+    let ca = pki.path("ca.pem");
+    let port = port.to_string();
+    let done = run(
+        &["connect", "-v", "--tls", "--ca", &ca, "localhost", &port],
+        b"from client\n",
+    )
+    .ok();
+    assert_eq!(done.stdout, b"from server\n", "{}", done.show());
+    assert!(
+        done.stderr
+            .lines()
+            .any(|l| l.starts_with("tls TLSv1.3 TLS13_") && l.split(' ').count() == 3),
+        "{}",
+        done.show()
+    );
+    let server = listen.finish().ok();
+    assert_eq!(server.stdout, b"from client\n", "{}", server.show());
+    assert!(server.stderr.contains("tls TLSv1.3 "), "{}", server.show());
+}
+
+#[test]
+fn an_ip_literal_is_checked_against_the_ip_san_and_tls_url_works() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let cert = served(&pki, "leaf");
+    let (listen, port, _) = tls_listen(&strs(&cert), In::Null);
+    run(
+        &["connect", "--ca", &ca, &format!("tls://127.0.0.1:{port}")],
+        b"",
+    )
+    .ok();
+    drop(listen);
+}
+
+#[test]
+fn expired_wrong_name_and_unknown_issuer_are_status_1_with_the_reason() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    client_against(&pki, "expired", "localhost", &["--ca", &ca])
+        .code(1)
+        .one_error_line("certificate expired");
+    client_against(&pki, "other", "localhost", &["--ca", &ca])
+        .code(1)
+        .one_error_line("certificate is for other.example, not localhost");
+    client_against(
+        &pki,
+        "leaf",
+        "localhost",
+        &["--ca", &ca, "--sni", "other.example"],
+    )
+    .code(1)
+    .one_error_line("certificate is for localhost, 127.0.0.1, not other.example");
+    // No --ca: the system's roots do not know our private CA.
+    client_against(&pki, "leaf", "localhost", &[])
+        .code(1)
+        .one_error_line("unknown issuer");
+}
+
+#[test]
+fn self_signed_server_pin_and_insecure() {
+    let (listen, port, pin) = tls_listen(&[], In::Null);
+    assert!(pin.starts_with("sha256:") && pin.len() == 51, "{pin}");
+    let port = port.to_string();
+    run(
+        &["connect", "--tls", "--pin", &pin, "127.0.0.1", &port],
+        b"",
+    )
+    .ok();
+    drop(listen);
+
+    let (listen, port, pin) = tls_listen(&[], In::Null);
+    let port = port.to_string();
+    let wrong = format!("sha256:{}", "A".repeat(43) + "=");
+    run(
+        &["connect", "--tls", "--pin", &wrong, "127.0.0.1", &port],
+        b"",
+    )
+    .code(1)
+    .one_error_line(&format!("certificate pin {pin} matches no --pin"));
+    drop(listen);
+
+    let (listen, port, pin) = tls_listen(&[], In::Null);
+    let port = port.to_string();
+    let done = run(&["connect", "--tls", "--insecure", "localhost", &port], b"").ok();
+    let lines: Vec<&str> = done.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", done.show());
+    assert!(
+        lines[0].contains("--insecure") && lines[0].contains(&pin),
+        "{}",
+        done.show()
+    );
+    drop(listen);
+}
+
+#[test]
+fn pem_problems_are_status_2_naming_the_file() {
+    let pki = pki();
+    let missing = pki.path("missing.pem");
+    run(
+        &["connect", "--tls", "--ca", &missing, "127.0.0.1", "1"],
+        b"",
+    )
+    .code(2)
+    .one_error_line(&missing);
+    let junk = write(pki.dir.path(), "junk.pem", "not a certificate\n");
+    let junk = junk.display().to_string();
+    run(&["connect", "--tls", "--ca", &junk, "127.0.0.1", "1"], b"")
+        .code(2)
+        .one_error_line(&junk);
+    let (leaf, other_key) = (pki.path("leaf.pem"), pki.path("other.key"));
+    run(
+        &[
+            "listen",
+            "--tls",
+            "--cert",
+            &leaf,
+            "--key",
+            &other_key,
+            "127.0.0.1",
+            "0",
+        ],
+        b"",
+    )
+    .code(2)
+    .one_error_line(&other_key);
+    run(
+        &[
+            "listen",
+            "--tls",
+            "--cert",
+            &leaf,
+            "--key",
+            &junk,
+            "127.0.0.1",
+            "0",
+        ],
+        b"",
+    )
+    .code(2)
+    .one_error_line(&junk);
+    run(
+        &["connect", "--tls", "--pin", "sha256:nope", "127.0.0.1", "1"],
+        b"",
+    )
+    .code(2);
+    run(&["connect", "--ca", &leaf, "127.0.0.1", "1"], b"")
+        .code(2)
+        .one_error_line("--ca needs --tls");
+}
+
+#[test]
+fn mutual_tls_requires_a_client_certificate() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let mut server = served(&pki, "leaf");
+    server.extend(["--client-ca".to_string(), ca.clone()]);
+    let (listen, port, _) = tls_listen(&strs(&server), In::Null);
+    let port = port.to_string();
+    let (cert, key) = (pki.path("client.pem"), pki.path("client.key"));
+    run(
+        &[
+            "connect",
+            "--tls",
+            "--ca",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "localhost",
+            &port,
+        ],
+        b"hi",
+    )
+    .ok();
+    let done = listen.finish().ok();
+    assert_eq!(done.stdout, b"hi");
+
+    let (listen, port, _) = tls_listen(&strs(&server), In::Null);
+    let port = port.to_string();
+    run(&["connect", "--tls", "--ca", &ca, "localhost", &port], b"")
+        .code(1)
+        .one_error_line("client certificate");
+    listen
+        .finish()
+        .code(1)
+        .last_error_line("the client sent no certificate");
+}
+
+#[test]
+fn probe_reports_tls_in_json_and_fails_on_expiry() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let cert = served(&pki, "leaf");
+    let (listen, port, pin) = tls_listen(&strs(&cert), In::Null);
+    let target = format!("localhost:{port}");
+    let done = run(
+        &["connect", "-z", "--json", "--tls", "--ca", &ca, &target],
+        b"",
+    )
+    .ok();
+    let doc: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(doc["status"], "open", "{}", done.show());
+    assert_eq!(doc["tls"]["version"], "TLSv1.3");
+    assert_eq!(doc["tls"]["pin"], pin.as_str());
+    assert!(
+        doc["tls"]["days_left"].as_i64().unwrap() > 300,
+        "{}",
+        done.show()
+    );
+    drop(listen);
+
+    let (listen, port, _) = tls_listen(&strs(&cert), In::Null);
+    let target = format!("localhost:{port}");
+    run(
+        &[
+            "connect",
+            "-z",
+            "--tls",
+            "--ca",
+            &ca,
+            "--min-days",
+            "5000",
+            &target,
+        ],
+        b"",
+    )
+    .code(1)
+    .one_error_line("fewer than --min-days 5000");
+    drop(listen);
+
+    let expired = served(&pki, "expired");
+    let (listen, port, _) = tls_listen(&strs(&expired), In::Null);
+    let target = format!("localhost:{port}");
+    let done = run(&["connect", "-z", "--tls", "--ca", &ca, &target], b"")
+        .code(1)
+        .one_error_line("certificate expired");
+    assert!(done.stdout.is_empty(), "{}", done.show());
+    drop(listen);
+}
+
+#[test]
+fn sockcat_to_sockcat_32_mib_each_way_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (pattern(32 << 20, 1), pattern(32 << 20, 2));
+    let (fa, fb) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::write(&fa, &a).unwrap();
+    std::fs::write(&fb, &b).unwrap();
+    let (listen, port, pin) = tls_listen(&[], In::File(fa));
+    let done = Proc::spawn(
+        &[
+            "connect",
+            "--tls",
+            "--pin",
+            &pin,
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+        In::File(fb),
+    )
+    .finish()
+    .ok();
+    let server = listen.finish().ok();
+    assert!(done.stdout == a, "client got {} bytes", done.stdout.len());
+    assert!(
+        server.stdout == b,
+        "server got {} bytes",
+        server.stdout.len()
+    );
+}
+
+#[test]
+fn connect_to_openssl_s_server_and_s_client_to_listen() {
+    if !have("openssl") {
+        return;
+    }
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let (leaf, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
+    // s_server: answers what it reads on its stdin pipe; -quiet prints only the data.
+    let port = crate::common::closed_port().to_string();
+    let accept = format!("127.0.0.1:{port}");
+    let mut server = Proc::spawn_program(
+        "openssl",
+        &[
+            "s_server", "-quiet", "-naccept", "1", "-accept", &accept, "-cert", &leaf, "-key", &key,
+        ],
+        In::Pipe,
+    );
+    let done = Proc::spawn(
+        &[
+            "connect",
+            "-v",
+            "--tls",
+            "--ca",
+            &ca,
+            "--wait-for",
+            "10s",
+            "localhost",
+            &port,
+        ],
+        In::Pipe,
+    );
+    let mut client = done;
+    client.wait_line("tls TLSv1.3");
+    client.write(b"to openssl\n");
+    assert!(server.stdout_has_within(b"to openssl\n", crate::common::LIMIT));
+    server.write(b"to sockcat\n");
+    assert!(client.stdout_has_within(b"to sockcat\n", crate::common::LIMIT));
+    drop(server);
+    drop(client);
+
+    // s_client to listen --tls: verified against our CA, data both ways.
+    let cert = served(&pki, "leaf");
+    let (mut listen, port, _) = tls_listen(&strs(&cert), In::Pipe);
+    let connect = format!("127.0.0.1:{port}");
+    let mut client = Proc::spawn_program(
+        "openssl",
+        &[
+            "s_client",
+            "-quiet",
+            "-verify_return_error",
+            "-CAfile",
+            &ca,
+            "-connect",
+            &connect,
+        ],
+        In::Pipe,
+    );
+    listen.write(b"to s_client\n");
+    assert!(client.stdout_has_within(b"to s_client\n", crate::common::LIMIT));
+    client.write(b"to listen\n");
+    assert!(listen.stdout_has_within(b"to listen\n", crate::common::LIMIT));
+}
+
+#[test]
+fn ncat_ssl_and_socat_openssl_both_ways() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let (leaf, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (pattern(1 << 20, 5), pattern(700_000, 6));
+    let (fo, ft) = (dir.path().join("o"), dir.path().join("t"));
+    std::fs::write(&fo, &ours).unwrap();
+    std::fs::write(&ft, &theirs).unwrap();
+    for peer in ["ncat", "socat"] {
+        if !have(peer) {
+            continue;
+        }
+        // The peer listens with our leaf; sockcat connects, verified.
+        let port = crate::common::closed_port().to_string();
+        let listen_arg = format!(
+            "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,cert={leaf},key={key},verify=0"
+        );
+        let (args, ready): (Vec<&str>, &str) = match peer {
+            "ncat" => (
+                vec![
+                    "-v",
+                    "--ssl",
+                    "--ssl-cert",
+                    &leaf,
+                    "--ssl-key",
+                    &key,
+                    "-l",
+                    "127.0.0.1",
+                    &port,
+                ],
+                "Ncat: Listening on",
+            ),
+            _ => (
+                vec!["-d", "-d", "-t", "10", &listen_arg, "STDIO"],
+                "listening on",
+            ),
+        };
+        let mut server = Proc::spawn_program(peer, &args, In::File(ft.clone()));
+        server.wait_line_containing(ready);
+        let done = Proc::spawn(
+            &["connect", "--tls", "--ca", &ca, "localhost", &port],
+            In::File(fo.clone()),
+        )
+        .finish()
+        .ok();
+        let server = server.finish().ok();
+        assert!(
+            done.stdout == theirs,
+            "sockcat got {} bytes from {peer}",
+            done.stdout.len()
+        );
+        assert!(
+            server.stdout == ours,
+            "{peer} got {} bytes",
+            server.stdout.len()
+        );
+
+        // The peer connects to listen --tls, verifying our leaf against the CA.
+        let cert = served(&pki, "leaf");
+        let (listen, port, _) = tls_listen(&strs(&cert), In::File(fo.clone()));
+        let port = port.to_string();
+        let connect_arg = format!("OPENSSL:localhost:{port},cafile={ca},verify=1");
+        let args: Vec<&str> = match peer {
+            "ncat" => vec![
+                "--ssl",
+                "--ssl-verify",
+                "--ssl-trustfile",
+                &ca,
+                "localhost",
+                &port,
+            ],
+            _ => vec!["-t", "10", &connect_arg, "STDIO"],
+        };
+        let client = Proc::spawn_program(peer, &args, In::File(ft.clone()))
+            .finish()
+            .ok();
+        let done = listen.finish().ok();
+        assert!(
+            client.stdout == ours,
+            "{peer} got {} bytes from listen",
+            client.stdout.len()
+        );
+        assert!(
+            done.stdout == theirs,
+            "listen got {} bytes from {peer}",
+            done.stdout.len()
+        );
+    }
+}
+
+/// A peer that closes TCP without close_notify (Python's ssl: close() without unwrap()): everything it
+/// sent is written out, the status is 0, and `-v` says so.
+#[test]
+fn a_close_without_close_notify_delivers_everything_status_0_and_v_says_so() {
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    let (leaf, key, ca) = (
+        pki.path("leaf.pem"),
+        pki.path("leaf.key"),
+        pki.path("ca.pem"),
+    );
+    let script = "import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv = socket.create_server(('127.0.0.1', 0))
+print('port', srv.getsockname()[1], file=sys.stderr, flush=True)
+conn, _ = srv.accept()
+tls = ctx.wrap_socket(conn, server_side=True)
+tls.sendall(b'x' * 100000 + b'end')
+tls.close()
+";
+    let mut server = Proc::spawn_program("python3", &["-c", script, &leaf, &key], In::Null);
+    let port = server
+        .wait_line("port ")
+        .trim_start_matches("port ")
+        .to_string();
+    let client = Proc::spawn(
+        &[
+            "connect",
+            "-v",
+            "--tls",
+            "--ca",
+            &ca,
+            "localhost",
+            port.trim(),
+        ],
+        In::Pipe,
+    );
+    assert!(client.stdout_has_within(b"end", crate::common::LIMIT));
+    let done = client.finish().ok();
+    assert_eq!(done.stdout.len(), 100_003, "{}", done.show());
+    assert!(done.stdout.ends_with(b"end"));
+    assert!(
+        done.stderr
+            .contains("tls: the peer closed the connection without close_notify"),
+        "{}",
+        done.show()
+    );
+}

@@ -378,7 +378,10 @@ pub struct RelayOpts {
     pub idle_timeout: Option<Duration>,
     /// Show bytes each way and the rate on stderr
     ///
-    /// Only when stderr is a terminal; a pipe or a file never gets control sequences.
+    /// Only when stderr is a terminal (a pipe or a file never gets control sequences) and stdin is
+    /// not (a redrawn line would wipe a half-typed one). With stdin a regular file (`< file`), a bar
+    /// with its size as the total and an ETA. At the end one summary line stays: sent, received,
+    /// seconds, MiB/s.
     #[arg(long)]
     pub progress: bool,
 }

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 const BAR: &str =
     "{bytes:>10} / {total_bytes:<10} [{wide_bar}] {binary_bytes_per_sec:>12}  ETA {eta}";
 const TRANSFER: &str = "{spinner} {msg}  {binary_bytes_per_sec:>12}  {elapsed}";
+const SENDING: &str = "sent {bytes:>10} / {total_bytes:<10} [{wide_bar}] {binary_bytes_per_sec:>12}  ETA {eta}  {msg}";
 const COUNTER: &str = "{spinner} {bytes:>10}  {binary_bytes_per_sec:>12}  {elapsed}";
 
 /// A bar for `total` bytes (a byte counter when the total is unknown); hidden unless `wanted` and
@@ -46,5 +47,19 @@ pub(crate) fn set_total(bar: &ProgressBar, total: Option<u64>) {
     match total {
         Some(n) => bar.set_length(n),
         None => bar.unset_length(),
+    }
+}
+
+/// `--progress` with stdin a regular file: a bar for the `total` bytes to send, with an ETA; the
+/// message says what was received.
+pub(crate) fn set_sending_total(bar: &ProgressBar, total: Option<u64>) {
+    if bar.is_hidden() {
+        return;
+    }
+    if let Some(n) = total
+        && let Ok(style) = ProgressStyle::with_template(SENDING)
+    {
+        bar.set_style(style.progress_chars("=> "));
+        bar.set_length(n);
     }
 }

@@ -155,3 +155,68 @@ fn positionals_read_clearly_in_help_and_man_pages() {
         .unwrap_or("");
     assert!(hex.contains("| xxd") && hex.len() <= 100, "{hex:?}");
 }
+
+/// Runs `sh_cmd` with stdin, stdout and stderr on a pseudo-terminal (util-linux `script`); returns
+/// what the terminal showed.
+fn on_a_terminal(sh_cmd: &str) -> Option<String> {
+    if !crate::common::have("script") {
+        return None;
+    }
+    let done = crate::common::Proc::spawn_program(
+        "script",
+        &["-qefc", sh_cmd, "/dev/null"],
+        crate::common::In::Null,
+    )
+    .finish()
+    .ok();
+    Some(done.stdout_str())
+}
+
+/// `--progress` with a regular file on stdin: a bar with the file's size as its total, and a summary
+/// line left at the end (issue 15 item 12).
+#[test]
+fn progress_has_a_total_and_leaves_a_summary() {
+    let (l, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (c, _) = l.accept().unwrap();
+        crate::common::read_all(c).len()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::common::write_file(dir.path(), "in.bin", &crate::common::pattern(2 << 20, 3));
+    let cmd = format!(
+        "{} connect --progress 127.0.0.1 {port} < {}",
+        crate::common::bin().display(),
+        file.display()
+    );
+    let Some(shown) = on_a_terminal(&cmd) else {
+        return;
+    };
+    assert_eq!(server.join().unwrap(), 2 << 20);
+    assert!(shown.contains("/ 2.00 MiB"), "no total\n{shown:?}");
+    let last = shown.trim_end().rsplit(['\r', '\n']).next().unwrap_or("");
+    assert!(
+        last.contains("sent 2.00 MiB, received 0 B in") && last.contains("MiB/s"),
+        "no summary line at the end\n{shown:?}"
+    );
+}
+
+/// `--progress` while stdin is a terminal draws nothing: a redrawn line would wipe what is typed.
+#[test]
+fn progress_stays_off_while_stdin_is_a_terminal() {
+    let (l, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut c, _) = l.accept().unwrap();
+        c.write_all(b"hello from server\n").unwrap();
+    });
+    let cmd = format!(
+        "{} connect --progress 127.0.0.1 {port}",
+        crate::common::bin().display()
+    );
+    let Some(shown) = on_a_terminal(&cmd) else {
+        return;
+    };
+    server.join().unwrap();
+    assert!(shown.contains("hello from server"), "{shown:?}");
+    assert!(!shown.contains("received"), "a bar or summary\n{shown:?}");
+}

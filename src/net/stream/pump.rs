@@ -169,42 +169,98 @@ impl Pump {
 }
 
 /// `--progress`: a line on stderr, redrawn a few times a second, with the bytes sent and received and
-/// the rate; only when stderr is a terminal. It goes away with the session.
+/// the rate; only when stderr is a terminal and stdin is not (a redrawn line would wipe a half-typed
+/// one). When stdin is a regular file, its size is the total: a bar with an ETA for what is sent.
+/// When the session ends, the bar gives way to one summary line, which stays.
 pub(crate) struct Progress {
     bar: indicatif::ProgressBar,
     stop: Arc<AtomicBool>,
+    activity: Arc<Activity>,
+    started: std::time::Instant,
 }
 
 impl Progress {
     pub(crate) fn start(activity: Arc<Activity>) -> Progress {
-        let bar = crate::progress::transfer();
+        use std::io::IsTerminal;
+        let bar = if std::io::stdin().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            crate::progress::transfer()
+        };
+        let total = stdin_file_size();
+        if total.is_some() {
+            crate::progress::set_sending_total(&bar, total);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         if !bar.is_hidden() {
-            let (bar, stop) = (bar.clone(), stop.clone());
+            bar.tick(); // drawn once now, however short the session
+            let (bar, stop, activity) = (bar.clone(), stop.clone(), activity.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let (sent, received) = (
                         activity.total(Direction::Sent),
                         activity.total(Direction::Received),
                     );
-                    bar.set_position(sent + received);
-                    bar.set_message(format!(
-                        "sent {}, received {}",
-                        indicatif::BinaryBytes(sent),
-                        indicatif::BinaryBytes(received)
-                    ));
+                    if total.is_some() {
+                        bar.set_position(sent);
+                        bar.set_message(format!("received {}", indicatif::BinaryBytes(received)));
+                    } else {
+                        bar.set_position(sent + received);
+                        bar.set_message(format!(
+                            "sent {}, received {}",
+                            indicatif::BinaryBytes(sent),
+                            indicatif::BinaryBytes(received)
+                        ));
+                    }
                     std::thread::sleep(Duration::from_millis(100));
                 }
             });
         }
-        Progress { bar, stop }
+        Progress {
+            bar,
+            stop,
+            activity,
+            started: std::time::Instant::now(),
+        }
     }
+}
+
+/// The bytes left in stdin when it is a regular file (`< file`), else None.
+fn stdin_file_size() -> Option<u64> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let mut file = std::fs::File::from(fd);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let at = file.stream_position().unwrap_or(0);
+    Some(meta.len().saturating_sub(at))
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if self.bar.is_hidden() {
+            return;
+        }
         self.bar.finish_and_clear();
+        let (sent, received) = (
+            self.activity.total(Direction::Sent),
+            self.activity.total(Direction::Received),
+        );
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 {
+            (sent + received) as f64 / secs / (1u64 << 20) as f64
+        } else {
+            0.0
+        };
+        crate::diag!(
+            "sent {}, received {} in {secs:.1} s ({rate:.1} MiB/s)",
+            indicatif::BinaryBytes(sent),
+            indicatif::BinaryBytes(received)
+        );
     }
 }
 

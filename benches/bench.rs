@@ -17,6 +17,7 @@
 //! | `SOCKCAT_BENCH_HEAVY_RUNS` | 3 | measured rounds of the server and UDP scenarios (after one warm-up) |
 //! | `SOCKCAT_BENCH_BURST_RUNS` | 2 | measured rounds of the burst scenario (no warm-up) |
 //! | `SOCKCAT_BENCH_IDLE_CLIENTS` | 10000 | idle clients held in the scale scenario (sockcat, then haproxy) |
+//! | `SOCKCAT_BENCH_SOAK` | 1000 | idle, non-reading and slow clients (each) in the soak scenario |
 //!
 //! The defaults keep a whole run near 4 minutes on a busy 2-CPU machine.
 //! | `SOCKCAT_BENCH_FILTER` | (all) | run only scenarios whose name contains this text |
@@ -28,6 +29,7 @@ mod proxy;
 mod scale;
 mod sendfile;
 mod server;
+mod soak;
 mod tcp;
 mod udp;
 
@@ -67,6 +69,7 @@ fn main() {
     let burst_limit = Duration::from_secs(env_num("SOCKCAT_BENCH_BURST_SECS", 5).max(1));
     let echo_clients = env_num("SOCKCAT_BENCH_ECHO_CLIENTS", 200).max(1) as usize;
     let idle_clients = env_num("SOCKCAT_BENCH_IDLE_CLIENTS", 10_000).max(1) as usize;
+    let soak_clients = env_num("SOCKCAT_BENCH_SOAK", 1000).max(1) as usize;
     let echo_bytes = env_num("SOCKCAT_BENCH_ECHO_BYTES", 1 << 20).max(1) as usize;
     let udp_lines = env_num("SOCKCAT_BENCH_UDP_LINES", 1_000_000).max(1);
     let udp_slow = env_num("SOCKCAT_BENCH_UDP_SLOW_LINES", 100_000)
@@ -179,6 +182,13 @@ fn main() {
             Box::new({
                 let s = sockcat.clone();
                 move || scale::idle_clients(&s, idle_clients, 200)
+            }),
+        ),
+        (
+            Rounds { warmup: 0, runs: 1 },
+            Box::new({
+                let s = sockcat.clone();
+                move || soak::scenario(&s, soak_clients)
             }),
         ),
         (

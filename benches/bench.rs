@@ -31,6 +31,7 @@ mod sendfile;
 mod server;
 mod soak;
 mod tcp;
+mod tls;
 mod udp;
 
 use std::path::PathBuf;
@@ -221,6 +222,27 @@ fn main() {
             Box::new({
                 let (s, p) = (sockcat.clone(), path(&small));
                 move || proxy::tunnels(&s, p, rss_bytes).swap_remove(1)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&data));
+                move || tls::bulk(&s, p, bytes)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || tls::peak_rss(&s, p, rss_bytes, true)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
+                let (s, p) = (sockcat.clone(), path(&small));
+                move || tls::peak_rss(&s, p, rss_bytes, false)
             }),
         ),
     ];

@@ -226,7 +226,7 @@ impl Drop for DataFile {
     }
 }
 
-fn gib(bytes: u64) -> String {
+pub fn gib(bytes: u64) -> String {
     if bytes >= 1 << 30 {
         format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
     } else {

@@ -1,0 +1,137 @@
+//! TLS bulk transfer on 127.0.0.1 (issue 16): a regular file on the sender's stdin, the receiver
+//! writing /dev/null, each tool to its own kind: sockcat `listen --tls` / `connect --tls`, `ncat --ssl`,
+//! socat `OPENSSL-LISTEN` / `OPENSSL`; and sockcat's peak RSS on each side. One ECDSA P-256
+//! certificate, made here, serves every tool.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::harness::{Scenario, Unit};
+use crate::tcp::{Measure, Source, Tool, contenders, gib};
+
+/// A self-signed certificate and key for localhost in a directory kept for the process.
+fn cert() -> (String, String) {
+    let dir = std::env::temp_dir().join(format!("sockcat-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the certificate directory");
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("make a certificate");
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&c, made.cert.pem()).expect("write cert.pem");
+    std::fs::write(&k, made.signing_key.serialize_pem()).expect("write key.pem");
+    let s = |p: PathBuf| p.display().to_string();
+    (s(c), s(k))
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
+    let (c, k) = cert();
+    let (c2, k2) = (c.clone(), k.clone());
+    let mut tools = vec![Tool {
+        name: "sockcat --tls",
+        program: sockcat.display().to_string(),
+        receiver: Box::new(move |p| {
+            args(&[
+                "listen",
+                "--recv-only",
+                "--tls",
+                "--cert",
+                &c,
+                "--key",
+                &k,
+                "127.0.0.1",
+                &p.to_string(),
+            ])
+        }),
+        // --insecure: the certificate is self-signed; verification costs nothing per byte.
+        sender: Box::new(|p, _| {
+            args(&[
+                "connect",
+                "--tls",
+                "--insecure",
+                "127.0.0.1",
+                &p.to_string(),
+            ])
+        }),
+        reads_stdin: true,
+    }];
+    if with_peers {
+        let (c3, k3) = (c2.clone(), k2.clone());
+        tools.push(Tool {
+            name: "ncat --ssl",
+            program: "ncat".into(),
+            receiver: Box::new(move |p| {
+                args(&[
+                    "-l",
+                    "--recv-only",
+                    "--ssl",
+                    "--ssl-cert",
+                    &c2,
+                    "--ssl-key",
+                    &k2,
+                    "127.0.0.1",
+                    &p.to_string(),
+                ])
+            }),
+            sender: Box::new(|p, _| args(&["--send-only", "--ssl", "127.0.0.1", &p.to_string()])),
+            reads_stdin: true,
+        });
+        tools.push(Tool {
+            name: "socat OPENSSL",
+            program: "socat".into(),
+            receiver: Box::new(move |p| {
+                args(&[
+                    "-u",
+                    &format!(
+                        "OPENSSL-LISTEN:{p},bind=127.0.0.1,reuseaddr,cert={c3},key={k3},verify=0"
+                    ),
+                    "OPEN:/dev/null",
+                ])
+            }),
+            sender: Box::new(|p, _| {
+                args(&["-u", "STDIN", &format!("OPENSSL:127.0.0.1:{p},verify=0")])
+            }),
+            reads_stdin: true,
+        });
+    }
+    tools
+}
+
+/// TLS throughput, a regular file on stdin -> /dev/null.
+pub fn bulk(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
+    Scenario {
+        name: format!(
+            "TLS bulk {}: regular file on stdin -> /dev/null",
+            gib(bytes)
+        ),
+        unit: Unit::GibPerSec,
+        contenders: contenders(
+            tools(sockcat, true),
+            &Source::File(file),
+            bytes,
+            Measure::Throughput,
+            &[],
+        ),
+    }
+}
+
+/// Peak RSS of each side of a TLS bulk transfer (target: at most 8 MiB).
+pub fn peak_rss(sockcat: &Path, file: Rc<PathBuf>, bytes: u64, sender: bool) -> Scenario {
+    let side = if sender { "sender" } else { "receiver" };
+    Scenario {
+        name: format!(
+            "peak RSS of the TLS {side} during a {} bulk transfer",
+            gib(bytes)
+        ),
+        unit: Unit::MiB,
+        contenders: contenders(
+            tools(sockcat, true),
+            &Source::File(file),
+            bytes,
+            Measure::PeakRss { sender },
+            &["/usr/bin/time"],
+        ),
+    }
+}

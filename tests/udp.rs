@@ -628,3 +628,41 @@ fn echo_never_answers_its_own_address_or_port_0() {
     let done = p.finish().ok();
     assert_eq!(done.stdout_str(), "self\nzero\nreal\n", "{}", done.show());
 }
+
+#[test]
+fn source_port_sets_reuseaddr_as_for_tcp() {
+    // Another socket holds the port with SO_REUSEADDR: udp-send --source-port shares it, as
+    // connect --source-port does for TCP.
+    let holder = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+    holder.set_reuse_address(true).unwrap();
+    holder
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let port = holder
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .unwrap()
+        .port()
+        .to_string();
+    let (s, target) = peer("127.0.0.1:0");
+    run(
+        &[
+            "udp-send",
+            "--source-port",
+            &port,
+            "-s",
+            "127.0.0.1",
+            "127.0.0.1",
+            &target,
+            "hi",
+        ],
+        b"",
+    )
+    .ok();
+    let (data, from) = recv(&s);
+    assert_eq!(
+        (data.as_slice(), from.port().to_string()),
+        (&b"hi"[..], port)
+    );
+}

@@ -188,11 +188,23 @@ fn stream(
             return Ok(());
         }
         buf.drain(..used);
-        if framing.lines && buf.len() > framing.max.max(1) * 2 + 2 {
-            // A line that can never fit: say so now rather than reading without end.
-            check_size(buf.len(), framing.max, || format!("line {}", line_no + 1))?;
-        }
+        check_partial_line(&buf, framing, line_no + 1)?;
     }
+}
+
+/// The start of a line whose newline has not come yet: if it can never fit in --max-size, say so now
+/// rather than reading without end. Its size is in payload bytes: with --hex, the hex digits / 2
+/// (whitespace between them is not payload).
+fn check_partial_line(partial: &[u8], framing: Framing, line_no: usize) -> Result<()> {
+    if !framing.lines {
+        return Ok(());
+    }
+    let bytes = if framing.hex {
+        partial.iter().filter(|b| !b.is_ascii_whitespace()).count() / 2
+    } else {
+        partial.len()
+    };
+    check_size(bytes, framing.max, || format!("line {line_no}"))
 }
 
 /// A datagram's payload: borrowed from the input, or decoded from hex.
@@ -313,6 +325,20 @@ mod tests {
             (vec![b"a".to_vec(), b"c".to_vec()], 3)
         );
         assert_eq!(cut(b"a\n", true, 10, true).0.len(), 1);
+    }
+
+    #[test]
+    fn a_partial_line_is_measured_in_payload_bytes() {
+        let f = |hex| Framing {
+            lines: true,
+            hex,
+            max: 10,
+        };
+        // 8 bytes written as spaced hex (24 characters), the rest still to come: fine.
+        assert!(check_partial_line(b"00 01 02 03 04 05 06 07 ", f(true), 1).is_ok());
+        assert!(check_partial_line(b"00 01 02 03 04 05 06 07 08 09 0a", f(true), 1).is_err());
+        assert!(check_partial_line(b"0123456789", f(false), 1).is_ok());
+        assert!(check_partial_line(b"0123456789a", f(false), 1).is_err());
     }
 
     #[test]

@@ -197,6 +197,12 @@ impl UdpSender {
         let shown = display(&peer);
         let sock = Socket::new(Domain::for_address(peer), Type::DGRAM, Some(Protocol::UDP))
             .with_context(|| format!("socket for {shown}"))?;
+        if opts.source_port.is_some() {
+            // As for TCP: a fixed local port can be taken again at once (and shared with another
+            // socket that sets SO_REUSEADDR too).
+            sock.set_reuse_address(true)
+                .with_context(|| format!("set SO_REUSEADDR for {shown}"))?;
+        }
         opts.sockopts.apply(&sock)?;
         if opts.source.is_some() || opts.source_port.is_some() {
             let local = crate::net::addr::local_end(opts.source, opts.source_port, &peer);

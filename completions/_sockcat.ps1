@@ -236,6 +236,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('--systemd', '--systemd', [CompletionResultType]::ParameterName, 'Take the socket from systemd socket activation')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
             [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--reply', '--reply', [CompletionResultType]::ParameterName, 'Send stdin to the most recent sender (as nc -u -l)')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Send each datagram back to its sender')
             [CompletionResult]::new('--reuseaddr', '--reuseaddr', [CompletionResultType]::ParameterName, 'Set SO_REUSEADDR')
             [CompletionResult]::new('--reuseport', '--reuseport', [CompletionResultType]::ParameterName, 'Set SO_REUSEPORT')

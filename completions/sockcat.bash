@@ -619,7 +619,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__recv)
-            opts="-4 -6 -c -w -v -h -V --unix --systemd --format --count --timeout --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --sockopt --verbose --help --version"
+            opts="-4 -6 -c -w -v -h -V --unix --systemd --format --count --timeout --reply --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --sockopt --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -226,6 +226,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand --systemd 'Take the socket from systemd socket activation'
             cand -4 'Use IPv4 only'
             cand -6 'Use IPv6 only'
+            cand --reply 'Send stdin to the most recent sender (as nc -u -l)'
             cand --echo 'Send each datagram back to its sender'
             cand --reuseaddr 'Set SO_REUSEADDR'
             cand --reuseport 'Set SO_REUSEPORT'

@@ -239,6 +239,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l sockopt -d 
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l systemd -d 'Take the socket from systemd socket activation'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 6 -d 'Use IPv6 only'
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l reply -d 'Send stdin to the most recent sender (as nc -u -l)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l echo -d 'Send each datagram back to its sender'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l reuseaddr -d 'Set SO_REUSEADDR'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l reuseport -d 'Set SO_REUSEPORT'

@@ -1016,6 +1016,12 @@ pub struct UdpRecvArgs {
     /// Exit when no datagram came for DUR (status 3 if none came at all)
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
+    /// Send stdin to the most recent sender (as nc -u -l)
+    ///
+    /// Each read of stdin (a line from a terminal) is one datagram, sent from the receiving port to
+    /// whoever sent the last datagram; what is typed before anyone sent waits for the first sender.
+    #[arg(long, conflicts_with = "echo")]
+    pub reply: bool,
     /// Send each datagram back to its sender
     ///
     /// Never to source port 0 or to this receiver's own address (a spoofed datagram from itself would

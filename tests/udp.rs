@@ -666,3 +666,53 @@ fn source_port_sets_reuseaddr_as_for_tcp() {
         (&b"hi"[..], port)
     );
 }
+
+#[test]
+fn typed_lines_go_at_once_and_replies_print_while_stdin_is_open() {
+    // A terminal on stdin (script(1) gives sockcat one): each typed line is one datagram at once,
+    // newline included, as nc -u sends it; --wait-reply prints replies while stdin stays open.
+    if !have("script") {
+        return;
+    }
+    let (s, port) = peer("127.0.0.1:0");
+    let cmd = format!(
+        "{} udp-send --wait-reply 5s 127.0.0.1 {port}",
+        crate::common::bin().display()
+    );
+    let mut p = Proc::spawn_program("script", &["-qfec", &cmd, "/dev/null"], In::Pipe);
+    p.write(b"hello\n");
+    let (data, from) = recv(&s);
+    assert_eq!(data, b"hello\n");
+    s.send_to(b"PONG-1", from).unwrap();
+    assert!(
+        p.stdout_has_within(b"PONG-1", LIMIT),
+        "reply printed while stdin is open"
+    );
+    p.write(b"again\n");
+    assert_eq!(recv(&s).0, b"again\n");
+    s.send_to(b"PONG-2", from).unwrap();
+    assert!(p.stdout_has_within(b"PONG-2", LIMIT));
+}
+
+#[test]
+fn reply_sends_stdin_to_the_most_recent_sender() {
+    let mut p = Proc::spawn(&["udp-recv", "-v", "--reply", "127.0.0.1", "0"], In::Pipe);
+    let addr = p.listening();
+    // Typed before anyone sent: it waits for the first sender.
+    p.write(b"early\n");
+    let (a, _) = peer("127.0.0.1:0");
+    a.send_to(b"from a", addr).unwrap();
+    let (data, from) = recv(&a);
+    assert_eq!(
+        (data.as_slice(), from),
+        (&b"early\n"[..], addr),
+        "from the receiving port"
+    );
+    // B sends last: stdin now goes to B only.
+    let (b, _) = peer("127.0.0.1:0");
+    b.send_to(b"from b", addr).unwrap();
+    assert!(p.stdout_has_within(b"from afrom b", LIMIT));
+    p.write(b"to b\n");
+    assert_eq!(recv(&b).0, b"to b\n");
+    assert_quiet(&a);
+}

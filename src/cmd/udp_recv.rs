@@ -15,7 +15,9 @@ use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
 use crate::net::addr::Family;
 use crate::net::events::CloseReason;
+use crate::net::udp::reply::{self, LastSender};
 use crate::net::udp::sessions::{self, Tracker};
+use crate::net::udp::unix;
 use crate::net::udp::{Received, RecvOpts, UdpReceiver, idle_expired, parse_bind_endpoint};
 use crate::stdio::Output;
 use crate::sys::mmsg::Datagram;
@@ -69,6 +71,13 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
         (None, None) => return Err(exit::usage("give [ADDR] PORT, or --unix PATH")),
     };
     let shown = rx.shown.clone();
+    let last_sender = if args.reply {
+        let last = Arc::new(LastSender::default());
+        reply::spawn_stdin_sender(rx.reply_socket()?, last.clone(), unix::MAX_DATAGRAM);
+        Some(last)
+    } else {
+        None
+    };
     // Ctrl-C ends the receive with the summary printed, as ping does; with --events, the open
     // sessions are closed first, and without --stats sockcat then dies by the signal.
     let signal = Arc::new(AtomicUsize::new(0));
@@ -88,10 +97,10 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     }
     let result = receive(
         &mut rx,
+        last_sender.as_deref(),
         args,
         &mut out,
         &shown,
-        ticking,
         tracker.as_mut(),
         &signal,
     );
@@ -120,13 +129,15 @@ const TICK: Duration = Duration::from_millis(100);
 
 fn receive(
     rx: &mut UdpReceiver,
+    last_sender: Option<&LastSender>,
     args: &UdpRecvArgs,
     out: &mut Output,
     shown: &str,
-    ticking: bool,
     mut tracker: Option<&mut Tracker>,
     signal: &AtomicUsize,
 ) -> Result<()> {
+    // As decided in run(): waits are cut into ticks with sessions or a socket file.
+    let ticking = tracker.is_some() || args.unix.is_some();
     let mut text: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut last = Instant::now();
     let mut next_expiry: Option<Instant> = None;
@@ -170,6 +181,11 @@ fn receive(
         };
         if args.echo {
             rx.echo();
+        }
+        if let Some(last) = last_sender
+            && let Some(addr) = (0..n).rev().find_map(|i| rx.reply_addr(i))
+        {
+            last.set(addr);
         }
         text.clear();
         let now = Instant::now();

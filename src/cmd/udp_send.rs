@@ -2,7 +2,8 @@
 //! repeated, and print the replies.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
@@ -167,9 +168,14 @@ fn stream(
     framing: Framing,
     on_reply: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
+    // A terminal gives a line per read: each goes at once as one datagram, newline included (as
+    // `nc -u` sends it), not held until a --max-size chunk is full.
+    let typed = stdin.is_terminal() && !framing.lines;
     let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
     let mut line_no = 0;
     loop {
+        // --wait-reply: replies are printed while stdin has nothing (an interactive UDP session).
+        sender.wait_for_input(stdin.as_fd(), on_reply)?;
         let have = buf.len();
         buf.resize(have + CHUNK, 0);
         let n = loop {
@@ -181,7 +187,7 @@ fn stream(
         };
         buf.truncate(have + n);
         let eof = n == 0;
-        let (frames, used) = frames(&buf, framing, eof, &mut line_no)?;
+        let (frames, used) = frames(&buf, framing, eof || typed, &mut line_no)?;
         sender.send(&refs(&frames), on_reply)?;
         drop(frames);
         if eof {

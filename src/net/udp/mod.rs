@@ -21,6 +21,7 @@ use crate::net::sockopt::SockSettings;
 use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
 use crate::sys::poll;
 
+pub(crate) mod reply;
 pub(crate) mod sessions;
 pub(crate) mod unix;
 
@@ -329,6 +330,31 @@ impl UdpSender {
     ) -> Result<u64> {
         while self.take_replies(Some(quiet), on_reply)? > 0 {}
         Ok(self.received.datagrams)
+    }
+
+    /// Waits until `input` is readable (or at its end); with replies asked for, prints those that
+    /// come meanwhile. Without, returns at once (the read that follows blocks).
+    pub(crate) fn wait_for_input(
+        &mut self,
+        input: std::os::fd::BorrowedFd<'_>,
+        on_reply: &mut OnReply<'_>,
+    ) -> Result<()> {
+        if self.replies.is_none() {
+            return Ok(());
+        }
+        loop {
+            let ready = poll::poll(
+                &[(input, poll::READABLE), (self.sock.as_fd(), poll::READABLE)],
+                None,
+            )
+            .context("poll")?;
+            if ready[1] != 0 {
+                self.take_replies(None, on_reply)?;
+            }
+            if ready[0] != 0 {
+                return Ok(());
+            }
+        }
     }
 
     /// Takes the replies that are queued, first waiting up to `wait` for one (None: no waiting).
@@ -684,6 +710,30 @@ impl UdpReceiver {
                 .from
                 .map(|a| display(&a))
                 .unwrap_or_default(),
+        }
+    }
+
+    /// A second handle on the receiving socket (replies go out from the port senders sent to).
+    pub(crate) fn reply_socket(&self) -> Result<Socket> {
+        self.sock.try_clone().context("dup the receiving socket")
+    }
+
+    /// Where a reply to the `i`th datagram of the last batch goes: None for a sender that cannot be
+    /// answered (port 0, this receiver itself, an unnamed Unix socket).
+    pub(crate) fn reply_addr(&self, i: usize) -> Option<SockAddr> {
+        match &self.unix {
+            Some(u) => {
+                let shown = unix::show_std(&u.items[i].from);
+                (shown != "(unnamed)")
+                    .then(|| unix::unix_addr(std::path::Path::new(&shown)).ok())
+                    .flatten()
+            }
+            None => self
+                .batch
+                .get(i)
+                .from
+                .filter(|a| self.answerable(a))
+                .map(SockAddr::from),
         }
     }
 

@@ -26,6 +26,7 @@ mod props;
 mod proxy;
 mod relay;
 mod resolve;
+mod review;
 mod sendfile;
 mod server;
 mod sockopt;

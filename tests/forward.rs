@@ -307,7 +307,7 @@ fn the_outgoing_leg_through_a_proxy() {
     let (_fwd, addr) = sockcat_server(&["--forward", &t, "--proxy", &url]);
     let data = pattern(200_000, 5);
     assert!(exchange(addr, &data) == data);
-    proxy.wait_line_containing(&format!("Socks5 tunnel to {t}"));
+    proxy.wait_line_containing(&format!("SOCKS5 tunnel to {t}"));
 }
 
 #[test]

@@ -528,8 +528,8 @@ fn proxy_server_with_curl_socks5h_socks4a_http_get_and_connect() {
         let done = curl(&args).ok();
         assert_eq!(done.stdout_str(), "hello over http\n", "{}", done.show());
     }
-    srv.wait_line_containing("HttpForward tunnel");
-    srv.wait_line_containing("HttpConnect tunnel");
+    srv.wait_line_containing("HTTP forward tunnel");
+    srv.wait_line_containing("HTTP CONNECT tunnel");
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     let (listener, guard, shown): (Socket, Option<UnixPathGuard>, String) = match &args.unix {
         None if args.systemd => {
             let (sock, shown) = crate::net::activation::socket(socket2::Type::STREAM)?;
+            super::serving::check_activated(args, &sock)?;
             opts.sockopts.apply(&sock)?;
             (sock, None, shown)
         }

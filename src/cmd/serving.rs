@@ -100,16 +100,33 @@ pub(crate) fn bind_addr(
         };
         return Ok(Some(SocketAddr::new(lo, port)));
     };
+    not_open(args, addr.ip())?;
+    Ok(Some(addr))
+}
+
+/// `--proxy-server` on a socket it did not bind (`--systemd`): the same rule as [`bind_addr`] for
+/// the address the socket is bound to (a Unix socket serves local clients only).
+pub(crate) fn check_activated(args: &ListenArgs, sock: &socket2::Socket) -> Result<()> {
+    if !args.serve.proxy_server {
+        return Ok(());
+    }
+    match sock.local_addr().ok().and_then(|a| a.as_socket()) {
+        Some(addr) => not_open(args, addr.ip()),
+        None => Ok(()),
+    }
+}
+
+/// A non-loopback `ip` for the proxy server only with `--auth-file` or `--allow`.
+fn not_open(args: &ListenArgs, ip: IpAddr) -> Result<()> {
     let guarded =
         args.serve.auth_file.is_some() || !args.allow.is_empty() || !args.allow_file.is_empty();
-    if !addr.ip().to_canonical().is_loopback() && !guarded {
+    if !ip.to_canonical().is_loopback() && !guarded {
         return Err(exit::usage(format!(
-            "--proxy-server on {}: without --auth-file or --allow that would be an open proxy \
-             for anyone who can reach it",
-            addr.ip()
+            "--proxy-server on {ip}: without --auth-file or --allow that would be an open proxy \
+             for anyone who can reach it"
         )));
     }
-    Ok(Some(addr))
+    Ok(())
 }
 
 /// `-w` means the connect or handshake timeout in these modes, not a wait for the first client.

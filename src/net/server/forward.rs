@@ -192,9 +192,10 @@ impl Forward {
         if self.admission.verbose {
             crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
         }
+        // Each end's errors name it: a client that went away is not the target's fault.
         let result = join(
-            Endpoint::socket(client),
-            Endpoint::socket(target),
+            Endpoint::socket_named(client, "client"),
+            Endpoint::socket_named(target, &format!("to {}", self.target)),
             &self.relay,
         );
         if self.admission.verbose && result.is_ok() {
@@ -204,7 +205,7 @@ impl Forward {
                 started.elapsed().as_secs_f64()
             );
         }
-        result.with_context(|| format!("to {}", self.target))
+        result
     }
 }
 

@@ -151,6 +151,18 @@ pub enum Protocol {
     HttpForward,
 }
 
+impl Protocol {
+    /// The protocol's name in log lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Socks4 => "SOCKS4",
+            Protocol::Socks5 => "SOCKS5",
+            Protocol::HttpConnect => "HTTP CONNECT",
+            Protocol::HttpForward => "HTTP forward",
+        }
+    }
+}
+
 /// What a client asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -819,14 +831,14 @@ impl ProxyServer {
                 .ok()
                 .and_then(|a| a.as_socket())
                 .map_or_else(String::new, |a| format!(" ({})", display(&a)));
-            crate::diag!("{who}: {:?} tunnel to {dest}{to}", req.protocol);
+            crate::diag!("{who}: {} tunnel to {dest}{to}", req.protocol.name());
         }
+        // Each end's errors name it: a client that went away is not the destination's fault.
         join(
-            Endpoint::socket(client),
-            Endpoint::socket(target),
+            Endpoint::socket_named(client, "client"),
+            Endpoint::socket_named(target, &dest.to_string()),
             &self.relay,
         )
-        .map_err(|e| anyhow!("{dest}: {}", exit::render(&e)))
     }
 }
 

@@ -10,20 +10,38 @@ use socket2::Socket;
 
 use crate::net::stream::{Endpoint, Sink, Source, recv_error, send_error};
 
-/// Bytes from the peer.
-pub(crate) struct SocketSource(Arc<Socket>);
+/// Bytes from the peer; errors named by the label, if any.
+pub(crate) struct SocketSource(Arc<Socket>, Option<Arc<str>>);
 
-/// Bytes to the peer.
-pub(crate) struct SocketSink(Arc<Socket>);
+/// Bytes to the peer; errors named by the label, if any.
+pub(crate) struct SocketSink(Arc<Socket>, Option<Arc<str>>);
+
+/// `err` named by `label` (which end of a server's pair failed).
+fn named(err: anyhow::Error, label: &Option<Arc<str>>) -> anyhow::Error {
+    match label {
+        Some(label) => err.context(label.to_string()),
+        None => err,
+    }
+}
 
 impl Endpoint {
     /// A connected stream socket (TCP or Unix).
     pub(crate) fn socket(sock: Socket) -> Endpoint {
+        Self::socket_labelled(sock, None)
+    }
+
+    /// A connected stream socket whose errors start with `label` (`client`, `to HOST:PORT`): a
+    /// server joining two sockets says which one went away.
+    pub(crate) fn socket_named(sock: Socket, label: &str) -> Endpoint {
+        Self::socket_labelled(sock, Some(label.into()))
+    }
+
+    fn socket_labelled(sock: Socket, label: Option<Arc<str>>) -> Endpoint {
         let sock = Arc::new(sock);
         let stop = sock.clone();
         Endpoint::new(
-            Box::new(SocketSource(sock.clone())),
-            Box::new(SocketSink(sock)),
+            Box::new(SocketSource(sock.clone(), label.clone())),
+            Box::new(SocketSink(sock, label)),
             Some(Arc::new(move || {
                 let _ = stop.shutdown(Shutdown::Both);
             })),
@@ -39,7 +57,7 @@ impl Source for SocketSource {
         Some(self.0.as_fd())
     }
     fn read_error(&self, err: io::Error) -> anyhow::Error {
-        recv_error(err)
+        named(recv_error(err), &self.1)
     }
 }
 
@@ -54,6 +72,6 @@ impl Sink for SocketSink {
         self.0.shutdown(Shutdown::Write)
     }
     fn write_error(&self, err: io::Error) -> anyhow::Error {
-        send_error(err)
+        named(send_error(err), &self.1)
     }
 }

@@ -146,7 +146,7 @@ pub(crate) fn reason(err: &Error, leaf: Option<&CertificateDer<'_>>, expected: &
             C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
                 "certificate not valid for this purpose".into()
             }
-            other => format!("invalid certificate: {other:?}"),
+            other => format!("invalid certificate: {}", words(&format!("{other:?}"))),
         },
         Error::NoCertificatesPresented => "the client sent no certificate".into(),
         Error::AlertReceived(alert) => match alert {
@@ -161,13 +161,43 @@ pub(crate) fn reason(err: &Error, leaf: Option<&CertificateDer<'_>>, expected: &
             AlertDescription::HandshakeFailure => {
                 "the peer refused the handshake (handshake_failure)".into()
             }
-            other => format!("the peer sent alert {other:?}"),
+            other => format!("the peer sent alert {}", words(&format!("{other:?}"))),
         },
-        Error::PeerIncompatible(p) => format!("peer incompatible: {p:?}"),
+        Error::PeerIncompatible(p) => format!("peer incompatible: {}", words(&format!("{p:?}"))),
         Error::NoApplicationProtocol => "no ALPN protocol in common".into(),
         Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => {
             format!("not a TLS peer, or a broken one ({err})")
         }
         other => other.to_string(),
+    }
+}
+
+/// A rustls or webpki error name in words, for the errors without a sentence of their own:
+/// `Other(OtherError(CaUsedAsEndEntity))` is `ca used as end entity`, never a Debug dump.
+fn words(debug: &str) -> String {
+    let inner = debug
+        .trim_end_matches(')')
+        .rsplit('(')
+        .next()
+        .unwrap_or(debug);
+    let mut out = String::new();
+    for (i, c) in inner.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod words_tests {
+    #[test]
+    fn error_names_in_words() {
+        assert_eq!(
+            super::words("Other(OtherError(CaUsedAsEndEntity))"),
+            "ca used as end entity"
+        );
+        assert_eq!(super::words("DecryptError"), "decrypt error");
     }
 }

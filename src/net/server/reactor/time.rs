@@ -87,7 +87,10 @@ impl Loop {
                         running.terminate();
                         running.term_sent = Some(now);
                     }
-                    children.push(slot);
+                    // A child with a pidfd reports its exit as an event: look only at the others.
+                    if running.pidfd.is_none() {
+                        children.push(slot);
+                    }
                 }
             }
         }

@@ -105,7 +105,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__connect)
-            opts="-4 -6 -w -z -e -c -s -i -v -h -V --unix --timeout --wait-for --scan --json --exec --sh-exec --pty --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --tls --sni --ca --pin --insecure --cert --key --alpn --tls-min --show-cert --min-days --help --version"
+            opts="-4 -6 -w -z -e -c -s -i -v -h -V --unix --timeout --wait-for --scan --json --exec --sh-exec --stderr --pty --source --source-port --nodelay --keepalive --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --verbose --tls --sni --ca --pin --insecure --cert --key --alpn --tls-min --show-cert --min-days --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,7 +355,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__listen)
-            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --pty --broker --allow --deny --allow-file --deny-file --forward --proxy-protocol --accept-proxy-protocol --proxy-server --auth-file --dest-allow --dest-deny --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --events --verbose --tls --cert --key --client-ca --alpn --tls-min --help --version"
+            opts="-4 -6 -w -o -k -e -c -i -v -h -V --unix --systemd --backlog --no-reuseaddr --reuseport --timeout --output --keep-open --max-conns --echo --exec --sh-exec --stderr --pty --broker --allow --deny --allow-file --deny-file --forward --proxy-protocol --accept-proxy-protocol --proxy-server --auth-file --dest-allow --dest-deny --proxy --proxy-auth-file --recv-only --send-only --close-on-eof --no-shutdown --crlf --hexdump --idle-timeout --progress --sockopt --mptcp --events --verbose --tls --cert --key --client-ca --alpn --tls-min --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -564,6 +564,12 @@ pub struct ListenArgs {
     /// The socket is the shell's stdin and stdout, with the environment of --exec.
     #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["broker", "output"])]
     pub sh_exec: Option<String>,
+    /// Send the -e/-c program's stderr to the connection too (as 2>&1)
+    ///
+    /// Without it the program's stderr is sockcat's stderr (the server's terminal or log), never the
+    /// client's. For `-e 'sh -i'`, so the client sees the prompt and the errors.
+    #[arg(long, hide_short_help = true)]
+    pub stderr: bool,
     /// Run the program of -e/-c on a pseudo-terminal
     ///
     /// Each client's program gets a terminal (its stdin, stdout, stderr and controlling terminal)
@@ -674,6 +680,11 @@ pub struct ConnectArgs {
     #[arg(short = 'c', long, value_name = "CMD", hide_short_help = true,
           conflicts_with_all = ["scan", "close_on_eof", "no_shutdown"])]
     pub sh_exec: Option<String>,
+    /// Send the -e/-c program's stderr to the connection too (as 2>&1)
+    ///
+    /// Without it the program's stderr is sockcat's stderr.
+    #[arg(long, hide_short_help = true)]
+    pub stderr: bool,
     /// Run the program of -e/-c on a pseudo-terminal
     ///
     /// The program gets a terminal (its stdin, stdout, stderr and controlling terminal) that is

@@ -220,3 +220,49 @@ fn progress_stays_off_while_stdin_is_a_terminal() {
     assert!(shown.contains("hello from server"), "{shown:?}");
     assert!(!shown.contains("received"), "a bar or summary\n{shown:?}");
 }
+
+/// `-e`/`-c` children's stderr is sockcat's stderr; `--stderr` sends it to the connection too (issue
+/// 15 item 13).
+#[test]
+fn exec_stderr_goes_to_the_connection_only_with_stderr() {
+    for (flag, want_client, want_server) in [
+        (None, "out\n", true),
+        (Some("--stderr"), "out\nerr\n", false),
+    ] {
+        let mut args = vec!["listen", "-v", "-c", "echo out; echo err >&2"];
+        args.extend(flag);
+        args.extend(["127.0.0.1", "0"]);
+        let mut p = crate::common::Proc::spawn(&args, crate::common::In::Null);
+        let addr = p.listening();
+        let mut c = crate::common::connect(addr);
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let got = crate::common::read_all(&mut c);
+        assert_eq!(String::from_utf8_lossy(&got), want_client, "{flag:?}");
+        let done = p.finish().ok();
+        assert_eq!(
+            done.stderr.lines().any(|l| l == "err"),
+            want_server,
+            "{flag:?}\n{}",
+            done.show()
+        );
+    }
+}
+
+/// A one-client server whose child fails says so once, in its error line (with -v too).
+#[test]
+fn a_failing_child_is_reported_once() {
+    let mut p = crate::common::Proc::spawn(
+        &["listen", "-v", "-c", "exit 3", "127.0.0.1", "0"],
+        crate::common::In::Null,
+    );
+    let addr = p.listening();
+    let mut c = crate::common::connect(addr);
+    let _ = crate::common::read_all(&mut c);
+    let done = p.finish().code(1);
+    let said = done
+        .stderr
+        .lines()
+        .filter(|l| l.contains("exited with"))
+        .count();
+    assert_eq!(said, 1, "{}", done.show());
+}

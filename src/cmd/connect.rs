@@ -67,10 +67,12 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
     let exec = match (&args.exec, &args.sh_exec) {
         (Some(line), _) => Some(ExecSpec {
             pty: args.pty,
+            stderr: args.stderr,
             ..ExecSpec::direct(line)?
         }),
         (None, Some(cmd)) => Some(ExecSpec {
             pty: args.pty,
+            stderr: args.stderr,
             ..ExecSpec::shell(cmd)
         }),
         (None, None) if args.pty => {

@@ -36,11 +36,13 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
     } else if let Some(line) = &args.exec {
         Mode::Exec(ExecSpec {
             pty: args.pty,
+            stderr: args.stderr,
             ..ExecSpec::direct(line)?
         })
     } else if let Some(cmd) = &args.sh_exec {
         Mode::Exec(ExecSpec {
             pty: args.pty,
+            stderr: args.stderr,
             ..ExecSpec::shell(cmd)
         })
     } else if args.pty {

@@ -26,6 +26,8 @@ pub(crate) struct ExecSpec {
     pub args: Vec<String>,
     /// `--pty`: on a pseudo-terminal relayed to the connection (see [`crate::net::server::pty`]).
     pub pty: bool,
+    /// `--stderr`: the program's stderr is the connection too (as `2>&1`), not sockcat's stderr.
+    pub stderr: bool,
 }
 
 impl ExecSpec {
@@ -42,6 +44,7 @@ impl ExecSpec {
             program,
             args: words.collect(),
             pty: false,
+            stderr: false,
         })
     }
 
@@ -51,6 +54,7 @@ impl ExecSpec {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), cmd.into()],
             pty: false,
+            stderr: false,
         }
     }
 }
@@ -236,6 +240,12 @@ fn command(spec: &ExecSpec, conn: &Socket) -> Command {
         .env("SOCKCAT_REMOTE_PORT", remote_port)
         .env("SOCKCAT_LOCAL_ADDR", local_addr)
         .env("SOCKCAT_LOCAL_PORT", local_port);
+    // --stderr: straight onto the connection (a --pty child's stderr is its terminal anyway).
+    if spec.stderr
+        && let Ok(sock) = conn.try_clone()
+    {
+        cmd.stderr(Stdio::from(OwnedFd::from(sock)));
+    }
     cmd
 }
 

@@ -509,8 +509,10 @@ impl Loop {
                 Mode::Exec(spec) => relayed::serve(spec, sock, &relay),
                 _ => Ok(()),
             };
+            // A one-client server's failure is its error line at exit: not said twice.
             if let Err(e) = &result
                 && verbose
+                && !single
             {
                 crate::diag!("{who}: {}", exit::render(e));
             }
@@ -633,7 +635,12 @@ impl Loop {
         self.free.push(slot);
         self.active -= 1;
         self.in_use.fetch_sub(1, Ordering::SeqCst);
-        if let Some(msg) = why.message() {
+        // A one-client server's failure is its error line at exit: not said twice.
+        let final_error =
+            !self.cfg.keep_open && matches!(why, Close::Error(_) | Close::Reset | Close::Idle);
+        if let Some(msg) = why.message()
+            && !final_error
+        {
             let who = &conn.who;
             self.log(|| format!("{who}: {msg}"));
         }

@@ -245,6 +245,20 @@ fn main() {
                 move || tls::peak_rss(&s, p, rss_bytes, false)
             }),
         ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || proxy::setups(&s, server_budget).swap_remove(0)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || proxy::setups(&s, server_budget).swap_remove(1)
+            }),
+        ),
     ];
     for (rounds, make) in scenarios {
         let scenario = make();

@@ -263,3 +263,145 @@ pub fn tunnels(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Vec<Scenario> {
         },
     ]
 }
+
+const HELLO: &[u8] = b"hello, server!\n";
+
+/// One lifecycle through a forwarder (or, with `socks`, a SOCKS5 proxy asked for `echo`): connect,
+/// send 15 bytes, half-close, read the echo to EOF.
+fn lifecycle(addr: std::net::SocketAddr, socks: Option<u16>) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    if let Some(port) = socks {
+        c.write_all(&[5, 1, 0]).map_err(|e| e.to_string())?;
+        let mut method = [0u8; 2];
+        c.read_exact(&mut method)
+            .map_err(|e| format!("socks method: {e}"))?;
+        let mut req = vec![5, 1, 0, 1, 127, 0, 0, 1];
+        req.extend_from_slice(&port.to_be_bytes());
+        c.write_all(&req).map_err(|e| e.to_string())?;
+        let mut reply = [0u8; 10];
+        c.read_exact(&mut reply)
+            .map_err(|e| format!("socks reply: {e}"))?;
+        if reply[1] != 0 {
+            return Err(format!("socks refused: {}", reply[1]));
+        }
+    }
+    c.write_all(HELLO).map_err(|e| format!("send: {e}"))?;
+    let mut got = Vec::new();
+    if socks.is_some() {
+        // microsocks ends a tunnel at the first EOF of either side: read the echo, then close.
+        got.resize(HELLO.len(), 0);
+        c.read_exact(&mut got)
+            .map_err(|e| format!("receive: {e}"))?;
+    } else {
+        c.shutdown(std::net::Shutdown::Write)
+            .map_err(|e| format!("send: {e}"))?;
+        c.read_to_end(&mut got)
+            .map_err(|e| format!("receive: {e}"))?;
+    }
+    if got != HELLO {
+        return Err(format!("echo of {} bytes", got.len()));
+    }
+    Ok(())
+}
+
+/// Lifecycles per second through `middle` in front of a `sockcat listen -k --echo` backend.
+fn lifecycles(sockcat: &Path, middle: &Middle, budget: Duration) -> Outcome {
+    let sc = sockcat.display().to_string();
+    let eport = free_port();
+    let mut echo = Proc::spawn(
+        "echo backend",
+        &mut quiet(
+            &sc,
+            &["listen", "-k", "--echo", "127.0.0.1", &eport.to_string()],
+        ),
+    )?;
+    wait_listening(eport, &mut echo, Duration::from_secs(10))?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mport = free_port();
+    let args = (middle.args)(mport, eport, dir.path());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut mid = Proc::spawn(middle.name, &mut quiet(&middle.program, &argv))?;
+    wait_listening(mport, &mut mid, Duration::from_secs(10))?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], mport));
+    let socks = middle.proxy_url.map(|_| eport);
+    let start = Instant::now();
+    let mut done = 0usize;
+    while done < 10 || start.elapsed() < budget {
+        lifecycle(addr, socks).map_err(|e| format!("#{done}: {e}"))?;
+        done += 1;
+    }
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+fn lifecycle_contender(sockcat: &Path, middle: Middle, budget: Duration) -> Contender {
+    let sockcat = sockcat.to_path_buf();
+    let program = middle.program.clone();
+    let name = middle.name;
+    Contender::new(name, &[&program], move || {
+        lifecycles(&sockcat, &middle, budget)
+    })
+}
+
+/// Connections per second through forwarders, and SOCKS5 tunnels per second through proxies.
+pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
+    let haproxy = Middle {
+        name: "haproxy",
+        program: "haproxy".into(),
+        args: Box::new(|m, r, dir| {
+            let conf = format!(
+                "global\n  maxconn 1000\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+                 timeout client 60s\n  timeout server 60s\nfrontend fe\n  bind 127.0.0.1:{m}\n  \
+                 default_backend be\nbackend be\n  server s1 127.0.0.1:{r}\n"
+            );
+            s(&["-db", "-f", &write(dir, "haproxy.cfg", &conf)])
+        }),
+        proxy_url: None,
+    };
+    let socat = Middle {
+        name: "socat TCP-LISTEN,fork",
+        program: "socat".into(),
+        args: Box::new(|m, r, _| {
+            s(&[
+                &format!("TCP-LISTEN:{m},bind=127.0.0.1,fork,reuseaddr"),
+                &format!("TCP:127.0.0.1:{r}"),
+            ])
+        }),
+        proxy_url: None,
+    };
+    let microsocks = Middle {
+        name: "microsocks",
+        program: "microsocks".into(),
+        args: Box::new(|m, _, _| s(&["-i", "127.0.0.1", "-p", &m.to_string()])),
+        proxy_url: Some("socks5"),
+    };
+    vec![
+        Scenario {
+            name: format!(
+                "forwarder lifecycles: connect, send 15 B, half-close, read the echo to EOF ({budget:?} per run)"
+            ),
+            unit: Unit::PerSec,
+            contenders: vec![
+                lifecycle_contender(sockcat, sockcat_forward(sockcat), budget),
+                lifecycle_contender(sockcat, haproxy, budget),
+                lifecycle_contender(sockcat, socat, budget),
+            ],
+        },
+        Scenario {
+            name: format!(
+                "SOCKS5 tunnels per second: connect, handshake, 15 B echoed, close ({budget:?} per run)"
+            ),
+            unit: Unit::PerSec,
+            contenders: vec![
+                lifecycle_contender(
+                    sockcat,
+                    sockcat_proxy(sockcat, "sockcat --proxy-server", "socks5"),
+                    budget,
+                ),
+                lifecycle_contender(sockcat, microsocks, budget),
+            ],
+        },
+    ]
+}

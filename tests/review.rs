@@ -173,3 +173,26 @@ fn a_ca_certificate_served_as_a_leaf_is_refused_in_words() {
         done.show()
     );
 }
+
+#[test]
+fn a_target_that_cannot_be_reached_is_named_in_the_close_event() {
+    let target = format!("127.0.0.1:{}", crate::common::closed_port());
+    let mut fwd = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--events",
+            "-",
+            "127.0.0.1",
+            "0",
+            "--forward",
+            &target,
+        ],
+        In::Null,
+    );
+    let addr = fwd.listening();
+    let _ = crate::common::read_all(connect(addr));
+    let line = fwd.wait_line_containing("\"event\":\"close\"");
+    let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(doc["dest"], target.as_str(), "{line}");
+}

@@ -171,17 +171,18 @@ impl Forward {
     }
 
     /// Serves one client: admission, the target's connection, the PROXY header, then the relay.
-    /// `dest` hears the target's name once it is connected (for `--events`).
+    /// `dest` hears the target's name once the client is admitted (for `--events`).
     pub(crate) fn serve(&self, client: Socket, dest: &dyn Fn(&str)) -> Result<()> {
         let started = Instant::now();
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
         let addrs = self.admission.admit(&client)?;
+        // Named before the connect, so a target that cannot be reached has its name in the event.
+        dest(&self.target.to_string());
         let target = self
             .open()
             .with_context(|| format!("forward to {}", self.target))?;
-        dest(&self.target.to_string());
         if let Some(version) = self.proxy_protocol {
             let pair = addrs.peer.zip(addrs.local);
             let header = proxy_protocol::encode(version, pair);

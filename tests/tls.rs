@@ -602,3 +602,120 @@ tls.close()
         done.show()
     );
 }
+
+/// `listen -k --tls -c`: an HTTPS responder that curl verifies against our CA, twice (a thread per
+/// client); and a child that prints its `SOCKCAT_TLS_*` variables, with a client certificate and ALPN.
+#[test]
+fn keep_open_tls_exec_serves_curl_and_gives_the_child_tls_variables() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let mut args = served(&pki, "leaf");
+    args.extend(["-k".into(), "-c".into()]);
+    args.push(r#"printf 'HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n'"#.into());
+    let (listen, port, _) = tls_listen(&strs(&args), In::Null);
+    if have("curl") {
+        let url = format!("https://localhost:{port}/");
+        for _ in 0..2 {
+            let out = std::process::Command::new("curl")
+                .args(["-sS", "--max-time", "10", "--cacert", &ca, &url])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "curl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.stdout, b"hello\n");
+        }
+    }
+    let port = port.to_string();
+    run(&["connect", "--tls", "--ca", &ca, "localhost", &port], b"")
+        .ok()
+        .stdout
+        .starts_with(b"HTTP/1.0 200 OK\r\n")
+        .then_some(())
+        .expect("the responder's answer");
+    drop(listen);
+
+    let mut args = served(&pki, "leaf");
+    args.extend([
+        "--client-ca".into(),
+        ca.clone(),
+        "--alpn".into(),
+        "x-test".into(),
+        "-k".into(),
+        "-c".into(),
+        "echo \"$SOCKCAT_TLS_VERSION $SOCKCAT_TLS_CIPHER alpn=$SOCKCAT_TLS_ALPN subject=$SOCKCAT_TLS_CLIENT_SUBJECT from=$SOCKCAT_REMOTE_ADDR\"".into(),
+    ]);
+    let (listen, port, _) = tls_listen(&strs(&args), In::Null);
+    let port = port.to_string();
+    let (cert, key) = (pki.path("client.pem"), pki.path("client.key"));
+    let done = run(
+        &[
+            "connect",
+            "--tls",
+            "--ca",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--alpn",
+            "x-test",
+            "localhost",
+            &port,
+        ],
+        b"",
+    )
+    .ok();
+    let line = done.stdout_str();
+    assert!(line.starts_with("TLSv1.3 TLS13_"), "{line}");
+    assert!(line.contains(" alpn=x-test "), "{line}");
+    assert!(
+        line.contains("subject=") && line.contains("CN=client"),
+        "{line}"
+    );
+    assert!(line.trim_end().ends_with(" from=127.0.0.1"), "{line}");
+    drop(listen);
+}
+
+/// `listen --tls --forward`: TLS termination to a plain target that answers only after the client's
+/// half-close, so the half-close must cross the forwarder; 1 MiB back byte-exact.
+#[test]
+fn tls_forward_terminates_tls_and_carries_the_half_close() {
+    use std::io::{Read, Write};
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let (target, tport) = crate::common::tcp_listener();
+    let echo = std::thread::spawn(move || {
+        let (mut conn, _) = target.accept().unwrap();
+        conn.set_read_timeout(Some(crate::common::LIMIT)).unwrap();
+        let mut all = Vec::new();
+        conn.read_to_end(&mut all).unwrap();
+        conn.write_all(&all).unwrap();
+    });
+    let mut args = served(&pki, "leaf");
+    let forward = format!("127.0.0.1:{tport}");
+    args.extend(["--forward".into(), forward]);
+    let (listen, port, _) = tls_listen(&strs(&args), In::Null);
+    let port = port.to_string();
+    let data = pattern(1 << 20, 9);
+    let done = run(
+        &["connect", "--tls", "--ca", &ca, "localhost", &port],
+        &data,
+    )
+    .ok();
+    assert!(done.stdout == data, "{} bytes back", done.stdout.len());
+    echo.join().unwrap();
+    drop(listen);
+}
+
+#[test]
+fn tls_is_refused_where_it_is_not_served() {
+    for extra in [&["-k"][..], &["--broker"], &["--proxy-server"]] {
+        let mut args = vec!["listen", "--tls"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["127.0.0.1", "0"]);
+        run(&args, b"").code(2).one_error_line("--tls");
+    }
+}

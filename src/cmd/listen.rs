@@ -57,10 +57,15 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         Mode::Relay
     };
     let keep_open = args.keep_open || args.broker || serving;
-    if args.tls.tls && (keep_open || !matches!(mode, Mode::Relay)) {
+    let tls_served = match &mode {
+        Mode::Relay => !keep_open,
+        Mode::Exec(_) | Mode::Forward(_) => true,
+        Mode::Echo | Mode::Broker | Mode::ProxyServer(_) => false,
+    };
+    if args.tls.tls && !tls_served {
         // Never plaintext where TLS was asked for.
         return Err(crate::exit::usage(
-            "--tls serves one client for now: not with -k, --echo, -e, -c, --broker or the other server modes",
+            "--tls serves one client, -e/-c and --forward for now: not with -k relaying stdin, --echo, --broker or --proxy-server",
         ));
     }
     // --forward and --proxy-server check the access list themselves (after a PROXY header).

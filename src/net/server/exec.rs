@@ -211,19 +211,30 @@ pub(crate) fn spawn(
 /// Starts `spec` for one connection on a new pseudo-terminal (`--pty`): the slave is its stdin,
 /// stdout and stderr and its controlling terminal (it leads a session, so a process group too).
 /// Returns the pty's master, which the caller relays to the connection.
-pub(crate) fn spawn_on_pty(spec: &ExecSpec, conn: &Socket) -> Result<(Running, OwnedFd)> {
+/// `env`: more variables for the child (the `SOCKCAT_TLS_*` of a TLS session).
+pub(crate) fn spawn_on_pty(
+    spec: &ExecSpec,
+    conn: &Socket,
+    env: &[(&str, String)],
+) -> Result<(Running, OwnedFd)> {
     let (master, slave) = crate::sys::pty::open().context("open a pseudo-terminal")?;
     let dup = || slave.try_clone().context("dup the pseudo-terminal");
     let mut cmd = command(spec, conn);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.stdin(dup()?).stdout(dup()?).stderr(slave);
     crate::sys::pty::controlling_terminal(&mut cmd);
     Ok((start(spec, cmd)?, master))
 }
 
 /// Starts `spec` for one connection on pipes (its stdin and stdout, taken from the returned child),
-/// in a process group of its own: for a program whose bytes sockcat relays.
-pub(crate) fn spawn_on_pipes(spec: &ExecSpec, conn: &Socket) -> Result<Running> {
+/// in a process group of its own: for a program whose bytes sockcat relays. `env`: more variables.
+pub(crate) fn spawn_on_pipes(
+    spec: &ExecSpec,
+    conn: &Socket,
+    env: &[(&str, String)],
+) -> Result<Running> {
     let mut cmd = command(spec, conn);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .process_group(0);

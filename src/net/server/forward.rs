@@ -22,8 +22,8 @@ use crate::net::connect::{ConnectOpts, connect};
 use crate::net::proxy_protocol::{self, Version};
 use crate::net::server::acl::Acl;
 use crate::net::socket::unix_connect;
-use crate::net::stream::Endpoint;
 use crate::net::stream::relay::{RelayConfig, join};
+use crate::net::stream::{Endpoint, tls};
 
 /// How long a client has to send its PROXY protocol header.
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -170,9 +170,15 @@ impl Forward {
         }
     }
 
-    /// Serves one client: admission, the target's connection, the PROXY header, then the relay.
-    /// `dest` hears the target's name once the client is admitted (for `--events`).
-    pub(crate) fn serve(&self, client: Socket, dest: &dyn Fn(&str)) -> Result<()> {
+    /// Serves one client: admission, the TLS handshake under `listen --tls` (TLS termination; bounded
+    /// by `-i`, else [`tls::HANDSHAKE_TIMEOUT`]), the target's connection, the PROXY header, then
+    /// the relay. `dest` hears the target's name once the client is admitted (for `--events`).
+    pub(crate) fn serve(
+        &self,
+        client: Socket,
+        dest: &dyn Fn(&str),
+        tls: Option<&tls::Server>,
+    ) -> Result<()> {
         let started = Instant::now();
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
         client.set_nonblocking(false)?;
@@ -180,6 +186,19 @@ impl Forward {
         let addrs = self.admission.admit(&client)?;
         // Named before the connect, so a target that cannot be reached has its name in the event.
         dest(&self.target.to_string());
+        let client = match tls {
+            Some(server) => {
+                let timeout = self.relay.idle_timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
+                let (stream, summary) = server
+                    .handshake(client, Some(timeout))
+                    .with_context(|| format!("client {}", addrs.shown()))?;
+                if self.admission.verbose {
+                    crate::diag!("{}: {}", addrs.shown(), summary.line());
+                }
+                Endpoint::tls(stream, self.admission.verbose)
+            }
+            None => Endpoint::socket_named(client, "client"),
+        };
         let target = self
             .open()
             .with_context(|| format!("forward to {}", self.target))?;
@@ -195,7 +214,7 @@ impl Forward {
         }
         // Each end's errors name it: a client that went away is not the target's fault.
         let result = join(
-            Endpoint::socket_named(client, "client"),
+            client,
             Endpoint::socket_named(target, &format!("to {}", self.target)),
             &self.relay,
         );

@@ -458,6 +458,8 @@ impl Loop {
         self.in_use.fetch_add(1, Ordering::SeqCst);
         let blocking = match &self.mode {
             Mode::Forward(_) | Mode::ProxyServer(_) => true,
+            // A TLS session blocks (its handshake, then rustls over the socket).
+            _ if self.cfg.tls.is_some() => true,
             Mode::Exec(spec) => relayed::wanted(spec, &self.cfg.relay),
             _ => false,
         };
@@ -497,6 +499,7 @@ impl Loop {
         let (single_result, waker) = (self.single_result.clone(), self.waker.clone());
         let events = self.cfg.events.clone();
         let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
+        let tls = self.cfg.tls.clone();
         let spawned = std::thread::Builder::new().spawn(move || {
             let dest = |d: &str| {
                 if let Some(ev) = &events {
@@ -504,9 +507,12 @@ impl Loop {
                 }
             };
             let result = match &mode {
-                Mode::Forward(fwd) => fwd.serve(sock, &dest),
+                Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
                 Mode::ProxyServer(srv) => srv.serve(sock, &dest),
-                Mode::Exec(spec) => relayed::serve(spec, sock, &relay),
+                Mode::Exec(spec) => match &tls {
+                    Some(server) => relayed::serve_tls(spec, sock, &relay, server, verbose),
+                    None => relayed::serve(spec, sock, &relay),
+                },
                 _ => Ok(()),
             };
             // A one-client server's failure is its error line at exit: not said twice.

@@ -34,6 +34,10 @@ use verify::ServerVerifier;
 use crate::exit;
 use crate::net::stream::{Endpoint, Sink, Source, recv_error, send_error};
 
+/// How long a server's client has for its handshake when `-i` does not say (`listen -k --tls`, where
+/// a silent client must not hold its thread for ever).
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Ciphertext read from the socket per call, and the plaintext rustls may hold to be sent.
 const BUF: usize = 256 * 1024;
 

@@ -460,10 +460,10 @@ pub struct TlsServerOpts {
     ///
     /// TLS 1.2 or 1.3. Without --cert the certificate is made at start (for localhost, the listen address and the
     /// host name), and `-v` prints its pin as `tls pin sha256:BASE64`, what a client gives to --pin.
-    /// Served: the one client of a plain listen, -e/-c (with or without -k; the program also gets
-    /// SOCKCAT_TLS_VERSION, SOCKCAT_TLS_CIPHER, SOCKCAT_TLS_ALPN and, with a client certificate,
+    /// Served: the one client of a plain listen, --echo, -e/-c (with or without -k; the program also
+    /// gets SOCKCAT_TLS_VERSION, SOCKCAT_TLS_CIPHER, SOCKCAT_TLS_ALPN and, with a client certificate,
     /// SOCKCAT_TLS_CLIENT_SUBJECT) and --forward (TLS termination). Refused (status 2): -k relaying
-    /// stdin, --echo, --broker, --proxy-server. Each client's handshake has -i, else 10 s.
+    /// stdin, --broker, --proxy-server. Each client's handshake has -i, else 10 s.
     #[arg(long)]
     pub tls: bool,
     /// The server's certificate chain (PEM)

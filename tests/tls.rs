@@ -719,3 +719,32 @@ fn tls_is_refused_where_it_is_not_served() {
         run(&args, b"").code(2).one_error_line("--tls");
     }
 }
+
+/// `listen -k --tls --echo`: two clients at once, each 512 KiB back byte-exact, then a clean end
+/// (the client's close_notify answered with ours: status 0).
+#[test]
+fn keep_open_tls_echo_serves_clients_at_once() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let mut args = served(&pki, "leaf");
+    args.extend(["-k".into(), "--echo".into()]);
+    let (listen, port, _) = tls_listen(&strs(&args), In::Null);
+    let clients: Vec<_> = (0..2u64)
+        .map(|i| {
+            let (ca, port) = (ca.clone(), port.to_string());
+            std::thread::spawn(move || {
+                let data = pattern(512 * 1024, 20 + i);
+                let done = run(
+                    &["connect", "--tls", "--ca", &ca, "localhost", &port],
+                    &data,
+                )
+                .ok();
+                assert!(done.stdout == data, "{} bytes back", done.stdout.len());
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    drop(listen);
+}

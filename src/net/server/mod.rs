@@ -5,7 +5,9 @@
 //! client costs a registered descriptor and a small record ([`conn`]), not a thread, so ten thousand
 //! of them fit in a few MiB; a client that stops reading stalls only itself. Threads are used only
 //! where the work blocks by nature: stdin and the output of `-k`/`--broker` ([`hub`]), and the
-//! single-client relay of a plain `listen`, which is the stream relay itself.
+//! single-client relay of a plain `listen`, which is the stream relay itself, and a thread per client
+//! for `--forward`, `--proxy-server`, relayed programs and every `--tls` client (the handshake and
+//! rustls over a blocking socket).
 
 pub(crate) mod acl;
 mod conn;

@@ -509,6 +509,10 @@ impl Loop {
             let result = match &mode {
                 Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
                 Mode::ProxyServer(srv) => srv.serve(sock, &dest),
+                Mode::Echo => match &tls {
+                    Some(server) => server.echo(sock, relay.idle_timeout, verbose),
+                    None => Ok(()),
+                },
                 Mode::Exec(spec) => match &tls {
                     Some(server) => relayed::serve_tls(spec, sock, &relay, server, verbose),
                     None => relayed::serve(spec, sock, &relay),

@@ -202,6 +202,47 @@ impl Server {
         crate::net::stream::relay::join(local, Endpoint::tls(stream, verbose), cfg)
     }
 
+    /// `listen --tls --echo`: the handshake (bounded by `idle`, else [`HANDSHAKE_TIMEOUT`]), then
+    /// every byte the client sends back to it, until its close_notify (answered with ours). `idle`
+    /// (`-i`): a client that neither sends nor reads for that long ends with a timeout.
+    pub(crate) fn echo(&self, sock: Socket, idle: Option<Duration>, verbose: bool) -> Result<()> {
+        let (stream, summary) = self.handshake(sock, Some(idle.unwrap_or(HANDSHAKE_TIMEOUT)))?;
+        if verbose {
+            crate::diag!("{}", summary.line());
+        }
+        let _ = stream.shared.sock.set_read_timeout(idle);
+        let _ = stream.shared.sock.set_write_timeout(idle);
+        let timed_out = |e: &io::Error| {
+            matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            )
+        };
+        let idle_error = || {
+            exit::timeout(format!(
+                "idle timeout: no data for {}",
+                humantime::format_duration(idle.unwrap_or_default())
+            ))
+        };
+        let (mut reader, mut writer) = stream.split();
+        reader.verbose = verbose;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = match Source::read(&mut reader, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if timed_out(&e) => return Err(idle_error()),
+                Err(e) => return Err(recv_error(e)),
+            };
+            match writer.send(&buf[..n]) {
+                Ok(()) => {}
+                Err(e) if timed_out(&e) => return Err(idle_error()),
+                Err(e) => return Err(send_error(e)),
+            }
+        }
+        writer.finish().map_err(send_error)
+    }
+
     /// The handshake with a client that has just connected.
     pub(crate) fn handshake(
         &self,

@@ -147,9 +147,10 @@ End of stream:
                         until it ends, then exit 0
   reset / early close   exit 1 (connection reset by peer / peer closed before all input was sent)
 
-Server modes (one thread per client):
+Server modes (one epoll loop: an idle client costs a descriptor, not a thread):
   -k                    clients served concurrently; a chunk from one client is never split by
-                        another's on stdout; stdin goes to every client, FIN to all when it ends
+                        another's on stdout; stdin goes to every client, FIN to all when it ends;
+                        a client that half-closes is closed once what was queued for it is out
   --echo, -e, -c        per connection: echo, or a program with the socket as stdin/stdout and
                         SOCKCAT_REMOTE_ADDR/PORT, SOCKCAT_LOCAL_ADDR/PORT in its environment
   --broker              each client's bytes go to every other client (and stdout)

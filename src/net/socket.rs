@@ -2,10 +2,10 @@
 //! backlog, dual-stack by default), Unix-domain stream sockets, and bound client sockets.
 //! socket2 creates every descriptor close-on-exec, so children started later inherit none of them.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -432,6 +432,40 @@ pub(crate) fn describe_sockaddr(addr: &SockAddr) -> String {
     match addr.as_abstract_namespace() {
         Some(name) => format!("@{}", String::from_utf8_lossy(name)),
         None => "unix socket".to_string(),
+    }
+}
+
+/// A socket whose reads and writes give up at `deadline` (SO_RCVTIMEO / SO_SNDTIMEO set to what is
+/// left before each call): the bound on a proxy handshake, client side and server side.
+pub(crate) struct Deadlined<'a> {
+    pub(crate) sock: &'a Socket,
+    pub(crate) deadline: Instant,
+}
+
+impl Deadlined<'_> {
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        Ok(left.max(Duration::from_millis(1)))
+    }
+}
+
+impl Read for Deadlined<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.sock.set_read_timeout(Some(self.left()?))?;
+        (&*self.sock).read(buf)
+    }
+}
+
+impl Write for Deadlined<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.set_write_timeout(Some(self.left()?))?;
+        (&*self.sock).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@
 //! address it resolves to, so a name cannot smuggle a denied address. Then the one relay joins client
 //! and destination, zero-copy, half-close carried both ways.
 
+use crate::net::socket::Deadlined;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -702,39 +703,6 @@ pub fn reply<S: Read + Write>(
         (Protocol::HttpConnect | Protocol::HttpForward, Err(r)) => {
             w.write_all(&http_error(r.http(), ""))
         }
-    }
-}
-
-/// A socket whose reads and writes give up at a deadline (the handshake bound).
-struct Deadlined<'a> {
-    sock: &'a Socket,
-    deadline: Instant,
-}
-
-impl Deadlined<'_> {
-    fn left(&self) -> io::Result<Duration> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        Ok(left.max(Duration::from_millis(1)))
-    }
-}
-
-impl Read for Deadlined<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.set_read_timeout(Some(self.left()?))?;
-        (&*self.sock).read(buf)
-    }
-}
-
-impl Write for Deadlined<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.set_write_timeout(Some(self.left()?))?;
-        (&*self.sock).write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

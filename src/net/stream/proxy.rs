@@ -16,6 +16,7 @@
 //! reported in the proxy's words (`socks5: connection refused by destination`,
 //! `http proxy: 407 Proxy Authentication Required`).
 
+use crate::net::socket::Deadlined;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -649,40 +650,6 @@ fn handshake<S: Read + Write>(
             socks4_handshake(s, &dest, user)
         }
         Scheme::Http => http_connect_handshake(s, &dest, hop.auth.as_ref()),
-    }
-}
-
-/// A socket whose reads and writes give up at `deadline` (SO_RCVTIMEO / SO_SNDTIMEO set to what is
-/// left before each call).
-struct Deadlined<'a> {
-    sock: &'a Socket,
-    deadline: Instant,
-}
-
-impl Deadlined<'_> {
-    fn left(&self) -> io::Result<Duration> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        Ok(left.max(Duration::from_millis(1)))
-    }
-}
-
-impl Read for Deadlined<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.set_read_timeout(Some(self.left()?))?;
-        (&*self.sock).read(buf)
-    }
-}
-
-impl Write for Deadlined<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.set_write_timeout(Some(self.left()?))?;
-        (&*self.sock).write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

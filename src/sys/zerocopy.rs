@@ -103,6 +103,30 @@ pub(crate) fn splice(
     output: BorrowedFd<'_>,
     len: usize,
 ) -> io::Result<usize> {
+    splice_with(input, output, len, libc::SPLICE_F_MOVE)
+}
+
+/// Like [`splice`], but a full output pipe is EAGAIN instead of a wait (SPLICE_F_NONBLOCK). A socket
+/// input still waits for data when it has none: call this only once poll(2) said it is readable.
+pub(crate) fn splice_nonblock(
+    input: BorrowedFd<'_>,
+    output: BorrowedFd<'_>,
+    len: usize,
+) -> io::Result<usize> {
+    splice_with(
+        input,
+        output,
+        len,
+        libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+    )
+}
+
+fn splice_with(
+    input: BorrowedFd<'_>,
+    output: BorrowedFd<'_>,
+    len: usize,
+    flags: libc::c_uint,
+) -> io::Result<usize> {
     retry(|| {
         // SAFETY: both descriptors are live for the borrow; null offset pointers mean "use the file
         // offsets", so the kernel touches no memory of ours.
@@ -113,29 +137,7 @@ pub(crate) fn splice(
                 output.as_raw_fd(),
                 std::ptr::null_mut(),
                 len,
-                libc::SPLICE_F_MOVE,
-            )
-        }
-    })
-}
-
-/// Like [`splice`], but a full output pipe is EAGAIN instead of a wait (SPLICE_F_NONBLOCK). A socket
-/// input still waits for data when it has none: call this only once poll(2) said it is readable.
-pub(crate) fn splice_nonblock(
-    input: BorrowedFd<'_>,
-    output: BorrowedFd<'_>,
-    len: usize,
-) -> io::Result<usize> {
-    retry(|| {
-        // SAFETY: as in `splice`: live descriptors, null offset pointers, no memory of ours touched.
-        unsafe {
-            libc::splice(
-                input.as_raw_fd(),
-                std::ptr::null_mut(),
-                output.as_raw_fd(),
-                std::ptr::null_mut(),
-                len,
-                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+                flags,
             )
         }
     })

@@ -27,7 +27,7 @@
 //! - TLS (`tls.rs`): the halves share the TLS session; `fd()` is None (the bytes on the socket are not
 //!   the stream's bytes), so every direction with a TLS end takes the buffered path; `finish()` sends
 //!   close_notify, then shuts down the socket's sending side.
-//! - A proxied connection (`proxy.rs`): the handshake happens before the endpoint is made; what is left
+//! - A proxied connection (`proxy/`): the handshake happens before the endpoint is made; what is left
 //!   is a socket endpoint ([`Endpoint::socket`]), zero-copy included.
 //! - `listen --forward`: `join(Endpoint::socket(client), Endpoint::socket(target), cfg)` per client;
 //!   half-close is carried both ways by `finish()`, and [`Endpoint::stop`] ends whatever is left when

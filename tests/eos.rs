@@ -85,10 +85,10 @@ fn peer_reset_is_status_1() {
         drop(s); // RST
     });
     let p = Proc::spawn(&["connect", "127.0.0.1", &port.to_string()], In::Pipe);
-    // stdin stays open: the pipe is held, never closed, by `p`.
+    // stdin stays open: only the reset may end the session.
     server.join().unwrap();
     let done = p
-        .finish()
+        .finish_with_stdin_open()
         .code(1)
         .one_error_line("connection reset by peer");
     assert!(done.stdout.is_empty());

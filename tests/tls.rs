@@ -464,11 +464,7 @@ fn ncat_ssl_and_socat_openssl_both_ways() {
     let pki = pki();
     let ca = pki.path("ca.pem");
     let (leaf, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
-    let dir = tempfile::tempdir().unwrap();
     let (ours, theirs) = (pattern(1 << 20, 5), pattern(700_000, 6));
-    let (fo, ft) = (dir.path().join("o"), dir.path().join("t"));
-    std::fs::write(&fo, &ours).unwrap();
-    std::fs::write(&ft, &theirs).unwrap();
     for peer in ["ncat", "socat"] {
         if !have(peer) {
             continue;
@@ -498,14 +494,14 @@ fn ncat_ssl_and_socat_openssl_both_ways() {
                 "listening on",
             ),
         };
-        let mut server = Proc::spawn_program(peer, &args, In::File(ft.clone()));
+        let mut server = Proc::spawn_program(peer, &args, In::Pipe);
         server.wait_line_containing(ready);
-        let done = Proc::spawn(
+        let mut client = Proc::spawn(
             &["connect", "--tls", "--ca", &ca, "localhost", &port],
-            In::File(fo.clone()),
-        )
-        .finish()
-        .ok();
+            In::Pipe,
+        );
+        both_ways((&mut client, &ours), (&mut server, &theirs));
+        let done = client.finish().ok();
         let server = server.finish().ok();
         assert!(
             done.stdout == theirs,
@@ -520,7 +516,7 @@ fn ncat_ssl_and_socat_openssl_both_ways() {
 
         // The peer connects to listen --tls, verifying our leaf against the CA.
         let cert = served(&pki, "leaf");
-        let (listen, port, _) = tls_listen(&strs(&cert), In::File(fo.clone()));
+        let (mut listen, port, _) = tls_listen(&strs(&cert), In::Pipe);
         let port = port.to_string();
         let connect_arg = format!("OPENSSL:localhost:{port},cafile={ca},verify=1");
         let args: Vec<&str> = match peer {
@@ -534,9 +530,9 @@ fn ncat_ssl_and_socat_openssl_both_ways() {
             ],
             _ => vec!["-t", "10", &connect_arg, "STDIO"],
         };
-        let client = Proc::spawn_program(peer, &args, In::File(ft.clone()))
-            .finish()
-            .ok();
+        let mut client = Proc::spawn_program(peer, &args, In::Pipe);
+        both_ways((&mut listen, &ours), (&mut client, &theirs));
+        let client = client.finish().ok();
         let done = listen.finish().ok();
         assert!(
             client.stdout == ours,
@@ -549,6 +545,25 @@ fn ncat_ssl_and_socat_openssl_both_ways() {
             done.stdout.len()
         );
     }
+}
+
+/// Sends each side's bytes through its stdin; ends sockcat's input only once sockcat has received
+/// all of the peer's bytes, then the peer's. ncat ends a session at its peer's EOF whatever it still
+/// has to send, so an earlier end would cut the other direction short; and ncat as a TLS client
+/// writes the last part of a record out only at the next read from the socket (it waits on the socket,
+/// not on what OpenSSL already decrypted), so its output is checked once the session is over.
+fn both_ways((ours, our_bytes): (&mut Proc, &[u8]), (peer, peer_bytes): (&mut Proc, &[u8])) {
+    ours.write(our_bytes);
+    peer.write(peer_bytes);
+    assert!(
+        ours.stdout_has_within(peer_bytes, crate::common::LIMIT),
+        "sockcat did not get all {} bytes of {}: {:?}",
+        peer_bytes.len(),
+        peer.cmd,
+        ours.output_so_far()
+    );
+    ours.close_stdin();
+    peer.close_stdin();
 }
 
 /// A peer that closes TCP without close_notify (Python's ssl: close() without unwrap()): everything it

@@ -262,6 +262,12 @@ impl Proc {
         }
     }
 
+    /// How many bytes have come out on stdout so far, and stderr so far: for a failure's message.
+    pub fn output_so_far(&self) -> (usize, String) {
+        let seen = self.stdout_seen.0.lock().unwrap().len();
+        (seen, self.stderr_all.lock().unwrap().clone())
+    }
+
     /// Writes to the child's stdin.
     pub fn write(&mut self, data: &[u8]) {
         self.stdin
@@ -298,6 +304,15 @@ impl Proc {
         self.finish_within(LIMIT)
     }
 
+    /// Like [`Proc::finish`], but stdin stays open (held, never written) until the process has
+    /// ended: it must end for another reason than the end of its input.
+    pub fn finish_with_stdin_open(mut self) -> Done {
+        let held = self.stdin.take();
+        let done = self.finish();
+        drop(held);
+        done
+    }
+
     pub fn finish_within(mut self, limit: Duration) -> Done {
         self.stdin = None;
         let deadline = Instant::now() + limit;
@@ -327,9 +342,10 @@ impl Proc {
             .take()
             .map(|h| h.join().unwrap_or_default())
             .unwrap_or_default();
-        // The stderr thread ends with the pipe; give it a moment to hand over the last line.
+        // The stderr thread ends with the pipe, which a child forked meanwhile by another test may
+        // hold for a moment (until its exec closes it): wait as long as for the process itself.
         let stderr = {
-            let deadline = Instant::now() + Duration::from_secs(2);
+            let deadline = Instant::now() + LIMIT;
             while Arc::strong_count(&self.stderr_all) > 1 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(2));
             }

@@ -246,7 +246,8 @@ pub struct ProxyOpts {
     /// socks5h:// and socks4a:// send its name to the proxy, http:// uses CONNECT (Basic
     /// authentication with USER:PASS). Repeat for a chain, first hop first. A refusal is status 1
     /// naming the proxy's reply; a malformed URL is status 2. -w bounds the connect and every
-    /// handshake together (without -w each proxy has 30 s to answer).
+    /// handshake together (without -w each proxy has 30 s to answer). With connect --tls, TLS runs end to
+    /// end inside the tunnel: SNI and the name checked are the target's (or --sni), not a proxy's.
     #[arg(long, value_name = "URL")]
     pub proxy: Vec<String>,
     /// Proxy USER:PASS from FILE's first line

@@ -32,4 +32,5 @@ mod server;
 mod sockopt;
 mod startup;
 mod tls;
+mod tls_client;
 mod udp;

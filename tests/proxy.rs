@@ -39,12 +39,12 @@ fn serve_greeter(listener: TcpListener) {
 }
 
 /// A free loopback port (bound, then released for a peer that cannot be told to use port 0).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     closed_port()
 }
 
 /// Waits until something accepts on 127.0.0.1:port (a peer that prints nothing when ready).
-fn wait_port(port: u16) {
+pub(crate) fn wait_port(port: u16) {
     let deadline = Instant::now() + LIMIT;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
@@ -53,7 +53,7 @@ fn wait_port(port: u16) {
     }
 }
 
-fn microsocks(extra: &[&str]) -> (Proc, u16) {
+pub(crate) fn microsocks(extra: &[&str]) -> (Proc, u16) {
     let port = free_port();
     let p = port.to_string();
     let mut args = vec!["-i", "127.0.0.1", "-p", &p];
@@ -63,7 +63,7 @@ fn microsocks(extra: &[&str]) -> (Proc, u16) {
     (proc, port)
 }
 
-fn tinyproxy(dir: &std::path::Path, basic_auth: Option<&str>) -> (Proc, u16) {
+pub(crate) fn tinyproxy(dir: &std::path::Path, basic_auth: Option<&str>) -> (Proc, u16) {
     let port = free_port();
     let mut conf =
         format!("Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 50\nLogLevel Warning\n");

@@ -20,12 +20,12 @@ fn this_year() -> i32 {
 }
 
 /// A private PKI in a tempdir.
-struct Pki {
+pub(crate) struct Pki {
     dir: tempfile::TempDir,
 }
 
 impl Pki {
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 }
@@ -38,7 +38,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// ca.pem; leaf (localhost, 127.0.0.1), expired (localhost, 127.0.0.1, ended in 2020), other
 /// (other.example), client (a client certificate): each NAME.pem with NAME.key.
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     let dir = tempfile::tempdir().unwrap();
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -78,7 +78,7 @@ fn pki() -> Pki {
 }
 
 /// `sockcat listen -v --tls` with `extra` options on 127.0.0.1, port 0, stdin from `stdin`.
-fn tls_listen(extra: &[&str], stdin: In) -> (Proc, u16, String) {
+pub(crate) fn tls_listen(extra: &[&str], stdin: In) -> (Proc, u16, String) {
     let mut args = vec!["listen", "-v", "--tls"];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["127.0.0.1", "0"]);
@@ -91,7 +91,7 @@ fn tls_listen(extra: &[&str], stdin: In) -> (Proc, u16, String) {
     (p, port, pin)
 }
 
-fn served(pki: &Pki, name: &str) -> Vec<String> {
+pub(crate) fn served(pki: &Pki, name: &str) -> Vec<String> {
     vec![
         "--cert".into(),
         pki.path(&format!("{name}.pem")),
@@ -100,7 +100,7 @@ fn served(pki: &Pki, name: &str) -> Vec<String> {
     ]
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
+pub(crate) fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 

@@ -54,6 +54,8 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l dest-allow -d
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l dest-deny -d 'Never proxy to destinations matching RULE' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy -d 'With --forward: connect to ENDPOINT through proxy URL (repeat: a chain)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-auth-file -d 'With --forward: proxy USER:PASS from FILE\'s first line' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward-ca -d 'With --forward tls://: trust the CAs of FILE (PEM), not the system\'s' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward-pin -d 'With --forward tls://: accept the target\'s key with this SPKI SHA-256' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l events -d 'JSON lines of accepts, refusals, closes to FILE (-: stderr)' -r -F
@@ -75,6 +77,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l pty -d 'Run t
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l broker -d 'Relay each client\'s bytes to all others (implies -k)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l accept-proxy-protocol -d 'Require a PROXY protocol header from clients'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-server -d 'Serve as a SOCKS and HTTP proxy (implies -k)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward-insecure -d 'With --forward tls://: do not verify the target (warns once, with its pin)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l recv-only -d 'Only receive: never read stdin, never send'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l send-only -d 'Only send: discard what arrives'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l close-on-eof -d 'At stdin EOF close both ways and exit 0 at once'

@@ -263,10 +263,13 @@ pub struct ProxyOpts {
 pub struct ServeOpts {
     /// Forward each client to ENDPOINT (implies -k)
     ///
-    /// ENDPOINT is HOST:PORT, [IPV6]:PORT, tcp://HOST:PORT or unix:PATH. Each client gets its own new connection to ENDPOINT (Happy Eyeballs, -w as its connect
+    /// ENDPOINT is HOST:PORT, [IPV6]:PORT, tcp://HOST:PORT, tls://HOST:PORT or unix:PATH. Each client gets its own new connection to ENDPOINT (Happy Eyeballs, -w as its connect
     /// timeout), relayed both ways until both directions have ended; a half-close is carried across.
     /// A client whose target cannot be reached is closed at once (logged with -v) and the server
-    /// goes on. --proxy applies to the outgoing leg.
+    /// goes on. --proxy applies to the outgoing leg. tls://HOST:PORT speaks TLS to the target,
+    /// verified as connect --tls would (--forward-ca, --forward-pin, --forward-insecure); a target
+    /// that fails the handshake or the check is one that cannot be reached (-w, else 10 s, bounds
+    /// the handshake). With --tls too, sockcat re-encrypts: TLS in, TLS out.
     #[arg(
         long,
         value_name = "ENDPOINT",
@@ -340,6 +343,25 @@ pub struct ServeOpts {
     /// With --forward: proxy USER:PASS from FILE's first line
     #[arg(long, value_name = "FILE", requires = "proxy", hide_short_help = true)]
     pub proxy_auth_file: Option<PathBuf>,
+    /// With --forward tls://: trust the CAs of FILE (PEM), not the system's
+    ///
+    /// The outgoing TLS leg of --forward tls://HOST:PORT is verified as connect --tls verifies:
+    /// against the system trust store and HOST. FILE (a PEM bundle) replaces the system roots.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "forward",
+        hide_short_help = true
+    )]
+    pub forward_ca: Option<PathBuf>,
+    /// With --forward tls://: accept the target's key with this SPKI SHA-256
+    ///
+    /// Repeatable; as connect --pin (sha256:BASE64), CA-signed or not.
+    #[arg(long, value_name = "sha256:BASE64", value_parser = parse_pin_arg, requires = "forward", hide_short_help = true)]
+    pub forward_pin: Vec<[u8; 32]>,
+    /// With --forward tls://: do not verify the target (warns once, with its pin)
+    #[arg(long, requires = "forward", conflicts_with_all = ["forward_ca", "forward_pin"], hide_short_help = true)]
+    pub forward_insecure: bool,
 }
 
 /// How the relay between stdin/stdout and the socket behaves.

@@ -7,17 +7,18 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{ListenArgs, ProxyOpts};
+use crate::cli::{ListenArgs, ProxyOpts, ServeOpts};
 use crate::exit;
 use crate::net::addr::Family;
 use crate::net::connect::ConnectOpts;
 use crate::net::proxy_protocol::Version;
 use crate::net::server::Mode;
-use crate::net::server::forward::{Admission, Forward, parse_target};
+use crate::net::server::forward::{Admission, Forward, Target, parse_target};
 use crate::net::server::proxy_server::{
     DestPolicy, HANDSHAKE_TIMEOUT, ProxyServer, parse_dest_rule, read_users,
 };
 use crate::net::stream::relay::RelayConfig;
+use crate::net::stream::tls;
 
 /// The mode for `--forward` or `--proxy-server`; None for the other modes (which take none of their
 /// options).
@@ -51,12 +52,15 @@ pub(crate) fn mode(args: &ListenArgs, family: Family) -> Result<Option<Mode>> {
             "v1" => Version::V1,
             _ => Version::V2,
         });
+        let target = parse_target(endpoint)?;
+        let origin = origin_tls(o, &target)?;
         return Ok(Some(Mode::Forward(Arc::new(Forward {
-            target: parse_target(endpoint)?,
+            target,
             connect,
             proxy_protocol,
             relay,
             admission,
+            origin,
         }))));
     }
     let policy = DestPolicy {
@@ -80,6 +84,33 @@ pub(crate) fn mode(args: &ListenArgs, family: Family) -> Result<Option<Mode>> {
         relay,
         admission,
     }))))
+}
+
+/// The TLS client of a `tls://` forward target, from `--forward-ca`, `--forward-pin` and
+/// `--forward-insecure` (built now: a bad PEM file is status 2 before any client). Those options
+/// without a `tls://` target are a usage error, not silently ignored.
+fn origin_tls(o: &ServeOpts, target: &Target) -> Result<Option<tls::Client>> {
+    if !matches!(target, Target::Tls(_)) {
+        for (given, flag) in [
+            (o.forward_ca.is_some(), "--forward-ca"),
+            (!o.forward_pin.is_empty(), "--forward-pin"),
+            (o.forward_insecure, "--forward-insecure"),
+        ] {
+            if given {
+                return Err(exit::usage(format!(
+                    "{flag} needs a tls://HOST:PORT --forward endpoint"
+                )));
+            }
+        }
+        return Ok(None);
+    }
+    let opts = tls::ClientOpts {
+        ca: o.forward_ca.clone(),
+        pins: o.forward_pin.clone(),
+        insecure: o.forward_insecure,
+        ..tls::ClientOpts::default()
+    };
+    Ok(Some(tls::Client::new(&opts)?))
 }
 
 /// Where `--proxy-server` binds: loopback when no ADDR was given; a non-loopback ADDR only with

@@ -3,6 +3,10 @@
 //! becomes a half-close on the other, and plain socket legs go zero-copy. A target that cannot be
 //! reached costs only that client (closed at once, logged with `-v`).
 //!
+//! A `tls://HOST:PORT` target originates TLS on the outgoing leg, verified as `connect --tls` would
+//! (`--forward-ca`, `--forward-pin`, `--forward-insecure`); a target that fails the handshake or the
+//! verification is one more unreachable target: its client is closed, the reason logged.
+//!
 //! Also here, because forwarding and the proxy server share them: `--accept-proxy-protocol` (the
 //! client's PROXY protocol header read within [`HEADER_TIMEOUT`], its source then counting as the
 //! client's address for `--allow`/`--deny` and the logs) and `--proxy-protocol v1|v2` (a header with
@@ -32,6 +36,8 @@ pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     Tcp(HostPort),
+    /// `tls://HOST:PORT`: TCP, then a TLS handshake naming HOST.
+    Tls(HostPort),
     Unix(PathBuf),
 }
 
@@ -39,13 +45,14 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Tcp(hp) => write!(f, "{hp}"),
+            Target::Tls(hp) => write!(f, "tls://{hp}"),
             Target::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
 }
 
-/// Parses a `--forward` ENDPOINT: `HOST:PORT`, `[IPV6]:PORT`, `tcp://HOST:PORT`, `unix:PATH`,
-/// `unix:@NAME`. `tls://` is refused until TLS exists (status 2).
+/// Parses a `--forward` ENDPOINT: `HOST:PORT`, `[IPV6]:PORT`, `tcp://HOST:PORT`, `tls://HOST:PORT`,
+/// `unix:PATH`, `unix:@NAME`.
 pub(crate) fn parse_target(text: &str) -> Result<Target> {
     if let Some(path) = text.strip_prefix("unix:") {
         if path.is_empty() {
@@ -55,15 +62,13 @@ pub(crate) fn parse_target(text: &str) -> Result<Target> {
         }
         return Ok(Target::Unix(PathBuf::from(path)));
     }
-    if text.starts_with("tls://") {
-        return Err(exit::usage(format!(
-            "--forward {text}: TLS targets are not supported by this build"
-        )));
-    }
-    let rest = text.strip_prefix("tcp://").unwrap_or(text);
+    let (rest, tls) = match text.strip_prefix("tls://") {
+        Some(rest) => (rest, true),
+        None => (text.strip_prefix("tcp://").unwrap_or(text), false),
+    };
     if rest.contains("://") {
         return Err(exit::usage(format!(
-            "--forward {text}: expected HOST:PORT, tcp://HOST:PORT or unix:PATH"
+            "--forward {text}: expected HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or unix:PATH"
         )));
     }
     let hp = parse_endpoint(&[rest.to_string()])
@@ -73,7 +78,11 @@ pub(crate) fn parse_target(text: &str) -> Result<Target> {
             "--forward {text}: port 0 is not a destination"
         )));
     }
-    Ok(Target::Tcp(hp))
+    Ok(if tls {
+        Target::Tls(hp)
+    } else {
+        Target::Tcp(hp)
+    })
 }
 
 /// A client's addresses as the server sees them: the peer (or the PROXY protocol header's source)
@@ -151,7 +160,7 @@ impl Admission {
 }
 
 /// How to forward each client.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Forward {
     pub target: Target,
     /// Family, `-w` as the connect timeout, `--proxy` for the outgoing leg.
@@ -159,14 +168,37 @@ pub(crate) struct Forward {
     pub proxy_protocol: Option<Version>,
     pub relay: RelayConfig,
     pub admission: Admission,
+    /// The TLS client of a `tls://` target (its verification from `--forward-ca/-pin/-insecure`).
+    pub origin: Option<tls::Client>,
 }
 
 impl Forward {
-    /// Opens the outgoing leg.
-    fn open(&self) -> Result<Socket> {
-        match &self.target {
-            Target::Tcp(hp) => Ok(connect(hp, &self.connect, None)?.0),
-            Target::Unix(path) => unix_connect(path, self.connect.timeout),
+    /// Opens the outgoing leg: connected (through `--proxy` if given), and for a `tls://` target
+    /// with the TLS handshake done (bounded by `-w`, else [`tls::HANDSHAKE_TIMEOUT`]) after the
+    /// PROXY protocol header, which goes to the target in the clear, as haproxy's `send-proxy` with
+    /// `ssl` sends it.
+    fn open(&self, header: Option<&[u8]>, who: &str) -> Result<Endpoint> {
+        let sock = match &self.target {
+            Target::Tcp(hp) | Target::Tls(hp) => connect(hp, &self.connect, None)?.0,
+            Target::Unix(path) => unix_connect(path, self.connect.timeout)?,
+        };
+        if let Some(header) = header {
+            (&sock)
+                .write_all(header)
+                .context("send the PROXY protocol header")?;
+        }
+        let name = format!("to {}", self.target);
+        match (&self.target, &self.origin) {
+            (Target::Tls(hp), Some(client)) => {
+                let timeout = self.connect.timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
+                let (stream, summary) = client.handshake(sock, &hp.host, Some(timeout))?;
+                if self.admission.verbose {
+                    crate::diag!("{who}: {name}: {}", summary.line());
+                }
+                Ok(Endpoint::tls(stream, self.admission.verbose))
+            }
+            (Target::Tls(_), None) => Err(anyhow!("no TLS client for a tls:// target")),
+            _ => Ok(Endpoint::socket_named(sock, &name)),
         }
     }
 
@@ -199,25 +231,17 @@ impl Forward {
             }
             None => Endpoint::socket_named(client, "client"),
         };
+        let header = self
+            .proxy_protocol
+            .map(|version| proxy_protocol::encode(version, addrs.peer.zip(addrs.local)));
         let target = self
-            .open()
+            .open(header.as_deref(), &addrs.shown())
             .with_context(|| format!("forward to {}", self.target))?;
-        if let Some(version) = self.proxy_protocol {
-            let pair = addrs.peer.zip(addrs.local);
-            let header = proxy_protocol::encode(version, pair);
-            (&target)
-                .write_all(&header)
-                .with_context(|| format!("send the PROXY protocol header to {}", self.target))?;
-        }
         if self.admission.verbose {
             crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
         }
         // Each end's errors name it: a client that went away is not the target's fault.
-        let result = join(
-            client,
-            Endpoint::socket_named(target, &format!("to {}", self.target)),
-            &self.relay,
-        );
+        let result = join(client, target, &self.relay);
         if self.admission.verbose && result.is_ok() {
             crate::diag!(
                 "{} done after {:.3} s",
@@ -251,6 +275,10 @@ mod tests {
             parse_target("unix:/run/x.sock").unwrap(),
             Target::Unix("/run/x.sock".into())
         );
+        assert_eq!(
+            parse_target("tls://localhost:443").unwrap().to_string(),
+            "tls://localhost:443"
+        );
         for bad in [
             "",
             "host",
@@ -258,7 +286,9 @@ mod tests {
             "udp://h:1",
             "h:0",
             "h:99999",
-            "tls://h:443",
+            "tls://h",
+            "tls://unix:/x",
+            "tls://tcp://h:1",
         ] {
             assert_eq!(status_of(&parse_target(bad).unwrap_err()), USAGE, "{bad}");
         }

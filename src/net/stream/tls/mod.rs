@@ -102,12 +102,16 @@ impl Summary {
     }
 }
 
-/// A client ready to run handshakes (the configuration is built once, also for many probes).
+/// A client ready to run handshakes (the configuration is built once, also for many probes and for
+/// every client of a `--forward tls://` server).
+#[derive(Debug)]
 pub(crate) struct Client {
     config: Arc<ClientConfig>,
     verifier: Arc<ServerVerifier>,
     sni: Option<String>,
     insecure: bool,
+    /// `--insecure` has been said (once per process, not per connection).
+    warned: AtomicBool,
 }
 
 /// The name a client sends and checks: `--sni`, else the host (an IP literal: its IP SAN, no SNI).
@@ -130,6 +134,7 @@ impl Client {
             verifier,
             sni: opts.sni.clone(),
             insecure: opts.insecure,
+            warned: AtomicBool::new(false),
         })
     }
 
@@ -153,7 +158,7 @@ impl Client {
             let leaf = self.verifier.leaf();
             explain(e, leaf.as_ref(), &expected)
         })?;
-        if self.insecure {
+        if self.insecure && !self.warned.swap(true, Ordering::Relaxed) {
             let pin = summary
                 .leaf()
                 .map(|i| i.pin)

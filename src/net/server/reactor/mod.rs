@@ -8,11 +8,14 @@
 //! Every connection passes through exactly three places: [`Loop::admit`] (accepted), [`Loop::refuse`]
 //! (turned away, with a reason) and [`Loop::close`] (ended, with a reason and its byte counts); the
 //! `-v` lines, and server events, are written there.
+//!
+//! Here: the loop's state and its turn. `accept.rs`: accepting, refusing, admitting; `slots.rs`: a
+//! client of this loop taking and leaving a slot; `blocking.rs`: a client served on a thread of its
+//! own; `streams.rs`: moving a client's bytes; `children.rs`: `-e`/`-c` children; `time.rs`: timers.
 
-use crate::net::events::{CloseReason, RefuseReason};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,20 +23,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use socket2::{SockAddr, Socket};
+use socket2::Socket;
 
 use crate::exit;
-use crate::net::server::conn::{Close, Conn, Kind};
-use crate::net::server::exec;
+use crate::net::server::conn::Conn;
 use crate::net::server::hub::{Fed, OutputSink, StdinFeed};
-use crate::net::server::relayed;
 use crate::net::server::{Mode, ServeConfig};
-use crate::net::socket::describe_sockaddr;
 use crate::net::stream::hexdump::Hexdump;
-use crate::net::stream::relay::relay;
 use crate::stdio::{Input, Output};
 
+mod accept;
+mod blocking;
 mod children;
+mod slots;
 mod streams;
 mod time;
 
@@ -61,51 +63,6 @@ const CHILD_TICK: Duration = Duration::from_millis(50);
 const SPREAD_AT: usize = 16;
 /// Out of descriptors: try accepting again after this.
 const ACCEPT_RETRY: Duration = Duration::from_millis(20);
-
-/// Why a client was turned away.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Refuse {
-    Deny,
-    Busy,
-    MaxConns(usize),
-}
-
-/// Bytes received and bytes acknowledged on a TCP socket (TCP_INFO), (0, 0) for other sockets. The
-/// kernel counts a FIN as one byte each way; the state says whether one is in the counts.
-fn tcp_bytes(sock: &Socket) -> (u64, u64) {
-    use std::os::fd::AsFd;
-    let Ok(i) = crate::sys::sockopt::tcp_info(sock.as_fd()) else {
-        return (0, 0);
-    };
-    // CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, CLOSE: the peer's FIN came; FIN_WAIT2, TIME_WAIT,
-    // CLOSE: ours was acked. (CLOSE after a reset may count one byte too few.)
-    let fin_in = matches!(i.tcpi_state, 8 | 9 | 11 | 6 | 7);
-    let fin_out = matches!(i.tcpi_state, 5..=7);
-    (
-        i.tcpi_bytes_received.saturating_sub(u64::from(fin_in)),
-        i.tcpi_bytes_acked.saturating_sub(u64::from(fin_out)),
-    )
-}
-
-impl Refuse {
-    /// The `refuse` event's reason (a one-client listen that is busy counts as max-conns: 1).
-    fn event(self) -> RefuseReason {
-        match self {
-            Refuse::Deny => RefuseReason::Deny,
-            Refuse::Busy | Refuse::MaxConns(_) => RefuseReason::MaxConns,
-        }
-    }
-
-    /// The event reason: `deny`, `busy`, `max-conns`.
-    #[allow(dead_code)] // the --events writer's
-    pub(crate) fn reason(self) -> &'static str {
-        match self {
-            Refuse::Deny => "deny",
-            Refuse::Busy => "busy",
-            Refuse::MaxConns(_) => "max-conns",
-        }
-    }
-}
 
 pub(super) struct Loop {
     poll: Poll,
@@ -347,330 +304,6 @@ impl Loop {
     fn finish(&mut self, result: Result<()>) {
         if self.done.is_none() {
             self.done = Some(result);
-        }
-    }
-
-    // ---- accepting ----
-
-    fn accept_all(&mut self) {
-        self.accept_retry = None;
-        while self.done.is_none() {
-            let Some(listener) = &self.listener else {
-                return;
-            };
-            match listener.accept() {
-                Ok((sock, peer)) => self.accepted(sock, peer),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // A client that left before we took it, or a signal: the next one.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) => {}
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-                    ) =>
-                {
-                    // Out of descriptors: the client waits in the backlog until one frees up.
-                    let shown = &self.cfg.shown;
-                    self.log(|| format!("accept on {shown}: {}", exit::describe_io(&e)));
-                    self.accept_retry = Some(Instant::now() + ACCEPT_RETRY);
-                    return;
-                }
-                Err(e) => {
-                    let what = format!("accept on {}", self.cfg.shown);
-                    self.finish(Err(anyhow!(e).context(what)));
-                    return;
-                }
-            }
-        }
-    }
-
-    fn accepted(&mut self, sock: Socket, peer: SockAddr) {
-        let who = describe_sockaddr(&peer);
-        if !self.cfg.acl.admits(peer.as_socket().map(|a| a.ip())) {
-            return self.refuse(sock, &who, Refuse::Deny);
-        }
-        if !self.cfg.keep_open && self.accepted_any {
-            return self.refuse(sock, &who, Refuse::Busy);
-        }
-        if let Some(limit) = self.cfg.max_conns
-            && self.in_use.load(Ordering::SeqCst) >= limit
-        {
-            return self.refuse(sock, &who, Refuse::MaxConns(limit));
-        }
-        self.admit(sock, who);
-    }
-
-    /// Turns a client away with a reset (SO_LINGER 0), so it fails at once whatever it does next.
-    fn refuse(&mut self, sock: Socket, who: &str, why: Refuse) {
-        let _ = sock.set_linger(Some(Duration::ZERO));
-        drop(sock);
-        if let Some(ev) = &self.cfg.events {
-            ev.refuse(who, why.event());
-        }
-        self.log(|| match why {
-            Refuse::Deny => format!("refused {who}: not allowed"),
-            Refuse::Busy => format!("refused {who}: busy with another client"),
-            Refuse::MaxConns(limit) => format!("refused {who}: {limit} connections already"),
-        });
-    }
-
-    /// A client is in: give it a slot and start serving it by the mode.
-    fn admit(&mut self, sock: Socket, who: String) {
-        self.accepted_any = true;
-        self.first_deadline = None;
-        let id = self.next_id;
-        self.next_id += 1;
-        self.log(|| format!("connection from {who}"));
-        if let Some(ev) = &self.cfg.events {
-            ev.open_session(id, &who);
-        }
-        if let Some((input, output)) = self.single.take() {
-            // The one client of a plain `listen`: the stream relay, on a thread (stdin and stdout block).
-            let cfg = self.cfg.relay.clone();
-            let result = self.single_result.clone();
-            let waker = self.waker.clone();
-            let events = self
-                .cfg
-                .events
-                .clone()
-                .map(|ev| (ev, sock.try_clone().ok()));
-            let tls = self.cfg.tls.clone().map(|t| (t, self.cfg.verbose, who));
-            std::thread::spawn(move || {
-                let r = match tls {
-                    Some((tls, verbose, who)) => {
-                        tls.serve_one(sock, input, output, &cfg, verbose, &who)
-                    }
-                    None => relay(sock, input, output, &cfg),
-                };
-                if let Some((ev, dup)) = events {
-                    let (i, o) = dup.as_ref().map_or((0, 0), tcp_bytes);
-                    ev.close_session(id, i, o, CloseReason::of(&r).as_str());
-                }
-                *result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                let _ = waker.wake();
-            });
-            return;
-        }
-        self.in_use.fetch_add(1, Ordering::SeqCst);
-        let blocking = match &self.mode {
-            Mode::Forward(_) | Mode::ProxyServer(_) => true,
-            // A TLS session blocks (its handshake, then rustls over the socket).
-            _ if self.cfg.tls.is_some() => true,
-            Mode::Exec(spec) => relayed::wanted(spec, &self.cfg.relay),
-            _ => false,
-        };
-        if blocking {
-            return self.start_blocking(sock, who, id);
-        }
-        if matches!(self.mode, Mode::Echo)
-            && self.cfg.keep_open
-            && self.inbox.is_none()
-            && self.active >= SPREAD_AT
-            && self.workers.is_empty()
-            && let Err(e) = self.start_workers()
-        {
-            self.log(|| format!("{e:#}"));
-        }
-        if !self.workers.is_empty() && self.active >= SPREAD_AT {
-            let worker = &self.workers[self.next_worker % self.workers.len()];
-            self.next_worker = self.next_worker.wrapping_add(1);
-            if worker.tx.send((sock, who, id)).is_ok() {
-                let _ = worker.waker.wake();
-            } else {
-                self.in_use.fetch_sub(1, Ordering::SeqCst);
-            }
-            return;
-        }
-        self.start(sock, who, id);
-    }
-
-    /// `--forward`, `--proxy-server` and relayed programs: the client's handshake, the outgoing connect and
-    /// the relay block, so each client is served on a thread of its own; its slot frees when the
-    /// thread ends. Without `-k` (a relayed program) its result ends the server.
-    fn start_blocking(&mut self, sock: Socket, who: String, id: u64) {
-        let mode = self.mode.clone();
-        let in_use = self.in_use.clone();
-        let verbose = self.cfg.verbose;
-        let (relay, single) = (self.cfg.relay.clone(), !self.cfg.keep_open);
-        let (single_result, waker) = (self.single_result.clone(), self.waker.clone());
-        let events = self.cfg.events.clone();
-        let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
-        let tls = self.cfg.tls.clone();
-        let spawned = std::thread::Builder::new().spawn(move || {
-            let dest = |d: &str| {
-                if let Some(ev) = &events {
-                    ev.set_session_dest(id, d);
-                }
-            };
-            let result = match &mode {
-                Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
-                Mode::ProxyServer(srv) => srv.serve(sock, &dest),
-                Mode::Echo => match &tls {
-                    Some(server) => server.echo(sock, relay.idle_timeout, verbose),
-                    None => Ok(()),
-                },
-                Mode::Exec(spec) => match &tls {
-                    Some(server) => relayed::serve_tls(spec, sock, &relay, server, verbose),
-                    None => relayed::serve(spec, sock, &relay),
-                },
-                _ => Ok(()),
-            };
-            // A one-client server's failure is its error line at exit: not said twice.
-            if let Err(e) = &result
-                && verbose
-                && !single
-            {
-                crate::diag!("{who}: {}", exit::render(e));
-            }
-            if let (Some(ev), Some(dup)) = (&events, &dup) {
-                let (i, o) = tcp_bytes(dup);
-                ev.close_session(id, i, o, CloseReason::of(&result).as_str());
-            }
-            in_use.fetch_sub(1, Ordering::SeqCst);
-            if single {
-                *single_result.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-                let _ = waker.wake();
-            }
-        });
-        if let Err(e) = spawned {
-            self.in_use.fetch_sub(1, Ordering::SeqCst);
-            self.log(|| format!("cannot start a thread for a client: {e}"));
-        }
-    }
-
-    /// Serves an admitted client in this loop: registers it (and its child) for readiness.
-    fn start(&mut self, sock: Socket, who: String, id: u64) {
-        let kind = match &self.mode {
-            Mode::Exec(spec) => {
-                match exec::spawn(
-                    spec,
-                    &sock,
-                    self.cfg.relay.send_only,
-                    self.cfg.relay.recv_only,
-                ) {
-                    Ok(running) => Kind::Exec(running),
-                    Err(e) => {
-                        self.log(|| format!("{who}: {}", exit::render(&e)));
-                        self.in_use.fetch_sub(1, Ordering::SeqCst);
-                        if !self.cfg.keep_open {
-                            self.finish(Err(e));
-                        }
-                        return;
-                    }
-                }
-            }
-            _ => {
-                if let Err(e) = sock.set_nonblocking(true) {
-                    self.log(|| format!("{who}: {e}"));
-                    self.in_use.fetch_sub(1, Ordering::SeqCst);
-                    return;
-                }
-                Kind::Stream
-            }
-        };
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.conns.push(None);
-                self.conns.len() - 1
-            }
-        };
-        let fd = sock.as_raw_fd();
-        let mut conn = Conn::new(id, sock, who, kind);
-        let registered = match &conn.kind {
-            Kind::Exec(running) => match &running.pidfd {
-                Some(pidfd) => self.poll.registry().register(
-                    &mut SourceFd(&pidfd.as_raw_fd()),
-                    child_token(slot),
-                    Interest::READABLE,
-                ),
-                None => Ok(()),
-            },
-            _ => self.poll.registry().register(
-                &mut SourceFd(&fd),
-                sock_token(slot),
-                Interest::READABLE | Interest::WRITABLE,
-            ),
-        };
-        if let Err(e) = registered {
-            let who = conn.who.clone();
-            self.log(|| format!("{who}: epoll: {e}"));
-            if let Kind::Exec(r) = &conn.kind {
-                r.kill();
-            }
-            self.free.push(slot);
-            self.in_use.fetch_sub(1, Ordering::SeqCst);
-            return;
-        }
-        if matches!(self.mode, Mode::Relay) && self.stdin_over && self.recipients_wanted() {
-            // stdin is over: FIN at once (unless --no-shutdown).
-            if !self.cfg.relay.no_shutdown {
-                let _ = conn.sock.shutdown(std::net::Shutdown::Write);
-                conn.fin_sent = true;
-            }
-        }
-        conn.readable = false;
-        self.conns[slot] = Some(conn);
-        self.active += 1;
-        self.arm_tick();
-        if let Mode::Exec(_) = self.mode {
-            // The child may have exited before its pidfd was registered: look now.
-            self.child_event(slot);
-        }
-    }
-
-    // ---- closing ----
-
-    /// Ends a connection: deregisters and closes it, frees its slot, says why.
-    fn close(&mut self, slot: usize, why: Close) {
-        let Some(conn) = self.conns.get_mut(slot).and_then(Option::take) else {
-            return;
-        };
-        let _ = self
-            .poll
-            .registry()
-            .deregister(&mut SourceFd(&conn.sock.as_raw_fd()));
-        if let Kind::Exec(r) = &conn.kind
-            && let Some(pidfd) = &r.pidfd
-        {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&pidfd.as_raw_fd()));
-        }
-        self.free.push(slot);
-        self.active -= 1;
-        self.in_use.fetch_sub(1, Ordering::SeqCst);
-        // A one-client server's failure is its error line at exit: not said twice.
-        let final_error =
-            !self.cfg.keep_open && matches!(why, Close::Error(_) | Close::Reset | Close::Idle);
-        if let Some(msg) = why.message()
-            && !final_error
-        {
-            let who = &conn.who;
-            self.log(|| format!("{who}: {msg}"));
-        }
-        if let Some(ev) = &self.cfg.events {
-            // A child reads and writes the socket itself: its counts come from TCP_INFO.
-            let (i, o) = match conn.kind {
-                Kind::Stream => (conn.bytes_in, conn.bytes_out),
-                _ => tcp_bytes(&conn.sock),
-            };
-            ev.close_session(conn.id, i, o, &why.reason());
-        }
-        drop(conn);
-        if !self.cfg.keep_open {
-            self.finish(match why {
-                Close::Eof => Ok(()),
-                Close::Reset => Err(anyhow!("connection reset by peer")),
-                Close::Idle => Err(exit::timeout("idle timeout: closed")),
-                Close::Behind(_) => Ok(()),
-                Close::Error(e) => Err(e),
-            });
         }
     }
 }

@@ -1,0 +1,86 @@
+//! The clients whose work blocks (`--forward`, `--proxy-server`, relayed programs, every `--tls`
+//! client): each is served on a thread of its own, outside the loop, and counted until it ends.
+
+use std::sync::atomic::Ordering;
+
+use socket2::Socket;
+
+use crate::exit;
+use crate::net::events::CloseReason;
+use crate::net::server::Mode;
+use crate::net::server::relayed;
+
+use super::Loop;
+
+/// Bytes received and bytes acknowledged on a TCP socket (TCP_INFO), (0, 0) for other sockets. The
+/// kernel counts a FIN as one byte each way; the state says whether one is in the counts.
+pub(super) fn tcp_bytes(sock: &Socket) -> (u64, u64) {
+    use std::os::fd::AsFd;
+    let Ok(i) = crate::sys::sockopt::tcp_info(sock.as_fd()) else {
+        return (0, 0);
+    };
+    // CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, CLOSE: the peer's FIN came; FIN_WAIT2, TIME_WAIT,
+    // CLOSE: ours was acked. (CLOSE after a reset may count one byte too few.)
+    let fin_in = matches!(i.tcpi_state, 8 | 9 | 11 | 6 | 7);
+    let fin_out = matches!(i.tcpi_state, 5..=7);
+    (
+        i.tcpi_bytes_received.saturating_sub(u64::from(fin_in)),
+        i.tcpi_bytes_acked.saturating_sub(u64::from(fin_out)),
+    )
+}
+
+impl Loop {
+    /// `--forward`, `--proxy-server` and relayed programs: the client's handshake, the outgoing connect and
+    /// the relay block, so each client is served on a thread of its own; its slot frees when the
+    /// thread ends. Without `-k` (a relayed program) its result ends the server.
+    pub(super) fn start_blocking(&mut self, sock: Socket, who: String, id: u64) {
+        let mode = self.mode.clone();
+        let in_use = self.in_use.clone();
+        let verbose = self.cfg.verbose;
+        let (relay, single) = (self.cfg.relay.clone(), !self.cfg.keep_open);
+        let (single_result, waker) = (self.single_result.clone(), self.waker.clone());
+        let events = self.cfg.events.clone();
+        let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
+        let tls = self.cfg.tls.clone();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let dest = |d: &str| {
+                if let Some(ev) = &events {
+                    ev.set_session_dest(id, d);
+                }
+            };
+            let result = match &mode {
+                Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
+                Mode::ProxyServer(srv) => srv.serve(sock, &dest),
+                Mode::Echo => match &tls {
+                    Some(server) => server.echo(sock, relay.idle_timeout, verbose),
+                    None => Ok(()),
+                },
+                Mode::Exec(spec) => match &tls {
+                    Some(server) => relayed::serve_tls(spec, sock, &relay, server, verbose),
+                    None => relayed::serve(spec, sock, &relay),
+                },
+                _ => Ok(()),
+            };
+            // A one-client server's failure is its error line at exit: not said twice.
+            if let Err(e) = &result
+                && verbose
+                && !single
+            {
+                crate::diag!("{who}: {}", exit::render(e));
+            }
+            if let (Some(ev), Some(dup)) = (&events, &dup) {
+                let (i, o) = tcp_bytes(dup);
+                ev.close_session(id, i, o, CloseReason::of(&result).as_str());
+            }
+            in_use.fetch_sub(1, Ordering::SeqCst);
+            if single {
+                *single_result.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                let _ = waker.wake();
+            }
+        });
+        if let Err(e) = spawned {
+            self.in_use.fetch_sub(1, Ordering::SeqCst);
+            self.log(|| format!("cannot start a thread for a client: {e}"));
+        }
+    }
+}

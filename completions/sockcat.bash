@@ -627,7 +627,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__recv)
-            opts="-4 -6 -c -w -v -h -V --unix --systemd --format --count --timeout --reply --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --session-idle --max-sessions --sockopt --verbose --help --version"
+            opts="-4 -6 -c -w -v -h -V --unix --systemd --format --count --timeout --reply --echo --group --reuseaddr --reuseport --recv-buffer --stats --events --forward --session-idle --max-sessions --sockopt --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +666,10 @@ _sockcat() {
                     return 0
                     ;;
                 --events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -238,8 +238,9 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s w -l timeou
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l group -d 'Join this multicast group (SO_REUSEADDR is then on)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l recv-buffer -d 'SO_RCVBUF (default: 32M, forced past net.core.rmem_max when allowed); 512k, 4M accepted' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l events -d 'Write each sender\'s session as JSON lines to FILE (`-`: stderr)' -r -F
-complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l session-idle -d 'A source quiet this long ends its session (default 60s)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l max-sessions -d 'At most N sessions at once (default 10000; --events closes the quietest to make room)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l forward -d 'Relay datagrams to HOST:PORT, each client address with a session (a socket) of its own' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l session-idle -d 'A source quiet this long ends its session (default 60s; with --forward, replies count as traffic)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l max-sessions -d 'At most N sessions at once (default 10000)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -l systemd -d 'Take the socket from systemd socket activation'
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-recv" -s 4 -d 'Use IPv4 only'

@@ -930,6 +930,8 @@ Examples:
   sockcat udp-recv --echo 9000                          a UDP echo server
   sockcat udp-recv -w 2s --format line --stats 9000 | wc -l
   sockcat udp-recv --group 239.1.2.3 5000               join a multicast group
+  sockcat udp-recv 127.0.0.1 5300 --forward 127.0.0.1:53 --session-idle 30s
+                                                        a UDP relay, a session per client
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 -w expired before any
 datagram came.";
@@ -1089,10 +1091,24 @@ pub struct UdpRecvArgs {
     /// or `signal` on Ctrl-C). FILE is appended to; each line is written as it happens.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
-    /// A source quiet this long ends its session (default 60s)
+    /// Relay datagrams to HOST:PORT, each client address with a session (a socket) of its own
+    ///
+    /// The first datagram from a client opens its session: a UDP socket connected to HOST:PORT, so
+    /// the target sees one source port per client and its replies go back to that client alone, from
+    /// the port the client sent to. Nothing is printed on stdout. A session ends after --session-idle
+    /// without traffic either way; beyond --max-sessions, datagrams from new sources are dropped
+    /// (said once per source with -v, as a `refuse` event with reason `max-sessions`, counted by
+    /// --stats). A target that is down (ICMP port-unreachable) loses those datagrams, not the relay.
+    /// -w ends the relay when no client sent for DUR. --events: accept/close per session with "dest".
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["unix", "echo", "reply", "count", "format"])]
+    pub forward: Option<String>,
+    /// A source quiet this long ends its session (default 60s; with --forward, replies count as traffic)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub session_idle: Option<Duration>,
-    /// At most N sessions at once (default 10000; --events closes the quietest to make room)
+    /// At most N sessions at once (default 10000)
+    ///
+    /// With --forward, datagrams from a new source are dropped while N sessions are open; with only
+    /// --events, the quietest session is closed to make room.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: Option<u32>,
     #[command(flatten)]

@@ -34,3 +34,4 @@ mod startup;
 mod tls;
 mod tls_client;
 mod udp;
+mod udp_forward;

@@ -15,6 +15,7 @@ use crate::cli::{UdpFormat, UdpRecvArgs};
 use crate::exit;
 use crate::net::addr::Family;
 use crate::net::events::CloseReason;
+use crate::net::udp::forward::{self, ForwardOpts};
 use crate::net::udp::reply::{self, LastSender};
 use crate::net::udp::sessions::{self, Tracker};
 use crate::net::udp::unix;
@@ -44,7 +45,23 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
         timeout: args.timeout,
         sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
     };
+    let forward = match &args.forward {
+        Some(text) => Some(ForwardOpts {
+            target: forward::parse_target(text)?,
+            family,
+            idle: args.session_idle.unwrap_or(sessions::DEFAULT_IDLE),
+            max_sessions: args
+                .max_sessions
+                .map_or(sessions::DEFAULT_MAX, |n| n as usize),
+            timeout: args.timeout,
+            verbose: args.verbose,
+        }),
+        None => None,
+    };
     let events = crate::net::events::open_opt(args.events.as_deref())?;
+    if let Some(fwd) = &forward {
+        return run_forward(args, fwd, family, opts, events);
+    }
     let mut tracker = events.map(|ev| {
         Tracker::new(
             ev,
@@ -118,6 +135,62 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     }
     if sig != 0 {
         // The socket file goes first, then sockcat dies by the signal.
+        drop(rx);
+        let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
+    }
+    result
+}
+
+/// `udp-recv --forward`: the relay, its `--stats`, and Ctrl-C (sessions closed, then death by the
+/// signal, or with --stats the summary and status 0).
+fn run_forward(
+    args: &UdpRecvArgs,
+    fwd: &ForwardOpts,
+    family: Family,
+    opts: RecvOpts,
+    events: Option<Arc<crate::net::events::Events>>,
+) -> Result<()> {
+    // The relay times -w itself.
+    let opts = RecvOpts {
+        timeout: None,
+        ..opts
+    };
+    let mut rx = if args.systemd {
+        let (sock, shown) = crate::net::activation::socket(socket2::Type::DGRAM)?;
+        if sock.domain().ok() == Some(socket2::Domain::UNIX) {
+            return Err(exit::usage(
+                "--forward relays UDP: the socket from systemd is a Unix one",
+            ));
+        }
+        UdpReceiver::from_socket(sock, shown, &opts)?
+    } else {
+        let (addr, port) = parse_bind_endpoint(&args.endpoint, family)?;
+        UdpReceiver::open(addr, port, family, &opts)?
+    };
+    let signal = Arc::new(AtomicUsize::new(0));
+    if args.stats {
+        crate::sys::signal::catch_stop_signals().context("catch SIGINT and SIGTERM")?;
+    } else {
+        for sig in [SIGINT, SIGTERM] {
+            signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+                .context("catch SIGINT and SIGTERM")?;
+        }
+    }
+    if args.verbose > 0 {
+        crate::diag!("listening on {}", rx.shown);
+    }
+    for note in &rx.notes {
+        crate::diag!("sockcat: {note}");
+    }
+    let (result, stats) = forward::run(&mut rx, fwd, events, &signal);
+    if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
+        crate::diag!("{}", rx.received.summary("received"));
+        for line in stats.summary() {
+            crate::diag!("{line}");
+        }
+    }
+    let sig = signal.load(Ordering::SeqCst);
+    if sig != 0 {
         drop(rx);
         let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
     }

@@ -37,6 +37,8 @@ pub(crate) enum RefuseReason {
     Deny,
     /// `--max-conns`, or a one-client server already busy.
     MaxConns,
+    /// `udp-recv --forward --max-sessions`: a new source while the session table is full.
+    MaxSessions,
     /// The TLS handshake failed.
     Tls,
     /// No valid PROXY protocol header.
@@ -50,6 +52,7 @@ impl RefuseReason {
         match self {
             RefuseReason::Deny => "deny",
             RefuseReason::MaxConns => "max-conns",
+            RefuseReason::MaxSessions => "max-sessions",
             RefuseReason::Tls => "tls",
             RefuseReason::ProxyProtocol => "proxy-protocol",
             RefuseReason::Auth => "auth",

@@ -14,6 +14,7 @@ use anyhow::Result;
 use crate::exit::usage;
 use crate::net::addr::{Family, HostPort, check_host};
 
+pub(crate) mod forward;
 pub(crate) mod recv;
 pub(crate) mod reply;
 pub(crate) mod send;

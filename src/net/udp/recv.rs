@@ -253,6 +253,11 @@ impl UdpReceiver {
         }
     }
 
+    /// The receiving socket (the forwarder polls it and replies from it).
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.sock
+    }
+
     /// A second handle on the receiving socket (replies go out from the port senders sent to).
     pub(crate) fn reply_socket(&self) -> Result<Socket> {
         self.sock.try_clone().context("dup the receiving socket")
@@ -279,7 +284,7 @@ impl UdpReceiver {
 
     /// May a reply go to `from`? Never to port 0, nor to this receiver's own address (a spoofed
     /// datagram "from" the receiver itself would echo forever).
-    fn answerable(&self, from: &SocketAddr) -> bool {
+    pub(crate) fn answerable(&self, from: &SocketAddr) -> bool {
         let canon = |ip: IpAddr| ip.to_canonical();
         let own_ip = canon(self.local.ip());
         from.port() != 0

@@ -327,7 +327,7 @@ impl Pacer {
 }
 
 /// UDP GSO is not available here (old kernel, a route without checksum offload, segments above the MTU).
-fn gso_refused(e: &io::Error) -> bool {
+pub(super) fn gso_refused(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EINVAL) | Some(libc::EIO) | Some(libc::ENOPROTOOPT) | Some(libc::EOPNOTSUPP)

@@ -56,10 +56,14 @@ proptest! {
     }
 
     #[test]
-    fn endpoints_round_trip(ip in ip(), port in any::<u16>()) {
+    fn endpoints_round_trip(ip in ip(), port in 1u16..) {
         let hp = HostPort { host: ip.to_string(), port };
         prop_assert_eq!(parse_endpoint(&[hp.to_string()]).unwrap(), hp.clone());
         prop_assert_eq!(parse_endpoint(&[hp.host.clone(), port.to_string()]).unwrap(), hp);
+        // Port 0 is never a destination: a usage error, in both forms.
+        let zero = HostPort { host: ip.to_string(), port: 0 };
+        prop_assert_eq!(status_of(&parse_endpoint(&[zero.to_string()]).unwrap_err()), USAGE);
+        prop_assert_eq!(status_of(&parse_endpoint(&[zero.host, "0".into()]).unwrap_err()), USAGE);
     }
 
     #[test]

@@ -484,10 +484,13 @@ pub struct TlsServerOpts {
     ///
     /// TLS 1.2 or 1.3. Without --cert the certificate is made at start (for localhost, the listen address and the
     /// host name), and `-v` prints its pin as `tls pin sha256:BASE64`, what a client gives to --pin.
-    /// Served: the one client of a plain listen, --echo, -e/-c (with or without -k; the program also
-    /// gets SOCKCAT_TLS_VERSION, SOCKCAT_TLS_CIPHER, SOCKCAT_TLS_ALPN and, with a client certificate,
-    /// SOCKCAT_TLS_CLIENT_SUBJECT) and --forward (TLS termination). Refused (status 2): -k relaying
-    /// stdin, --broker, --proxy-server. Each client's handshake has -i, else 10 s.
+    /// Served in every mode: the one client of a plain listen, -k (stdin to every client), --broker,
+    /// --echo, -e/-c (the program also gets SOCKCAT_TLS_VERSION, SOCKCAT_TLS_CIPHER, SOCKCAT_TLS_ALPN
+    /// and, with a client certificate, SOCKCAT_TLS_CLIENT_SUBJECT), --forward (TLS termination) and
+    /// --proxy-server (TLS to the proxy's clients: curl --proxy https://...). Each client's handshake
+    /// has -i, else 10 s (--proxy-server: its -w handshake deadline); a client that never finishes
+    /// it holds no other client back. With --events a failed handshake is a `refuse` (reason tls), and
+    /// a `close` line has "tls" and counts the application (plaintext) bytes.
     #[arg(long)]
     pub tls: bool,
     /// The server's certificate chain (PEM)

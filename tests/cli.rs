@@ -33,5 +33,6 @@ mod sockopt;
 mod startup;
 mod tls;
 mod tls_client;
+mod tls_server;
 mod udp;
 mod udp_forward;

@@ -725,16 +725,6 @@ fn tls_forward_terminates_tls_and_carries_the_half_close() {
     drop(listen);
 }
 
-#[test]
-fn tls_is_refused_where_it_is_not_served() {
-    for extra in [&["-k"][..], &["--broker"], &["--proxy-server"]] {
-        let mut args = vec!["listen", "--tls"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&["127.0.0.1", "0"]);
-        run(&args, b"").code(2).one_error_line("--tls");
-    }
-}
-
 /// `listen -k --tls --echo`: two clients at once, each 512 KiB back byte-exact, then a clean end
 /// (the client's close_notify answered with ours: status 0).
 #[test]

@@ -57,17 +57,6 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         Mode::Relay
     };
     let keep_open = args.keep_open || args.broker || serving;
-    let tls_served = match &mode {
-        Mode::Relay => !keep_open,
-        Mode::Echo | Mode::Exec(_) | Mode::Forward(_) => true,
-        Mode::Broker | Mode::ProxyServer(_) => false,
-    };
-    if args.tls.tls && !tls_served {
-        // Never plaintext where TLS was asked for.
-        return Err(crate::exit::usage(
-            "--tls serves one client, --echo, -e/-c and --forward for now: not with -k relaying stdin, --broker or --proxy-server",
-        ));
-    }
     // --forward and --proxy-server check the access list themselves (after a PROXY header).
     let acl = if serving {
         Acl::default()

@@ -286,6 +286,33 @@ impl Events {
         }
     }
 
+    /// What TLS negotiated for connection `id` opened with [`Events::open_session`], for its `close`
+    /// line.
+    pub(crate) fn set_session_tls(&self, id: u64, tls: Json) {
+        if let Some(state) = lock(&self.open).get(&id).cloned() {
+            *lock(&state.tls) = Some(tls);
+        }
+    }
+
+    /// Ends connection `id` opened with [`Events::open_session`] with a `refuse` line instead of a
+    /// `close`: it was accepted, then turned away before its session began (a failed TLS handshake, a
+    /// bad PROXY protocol header, failed proxy authentication). The line carries its id (and its
+    /// destination, when one was asked for) so it pairs with the `accept`.
+    pub(crate) fn refuse_session(&self, id: u64, reason: RefuseReason) {
+        let Some(state) = lock(&self.open).remove(&id) else {
+            return;
+        };
+        if state.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let dest = lock(&state.dest).clone();
+        let mut line = Line::new("refuse", &state.peer);
+        line.id = Some(id);
+        line.dest = dest.as_deref();
+        line.reason = Some(reason.as_str());
+        self.write(&line);
+    }
+
     /// A `refuse` line: the client at `peer` was turned away for `reason`.
     pub(crate) fn refuse(&self, peer: &str, reason: RefuseReason) {
         let mut line = Line::new("refuse", peer);
@@ -394,6 +421,61 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.events.close_state(&self.state, &CloseReason::Eof);
+    }
+}
+
+/// What a server thread learns about its client while a mode's code serves it, for the events
+/// file: the mode's code (the TLS handshake, the proxy server's admission and authentication) notes
+/// it here without knowing about events, and the thread that started the client writes it into the
+/// client's `close` (or `refuse`) line. Kept per thread, and only while a thread has [`Note::start`]ed
+/// one: elsewhere (a client-side handshake) noting costs nothing and goes nowhere.
+#[derive(Default)]
+pub(crate) struct Note {
+    /// The client was turned away (the first reason noted counts).
+    pub refused: Option<RefuseReason>,
+    /// What TLS negotiated (`{"version", "cipher", "alpn"}`, `"client_subject"` with a client
+    /// certificate).
+    pub tls: Option<Json>,
+    /// The application bytes (in, out) so far, for a session whose socket carries other bytes (TLS).
+    pub bytes: Option<Box<dyn Fn() -> (u64, u64) + Send>>,
+}
+
+thread_local! {
+    static NOTE: std::cell::RefCell<Option<Note>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Note {
+    /// Starts noting on this thread (what an earlier client left is dropped).
+    pub(crate) fn start() {
+        NOTE.with(|n| *n.borrow_mut() = Some(Note::default()));
+    }
+
+    /// What was noted since [`Note::start`]; noting stops.
+    pub(crate) fn take() -> Note {
+        NOTE.with(|n| n.borrow_mut().take()).unwrap_or_default()
+    }
+
+    fn with(f: impl FnOnce(&mut Note)) {
+        NOTE.with(|n| {
+            if let Some(note) = n.borrow_mut().as_mut() {
+                f(note);
+            }
+        });
+    }
+
+    /// The client is being turned away for `reason`.
+    pub(crate) fn refused(reason: RefuseReason) {
+        Note::with(|n| {
+            n.refused.get_or_insert(reason);
+        });
+    }
+
+    /// The client's TLS session.
+    pub(crate) fn tls(tls: Json, bytes: Box<dyn Fn() -> (u64, u64) + Send>) {
+        Note::with(|n| {
+            n.tls = Some(tls);
+            n.bytes = Some(bytes);
+        });
     }
 }
 

@@ -34,8 +34,8 @@ use crate::net::addr::{Family, HostPort, display, resolve};
 use crate::net::connect::{ConnectOpts, happy_eyeballs};
 use crate::net::server::forward::Admission;
 use crate::net::socket::Deadlined;
-use crate::net::stream::Endpoint;
 use crate::net::stream::relay::{RelayConfig, join};
+use crate::net::stream::{Endpoint, tls};
 use http::{http, http_error};
 use request::{bad, io_err};
 use socks::{socks4, socks5, socks5_reply};
@@ -127,44 +127,89 @@ impl ProxyServer {
             .map_err(|e| Refusal::of(&e))
     }
 
-    /// Serves one client: admission, handshake, destination, reply, then the relay.
-    /// `on_dest` hears the requested destination (for `--events`).
-    pub(crate) fn serve(&self, client: Socket, on_dest: &dyn Fn(&str)) -> Result<()> {
+    /// Serves one client: admission, the TLS handshake under `listen --tls` (within the same
+    /// deadline), the proxy handshake, destination, reply, then the relay. `on_dest` hears the
+    /// requested destination (for `--events`).
+    pub(crate) fn serve(
+        &self,
+        client: Socket,
+        on_dest: &dyn Fn(&str),
+        tls: Option<&tls::Server>,
+    ) -> Result<()> {
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
         let addrs = self.admission.admit(&client)?;
         let who = addrs.shown();
         let deadline = Instant::now() + self.handshake_timeout;
-        let mut wire = Wire::new(Deadlined {
-            sock: &client,
+        let Some(server) = tls else {
+            let mut wire = Wire::new(Deadlined {
+                sock: &client,
+                deadline,
+            });
+            let (dest, target) = self.tunnel(&mut wire, deadline, &who, on_dest)?;
+            client.set_read_timeout(None)?;
+            client.set_write_timeout(None)?;
+            // Each end's errors name it: a client that went away is not the destination's fault.
+            return join(
+                Endpoint::socket_named(client, "client"),
+                Endpoint::socket_named(target, &dest),
+                &self.relay,
+            );
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (stream, summary) = server.handshake(client, Some(left))?;
+        let verbose = self.admission.verbose;
+        if verbose {
+            crate::diag!("{who}: {}", summary.line());
+        }
+        let (mut reader, mut writer) = stream.split();
+        let mut wire = Wire::new(tls::served::Deadlined {
+            reader: &mut reader,
+            writer: &mut writer,
             deadline,
         });
-        let req = handshake(&mut wire, self.users.as_ref())
-            .map_err(|e| anyhow!("{}", exit::render(&e)))?;
+        let (dest, target) = self.tunnel(&mut wire, deadline, &who, on_dest)?;
+        reader.clear_timeouts()?;
+        join(
+            Endpoint::tls_halves(reader, writer, verbose),
+            Endpoint::socket_named(target, &dest),
+            &self.relay,
+        )
+    }
+
+    /// The proxy handshake on `wire`, then the destination's connection and the reply: the
+    /// destination's name and its socket, which has had whatever the client sent past its handshake.
+    fn tunnel<S: Read + Write>(
+        &self,
+        wire: &mut Wire<S>,
+        deadline: Instant,
+        who: &str,
+        on_dest: &dyn Fn(&str),
+    ) -> Result<(String, Socket)> {
+        let req =
+            handshake(wire, self.users.as_ref()).map_err(|e| anyhow!("{}", exit::render(&e)))?;
         let dest = HostPort {
             host: req.host.clone(),
             port: req.port,
-        };
-        on_dest(&dest.to_string());
+        }
+        .to_string();
+        on_dest(&dest);
         let target = match self.open(&req, deadline) {
             Ok(sock) => sock,
             Err(refusal) => {
-                let _ = reply(&mut wire, &req, Err(refusal));
+                let _ = reply(wire, &req, Err(refusal));
                 bail!("{dest}: {refusal}");
             }
         };
         let bound = target.local_addr().ok().and_then(|a| a.as_socket());
-        reply(&mut wire, &req, Ok(bound)).map_err(|e| anyhow!("reply: {e}"))?;
+        reply(wire, &req, Ok(bound)).map_err(|e| anyhow!("reply: {e}"))?;
         let mut first = req.head.clone();
         first.extend_from_slice(wire.leftover());
-        drop(wire);
         if !first.is_empty() {
             (&target)
                 .write_all(&first)
                 .map_err(|e| anyhow!("{dest}: {}", exit::describe_io(&e)))?;
         }
-        client.set_read_timeout(None)?;
-        client.set_write_timeout(None)?;
         if self.admission.verbose {
             let to = target
                 .peer_addr()
@@ -173,11 +218,6 @@ impl ProxyServer {
                 .map_or_else(String::new, |a| format!(" ({})", display(&a)));
             crate::diag!("{who}: {} tunnel to {dest}{to}", req.protocol.name());
         }
-        // Each end's errors name it: a client that went away is not the destination's fault.
-        join(
-            Endpoint::socket_named(client, "client"),
-            Endpoint::socket_named(target, &dest.to_string()),
-            &self.relay,
-        )
+        Ok((dest, target))
     }
 }

@@ -10,13 +10,13 @@ use anyhow::anyhow;
 use socket2::{SockAddr, Socket};
 
 use crate::exit;
-use crate::net::events::{CloseReason, RefuseReason};
+use crate::net::events::{Note, RefuseReason};
 use crate::net::server::Mode;
 use crate::net::server::relayed;
 use crate::net::socket::describe_sockaddr;
 use crate::net::stream::relay::relay;
 
-use super::blocking::tcp_bytes;
+use super::blocking::report;
 use super::{ACCEPT_RETRY, Loop, SPREAD_AT};
 
 /// Why a client was turned away.
@@ -136,6 +136,7 @@ impl Loop {
                 .map(|ev| (ev, sock.try_clone().ok()));
             let tls = self.cfg.tls.clone().map(|t| (t, self.cfg.verbose, who));
             std::thread::spawn(move || {
+                Note::start();
                 let r = match tls {
                     Some((tls, verbose, who)) => {
                         tls.serve_one(sock, input, output, &cfg, verbose, &who)
@@ -143,8 +144,7 @@ impl Loop {
                     None => relay(sock, input, output, &cfg),
                 };
                 if let Some((ev, dup)) = events {
-                    let (i, o) = dup.as_ref().map_or((0, 0), tcp_bytes);
-                    ev.close_session(id, i, o, CloseReason::of(&r).as_str());
+                    report(&ev, id, dup.as_ref(), &r);
                 }
                 *result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                 let _ = waker.wake();
@@ -152,6 +152,9 @@ impl Loop {
             return;
         }
         self.in_use.fetch_add(1, Ordering::SeqCst);
+        if self.cfg.tls.is_some() && matches!(self.mode, Mode::Relay | Mode::Broker) {
+            return self.start_bridge(sock, who, id);
+        }
         let blocking = match &self.mode {
             Mode::Forward(_) | Mode::ProxyServer(_) => true,
             // A TLS session blocks (its handshake, then rustls over the socket).

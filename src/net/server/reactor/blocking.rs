@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use socket2::Socket;
 
 use crate::exit;
-use crate::net::events::CloseReason;
+use crate::net::events::{self, CloseReason, Note};
 use crate::net::server::Mode;
 use crate::net::server::relayed;
 
@@ -29,6 +29,30 @@ pub(super) fn tcp_bytes(sock: &Socket) -> (u64, u64) {
     )
 }
 
+/// The end of a client served on a thread of its own, in the events file: a `refuse` when the
+/// mode's code turned it away (a TLS handshake, PROXY protocol header or proxy authentication that
+/// failed), else its `close` with what TLS agreed and the application bytes (a TLS session's
+/// plaintext; otherwise the socket's counts).
+pub(super) fn report(
+    ev: &events::Events,
+    id: u64,
+    sock: Option<&Socket>,
+    result: &anyhow::Result<()>,
+) {
+    let note = Note::take();
+    if let (Some(reason), Err(_)) = (note.refused, result) {
+        return ev.refuse_session(id, reason);
+    }
+    if let Some(tls) = note.tls {
+        ev.set_session_tls(id, tls);
+    }
+    let (i, o) = match &note.bytes {
+        Some(counts) => counts(),
+        None => sock.map_or((0, 0), tcp_bytes),
+    };
+    ev.close_session(id, i, o, CloseReason::of(result).as_str());
+}
+
 impl Loop {
     /// `--forward`, `--proxy-server` and relayed programs: the client's handshake, the outgoing connect and
     /// the relay block, so each client is served on a thread of its own; its slot frees when the
@@ -43,6 +67,7 @@ impl Loop {
         let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
         let tls = self.cfg.tls.clone();
         let spawned = std::thread::Builder::new().spawn(move || {
+            Note::start();
             let dest = |d: &str| {
                 if let Some(ev) = &events {
                     ev.set_session_dest(id, d);
@@ -50,7 +75,7 @@ impl Loop {
             };
             let result = match &mode {
                 Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
-                Mode::ProxyServer(srv) => srv.serve(sock, &dest),
+                Mode::ProxyServer(srv) => srv.serve(sock, &dest, tls.as_ref()),
                 Mode::Echo => match &tls {
                     Some(server) => server.echo(sock, relay.idle_timeout, verbose),
                     None => Ok(()),
@@ -68,9 +93,8 @@ impl Loop {
             {
                 crate::diag!("{who}: {}", exit::render(e));
             }
-            if let (Some(ev), Some(dup)) = (&events, &dup) {
-                let (i, o) = tcp_bytes(dup);
-                ev.close_session(id, i, o, CloseReason::of(&result).as_str());
+            if let Some(ev) = &events {
+                report(ev, id, dup.as_ref(), &result);
             }
             in_use.fetch_sub(1, Ordering::SeqCst);
             if single {

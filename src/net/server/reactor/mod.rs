@@ -34,6 +34,7 @@ use crate::stdio::{Input, Output};
 
 mod accept;
 mod blocking;
+mod bridged;
 mod children;
 mod slots;
 mod streams;
@@ -102,6 +103,10 @@ pub(super) struct Loop {
     ready: Vec<usize>,
     next_tick: Option<Instant>,
     done: Option<Result<()>>,
+    /// `-k`/`--broker` with `--tls`: clients whose handshake is done, and the loop's record of each
+    /// bridged client by id ([`bridged`]).
+    bridged: Option<(Sender<bridged::Bridged>, Receiver<bridged::Bridged>)>,
+    bridges: std::collections::HashMap<u64, bridged::Bridge>,
 }
 
 /// A client handed from the accepting loop to a worker: its socket, name and number.
@@ -240,6 +245,8 @@ impl Loop {
             ready: Vec::new(),
             next_tick: None,
             done: None,
+            bridged: None,
+            bridges: std::collections::HashMap::new(),
         }
     }
 

@@ -120,6 +120,7 @@ impl Loop {
         self.free.push(slot);
         self.active -= 1;
         self.in_use.fetch_sub(1, Ordering::SeqCst);
+        let why = self.unbridge(conn.id, why);
         // A one-client server's failure is its error line at exit: not said twice.
         let final_error =
             !self.cfg.keep_open && matches!(why, Close::Error(_) | Close::Reset | Close::Idle);

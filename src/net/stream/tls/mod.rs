@@ -15,11 +15,12 @@
 
 pub(crate) mod cert;
 pub(crate) mod config;
+pub(crate) mod served;
 pub(crate) mod verify;
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ pub(crate) use config::{ClientOpts, Identity, ServerOpts};
 use verify::ServerVerifier;
 
 use crate::exit;
+use crate::net::events::{Note, RefuseReason};
 use crate::net::stream::{Endpoint, Sink, Source, recv_error, send_error};
 
 /// How long a server's client has for its handshake when `-i` does not say (`listen -k --tls`, where
@@ -255,7 +257,18 @@ impl Server {
         timeout: Option<Duration>,
     ) -> Result<(TlsStream, Summary)> {
         let conn = ServerConnection::new(self.config.clone()).map_err(|e| anyhow!("TLS: {e}"))?;
-        handshake(sock, conn.into(), timeout).map_err(|e| explain(e, None, ""))
+        // For --events: a failed handshake is a `refuse` (reason tls); a session's close line gets
+        // what was agreed and its application bytes.
+        match handshake(sock, conn.into(), timeout) {
+            Ok((stream, summary)) => {
+                Note::tls(summary.json(), served::counts(&stream.shared));
+                Ok((stream, summary))
+            }
+            Err(e) => {
+                Note::refused(RefuseReason::Tls);
+                Err(explain(e, None, ""))
+            }
+        }
     }
 }
 
@@ -324,6 +337,8 @@ fn handshake(
                 sock,
                 order: Mutex::new(()),
                 unclean_eof: AtomicBool::new(false),
+                plain_in: AtomicU64::new(0),
+                plain_out: AtomicU64::new(0),
             }),
         },
         summary,
@@ -342,6 +357,9 @@ struct Shared {
     order: Mutex<()>,
     /// The peer closed TCP without close_notify.
     unclean_eof: AtomicBool,
+    /// Plaintext bytes received and sent (`--events` counts these).
+    plain_in: AtomicU64,
+    plain_out: AtomicU64,
 }
 
 impl Shared {
@@ -527,6 +545,7 @@ impl TlsWriter {
 impl TlsWriter {
     /// Encrypts all of `buf` (under the lock) and writes it out (without it).
     fn send(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        let len = buf.len() as u64;
         while !buf.is_empty() {
             let _order = self.shared.order.lock().unwrap_or_else(|p| p.into_inner());
             self.out.clear();
@@ -540,6 +559,7 @@ impl TlsWriter {
             }
             (&self.shared.sock).write_all(&self.out)?;
         }
+        self.shared.plain_out.fetch_add(len, Ordering::Relaxed);
         // What the reading half queued while we held `order`.
         if self.shared.conn().wants_write() {
             self.shared.flush(&mut self.out)?;
@@ -551,6 +571,7 @@ impl TlsWriter {
 impl Source for TlsReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.fill(buf)?;
+        self.shared.plain_in.fetch_add(n as u64, Ordering::Relaxed);
         if n == 0 && self.verbose && self.unclean_eof() {
             crate::diag!("tls: the peer closed the connection without close_notify");
         }

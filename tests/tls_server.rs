@@ -1,0 +1,340 @@
+//! `listen --tls` in the server modes that share clients (issue 16): `-k` relaying stdin to every
+//! client, `--broker`, and `--proxy-server` (TLS to the proxy's clients), against openssl s_client,
+//! ncat --ssl, socat OPENSSL, curl and python's ssl module; a client that never reads or never
+//! finishes its handshake costs only itself; `--events` counts a TLS session's application bytes and
+//! says what TLS agreed. Certificates come from the private CA of `tls.rs`, made in a tempdir.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{In, LIMIT, Proc, have, pattern, run};
+use crate::events::{read_events, wait_events};
+use crate::tls::{Pki, pki, served, strs, tls_listen};
+
+/// `listen -v --tls` with the leaf certificate and `extra`, an events file, stdin a pipe.
+fn hub(pki: &Pki, extra: &[&str], events: &std::path::Path) -> (Proc, String) {
+    let mut args = served(pki, "leaf");
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--events".into(), events.display().to_string()]);
+    let (p, port, _) = tls_listen(&strs(&args), In::Pipe);
+    (p, port.to_string())
+}
+
+/// A `connect --tls` client verifying the leaf against the CA, stdin a pipe.
+fn client(pki: &Pki, port: &str) -> Proc {
+    let ca = pki.path("ca.pem");
+    Proc::spawn(
+        &["connect", "--tls", "--ca", &ca, "localhost", port],
+        In::Pipe,
+    )
+}
+
+/// The real TLS clients installed here, each verifying the leaf against the CA; stdin a pipe (kept
+/// open: ncat and socat end their session at their stdin's EOF).
+fn peers(pki: &Pki, port: &str) -> Vec<(&'static str, Proc)> {
+    let ca = pki.path("ca.pem");
+    let mut all = Vec::new();
+    if have("openssl") {
+        let to = format!("localhost:{port}");
+        let args = [
+            "s_client",
+            "-quiet",
+            "-verify_return_error",
+            "-CAfile",
+            &ca,
+            "-connect",
+            &to,
+        ];
+        all.push(("openssl", Proc::spawn_program("openssl", &args, In::Pipe)));
+    }
+    if have("ncat") {
+        let args = [
+            "--ssl",
+            "--ssl-verify",
+            "--ssl-trustfile",
+            &ca,
+            "localhost",
+            port,
+        ];
+        all.push(("ncat", Proc::spawn_program("ncat", &args, In::Pipe)));
+    }
+    if have("socat") {
+        let to = format!("OPENSSL:localhost:{port},cafile={ca}");
+        all.push(("socat", Proc::spawn_program("socat", &["-", &to], In::Pipe)));
+    }
+    all
+}
+
+/// `listen -k --tls`: stdin goes to every client and what each client sends comes out on stdout,
+/// with sockcat, openssl s_client, ncat --ssl and socat OPENSSL as clients at once.
+#[test]
+fn keep_open_tls_relays_stdin_to_every_client() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut srv, port) = hub(&pki, &["-k"], &dir.path().join("ev"));
+    let mut clients = vec![("sockcat", client(&pki, &port))];
+    clients.extend(peers(&pki, &port));
+    for (name, c) in &mut clients {
+        // Once its line is out, the client is one of the server's: the next stdin reaches it.
+        let line = format!("from {name}\n");
+        c.write(line.as_bytes());
+        assert!(
+            srv.stdout_has_within(line.as_bytes(), LIMIT),
+            "{name}'s line did not come out"
+        );
+    }
+    srv.write(b"to every client\n");
+    for (name, c) in &clients {
+        assert!(
+            c.stdout_has_within(b"to every client\n", LIMIT),
+            "{name} did not get stdin"
+        );
+    }
+}
+
+/// `--broker --tls`: each client's bytes go to the others (and to stdout), through TLS both ways.
+#[test]
+fn broker_tls_relays_between_clients() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, port) = hub(&pki, &["--broker"], &dir.path().join("ev"));
+    let mut a = client(&pki, &port);
+    a.write(b"a joined\n");
+    assert!(srv.stdout_has_within(b"a joined\n", LIMIT));
+    let mut others = vec![("sockcat", client(&pki, &port))];
+    others.extend(peers(&pki, &port));
+    for (name, b) in &mut others {
+        let line = format!("{name} joined\n");
+        b.write(line.as_bytes());
+        assert!(srv.stdout_has_within(line.as_bytes(), LIMIT), "{name}");
+        assert!(a.stdout_has_within(line.as_bytes(), LIMIT), "{name} -> a");
+    }
+    a.write(b"hello from a\n");
+    for (name, b) in &others {
+        assert!(b.stdout_has_within(b"hello from a\n", LIMIT), "a -> {name}");
+    }
+}
+
+/// A TLS client that never reads stalls only itself: the fast client gets all 32 MiB of stdin
+/// byte-exact while the stalled one is dropped once it is too far behind.
+#[test]
+fn a_tls_client_that_does_not_read_stalls_only_itself() {
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let (mut srv, port) = hub(&pki, &["-k"], &ev);
+    // Handshake, one line, then never a read (until its stdin ends with the test).
+    let script = "import socket, ssl, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='localhost')\n\
+        s.sendall(b'stalled here\\n')\n\
+        sys.stdin.read()\n";
+    let ca = pki.path("ca.pem");
+    let _stalled = Proc::spawn_program("python3", &["-c", script, &port, &ca], In::Pipe);
+    assert!(srv.stdout_has_within(b"stalled here\n", LIMIT));
+    let mut fast = client(&pki, &port);
+    fast.write(b"fast here\n");
+    assert!(srv.stdout_has_within(b"fast here\n", LIMIT));
+    let data = pattern(32 << 20, 5);
+    let mut stdin = srv.stdin.take().unwrap();
+    let feed = {
+        let data = data.clone();
+        std::thread::spawn(move || stdin.write_all(&data).unwrap())
+    };
+    srv.wait_line_containing("too far behind");
+    feed.join().unwrap();
+    // stdin ended (the pipe is closed): the fast client gets close_notify and the end of it.
+    assert!(fast.stdout_has_within(&data[data.len() - 64..], LIMIT));
+    fast.close_stdin();
+    let done = fast.finish().ok();
+    assert!(
+        done.stdout == data,
+        "{} bytes of {}",
+        done.stdout.len(),
+        data.len()
+    );
+    let lines = wait_events(&ev, "close", 2);
+    let behind: Vec<&Value> = lines.iter().filter(|l| l["reason"] == "behind").collect();
+    assert_eq!(behind.len(), 1, "{lines:?}");
+    assert_eq!(behind[0]["bytes_in"], "stalled here\n".len());
+}
+
+/// `-k --tls`: a client that connects and never starts its handshake is closed after the handshake
+/// timeout (here `-i 2`), logged as a `refuse` with reason tls, and holds no other client back: one
+/// that connects after it is served (its line out, stdin in) while the silent one still waits. The
+/// served client's close line counts the application bytes and says what TLS agreed.
+#[test]
+fn a_silent_tls_client_is_closed_after_the_handshake_timeout_and_blocks_nobody() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let (mut srv, port) = hub(&pki, &["-k", "-i", "2"], &ev);
+    let mut silent = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let since = Instant::now();
+    silent.set_read_timeout(Some(LIMIT)).unwrap();
+    wait_events(&ev, "accept", 1);
+    let mut other = client(&pki, &port);
+    other.write(b"served meanwhile\n");
+    assert!(srv.stdout_has_within(b"served meanwhile\n", LIMIT));
+    srv.write(b"stdin too\n");
+    assert!(other.stdout_has_within(b"stdin too\n", LIMIT));
+    other.close_stdin();
+    let done = other.finish().ok();
+    assert_eq!(done.stdout, b"stdin too\n");
+    // The silent client: closed by the server (EOF or a reset), not before its 2 s.
+    let mut rest = Vec::new();
+    let _ = silent.read_to_end(&mut rest);
+    let waited = since.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < LIMIT,
+        "closed after {waited:?}"
+    );
+    srv.wait_line_containing("TLS handshake: no answer within 2s");
+    let lines = wait_events(&ev, "refuse", 1);
+    let refuse = lines.iter().find(|l| l["event"] == "refuse").unwrap();
+    assert_eq!(refuse["reason"], "tls", "{refuse}");
+    assert!(
+        refuse["id"].is_u64(),
+        "a refuse after an accept has its id: {refuse}"
+    );
+    let close = lines.iter().find(|l| l["event"] == "close").unwrap();
+    assert_eq!(
+        (close["bytes_in"].as_u64(), close["bytes_out"].as_u64()),
+        (Some(17), Some(10)),
+        "application bytes, not TLS records: {close}"
+    );
+    assert_eq!(close["tls"]["version"], "TLSv1.3", "{close}");
+    assert!(
+        close["tls"]["cipher"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLS13_")
+    );
+}
+
+/// `--events` in a mode served on a thread per client (`--echo`): the close line has "tls" and the
+/// application bytes (1000 each way; TLS records would be more), and a client that is not TLS at all
+/// is a `refuse` with reason tls.
+#[test]
+fn tls_events_count_application_bytes_and_refuse_a_failed_handshake() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let (srv, port) = hub(&pki, &["-k", "--echo"], &ev);
+    let ca = pki.path("ca.pem");
+    let data = pattern(1000, 3);
+    let done = run(
+        &["connect", "--tls", "--ca", &ca, "localhost", &port],
+        &data,
+    )
+    .ok();
+    assert!(done.stdout == data);
+    let mut plain = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    plain.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let lines = wait_events(&ev, "refuse", 1);
+    let lines = if lines.iter().any(|l| l["event"] == "close") {
+        lines
+    } else {
+        wait_events(&ev, "close", 1)
+    };
+    let close = lines.iter().find(|l| l["event"] == "close").unwrap();
+    assert_eq!(
+        (close["bytes_in"].as_u64(), close["bytes_out"].as_u64()),
+        (Some(1000), Some(1000)),
+        "{close}"
+    );
+    assert_eq!(close["tls"]["version"], "TLSv1.3", "{close}");
+    assert!(close["tls"].get("alpn").is_some(), "{close}");
+    let refuse = lines.iter().find(|l| l["event"] == "refuse").unwrap();
+    assert_eq!(refuse["reason"], "tls", "{refuse}");
+    drop(srv);
+    assert!(
+        read_events(&ev)
+            .iter()
+            .all(|l| l["event"] != "close" || l["tls"].is_object())
+    );
+}
+
+/// A plain HTTP target: answers every request with `hello over https proxy\n`.
+fn web() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            std::thread::spawn(move || {
+                conn.set_read_timeout(Some(LIMIT)).unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let body = "hello over https proxy\n";
+                let _ = write!(
+                    conn,
+                    "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+/// `--proxy-server --tls`: curl through an HTTPS proxy (verified with --proxy-cacert), both an
+/// absolute-form GET and a CONNECT tunnel (-p); the events carry the destination and "tls".
+#[test]
+fn proxy_server_over_tls_serves_curl_as_an_https_proxy() {
+    if !have("curl") {
+        return;
+    }
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let mut args = served(&pki, "leaf");
+    args.extend([
+        "--proxy-server".into(),
+        "--events".into(),
+        ev.display().to_string(),
+    ]);
+    let (mut srv, port, _) = tls_listen(&strs(&args), In::Null);
+    let target = web();
+    let url = format!("http://127.0.0.1:{target}/x");
+    let proxy = format!("https://localhost:{port}");
+    let ca = pki.path("ca.pem");
+    for tunnel in [false, true] {
+        let mut a = vec![
+            "-sS",
+            "--max-time",
+            "15",
+            "--proxy-cacert",
+            &ca,
+            "-x",
+            &proxy,
+        ];
+        if tunnel {
+            a.push("-p");
+        }
+        a.push(&url);
+        let done = Proc::spawn_program("curl", &a, In::Null).finish();
+        assert_eq!(
+            done.stdout_str(),
+            "hello over https proxy\n",
+            "{}",
+            done.show()
+        );
+    }
+    srv.wait_line_containing("HTTP forward tunnel");
+    srv.wait_line_containing("HTTP CONNECT tunnel");
+    let lines = wait_events(&ev, "close", 2);
+    for l in lines.iter().filter(|l| l["event"] == "close") {
+        assert_eq!(l["dest"], format!("127.0.0.1:{target}"), "{l}");
+        assert_eq!(l["tls"]["version"], "TLSv1.3", "{l}");
+    }
+}

@@ -11,7 +11,8 @@
 //!
 //! Here: the loop's state and its turn. `accept.rs`: accepting, refusing, admitting; `slots.rs`: a
 //! client of this loop taking and leaving a slot; `blocking.rs`: a client served on a thread of its
-//! own; `streams.rs`: moving a client's bytes; `children.rs`: `-e`/`-c` children; `time.rs`: timers.
+//! own; `bridged.rs`: a `--tls` client of `-k`/`--broker` bridged in; `streams.rs`: moving a client's
+//! bytes; `children.rs`: `-e`/`-c` children; `time.rs`: timers.
 
 use std::io;
 use std::os::fd::AsRawFd;

@@ -206,6 +206,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)')
             [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'IP TTL / IPv6 hop limit (multicast TTL for a multicast target)')
             [CompletionResult]::new('--wait-reply', '--wait-reply', [CompletionResultType]::ParameterName, 'After sending, print each reply until DUR passes without one (status 3 if none came)')
+            [CompletionResult]::new('--wait-for', '--wait-for', [CompletionResultType]::ParameterName, 'Send again and again until the target is up or DUR has passed (status 3)')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR (for a multicast target: the interface to send from)')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Bind the local end to ADDR (for a multicast target: the interface to send from)')
             [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Bind the local end to PORT')

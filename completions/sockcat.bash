@@ -693,7 +693,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__udp__subcmd__send)
-            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --stats --source --source-port --unix --sockopt --verbose --help --version"
+            opts="-4 -6 -s -v -h -V --max-size --lines --hex --count --interval --rate --broadcast --ttl --wait-reply --wait-for --stats --source --source-port --unix --sockopt --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,6 +720,10 @@ _sockcat() {
                     return 0
                     ;;
                 --wait-reply)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -197,6 +197,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand --rate 'Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)'
             cand --ttl 'IP TTL / IPv6 hop limit (multicast TTL for a multicast target)'
             cand --wait-reply 'After sending, print each reply until DUR passes without one (status 3 if none came)'
+            cand --wait-for 'Send again and again until the target is up or DUR has passed (status 3)'
             cand -s 'Bind the local end to ADDR (for a multicast target: the interface to send from)'
             cand --source 'Bind the local end to ADDR (for a multicast target: the interface to send from)'
             cand --source-port 'Bind the local end to PORT'

@@ -215,6 +215,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l interval -d
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l rate -d 'Datagrams per second (default: 1000000, so a receiver keeps up; 0: as fast as possible)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l ttl -d 'IP TTL / IPv6 hop limit (multicast TTL for a multicast target)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l wait-reply -d 'After sending, print each reply until DUR passes without one (status 3 if none came)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l wait-for -d 'Send again and again until the target is up or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -s s -l source -d 'Bind the local end to ADDR (for a multicast target: the interface to send from)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l source-port -d 'Bind the local end to PORT' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand udp-send" -l unix -d 'Send to the Unix datagram socket PATH instead (`@NAME`: abstract); every argument is a MESSAGE' -r -F

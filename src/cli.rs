@@ -920,6 +920,7 @@ Examples:
   seq 1000000 | sockcat udp-send --lines --stats 127.0.0.1 9000
   sockcat udp-send --count 5 --interval 1s [::1]:9000 ping
   sockcat udp-send --broadcast --hex 192.168.1.255 9 ffffffffffff
+  sockcat udp-send --wait-for 30s --wait-reply 1s 127.0.0.1 9000 ping   wait until it answers
 
 Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a timeout expired.";
 
@@ -984,6 +985,14 @@ pub struct UdpSendArgs {
     /// After sending, print each reply until DUR passes without one (status 3 if none came)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub wait_reply: Option<Duration>,
+    /// Send again and again until the target is up or DUR has passed (status 3)
+    ///
+    /// Up means: with --wait-reply, a reply came within its DUR; without, no ICMP port-unreachable
+    /// ("connection refused") came back within 250ms of the last datagram. Each try sends everything
+    /// again from the first datagram (stdin is read whole first), so a target that was up but silent
+    /// may see the datagrams more than once. With -v the first failed try is said once.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub wait_for: Option<Duration>,
     /// Print datagrams, bytes and rate on stderr at the end
     #[arg(long)]
     pub stats: bool,

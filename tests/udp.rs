@@ -716,3 +716,86 @@ fn reply_sends_stdin_to_the_most_recent_sender() {
     assert_eq!(recv(&b).0, b"to b\n");
     assert_quiet(&a);
 }
+
+/// A free UDP port on 127.0.0.1 (bound, then released): nothing answers there until a test binds it.
+fn closed_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().port()
+}
+
+/// --wait-for with --wait-reply: the target comes up late on purpose (after sockcat said it retries);
+/// sockcat keeps sending until it answers, prints the reply, and exits 0.
+#[test]
+fn wait_for_sends_until_the_target_answers() {
+    let port = closed_udp_port().to_string();
+    let mut p = Proc::spawn(
+        &[
+            "udp-send",
+            "-v",
+            "--wait-for",
+            "20s",
+            "--wait-reply",
+            "300ms",
+            "127.0.0.1",
+            &port,
+            "ping",
+        ],
+        In::Null,
+    );
+    p.wait_line("not up yet, retrying: ");
+    let (s, _) = peer(&format!("127.0.0.1:{port}"));
+    let (data, from) = recv(&s);
+    assert_eq!(data, b"ping");
+    s.send_to(b"pong", from).unwrap();
+    let done = p.finish().ok();
+    assert_eq!(done.stdout, b"pong", "{}", done.show());
+}
+
+/// --wait-for without --wait-reply: up means no ICMP refusal; stdin (read whole) goes once the
+/// receiver that starts late is there, and only whole tries of it reach the receiver.
+#[test]
+fn wait_for_without_replies_waits_for_no_refusal() {
+    let port = closed_udp_port().to_string();
+    let mut p = Proc::spawn(
+        &["udp-send", "-v", "--wait-for", "20s", "127.0.0.1", &port],
+        In::Pipe,
+    );
+    p.write(b"hello");
+    p.close_stdin();
+    p.wait_line("not up yet, retrying: ");
+    let (s, _) = peer(&format!("127.0.0.1:{port}"));
+    p.finish().ok();
+    assert_eq!(recv(&s).0, b"hello");
+}
+
+/// Nobody comes: status 3 naming the target and the last reason; a target that is bound but never
+/// answers is sent to again on every try.
+#[test]
+fn wait_for_expires_with_status_3() {
+    let port = closed_udp_port().to_string();
+    run(
+        &["udp-send", "--wait-for", "300ms", "127.0.0.1", &port, "x"],
+        b"",
+    )
+    .code(3)
+    .one_error_line(&format!(
+        "127.0.0.1:{port} not up after 300ms: send to 127.0.0.1:{port}: connection refused"
+    ));
+    let (s, port) = peer("127.0.0.1:0");
+    run(
+        &[
+            "udp-send",
+            "--wait-for",
+            "1s",
+            "--wait-reply",
+            "100ms",
+            "127.0.0.1",
+            &port,
+            "silent?",
+        ],
+        b"",
+    )
+    .code(3)
+    .one_error_line("not up after 1s: no reply");
+    assert_eq!(recv_n(&s, 2), [b"silent?", b"silent?"], "tried again");
+}

@@ -111,6 +111,9 @@ fn send_and_wait(
             .write_all(data)
             .map_err(|e| exit::output_error(e, "stdout"))
     };
+    if let Some(total) = args.wait_for {
+        return send_until_up(sender, args, payloads, framing, total, &mut on_reply);
+    }
     if !payloads.is_empty() {
         for (i, p) in payloads.iter().enumerate() {
             check_size(p.len(), framing.max, || format!("message {}", i + 1))?;
@@ -158,6 +161,86 @@ fn send_and_wait(
         )));
     }
     Ok(())
+}
+
+/// How long `--wait-for` without `--wait-reply` waits after a try for an ICMP refusal to come back.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// `--wait-for`: sends everything (MESSAGE arguments, or all of stdin framed) again and again until
+/// the target is up: a reply came (`--wait-reply`), or no refusal within [`SETTLE`]. Then, with
+/// `--wait-reply`, prints the rest of the replies as usual.
+fn send_until_up(
+    sender: &mut UdpSender,
+    args: &UdpSendArgs,
+    payloads: &[Vec<u8>],
+    framing: Framing,
+    total: Duration,
+    on_reply: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let datagrams = all_datagrams(payloads, framing)?;
+    let refs: Vec<&[u8]> = datagrams.iter().map(Vec::as_slice).collect();
+    let name = sender.shown().to_string();
+    let mut told = false;
+    let on_retry = |err: &anyhow::Error| {
+        if args.verbose > 0 && !told {
+            told = true;
+            crate::diag!("not up yet, retrying: {}", exit::render(err));
+        }
+    };
+    crate::net::connect::retry(&name, None, Some(total), on_retry, |left| {
+        let left = left.unwrap_or_default();
+        for _ in 0..args.count {
+            sender.send(&refs, on_reply)?;
+        }
+        sender.check_refused()?;
+        match args.wait_reply {
+            Some(quiet) => {
+                let first = quiet.min(left).max(Duration::from_millis(1));
+                if sender.wait_replies(first, on_reply)? == 0 {
+                    return Err(exit::timeout(format!(
+                        "no reply from {name} within {}",
+                        humantime::format_duration(first)
+                    )));
+                }
+                Ok(())
+            }
+            None => sender.settle(SETTLE.min(left)),
+        }
+    })?;
+    if let Some(quiet) = args.wait_reply {
+        sender.wait_replies(quiet, on_reply)?;
+    }
+    Ok(())
+}
+
+/// Every datagram to send, for `--wait-for` (which sends them all again on each try): the MESSAGE
+/// arguments, or all of stdin cut as without it.
+fn all_datagrams(payloads: &[Vec<u8>], framing: Framing) -> Result<Vec<Vec<u8>>> {
+    if !payloads.is_empty() {
+        for (i, p) in payloads.iter().enumerate() {
+            check_size(p.len(), framing.max, || format!("message {}", i + 1))?;
+        }
+        return Ok(payloads.to_vec());
+    }
+    let stdin = Input::stdin()
+        .map(|i| i.file)
+        .ok_or_else(|| anyhow!("stdin is closed"))?;
+    let mut all = Vec::new();
+    (&stdin)
+        .read_to_end(&mut all)
+        .map_err(|e| anyhow!(e).context("read stdin"))?;
+    let data = if framing.hex && !framing.lines {
+        decode_hex(&all, || "stdin".to_string())?
+    } else {
+        all
+    };
+    let plain = Framing {
+        hex: framing.hex && framing.lines,
+        ..framing
+    };
+    let mut line_no = 0;
+    let (frames, _) = frames(&data, plain, true, &mut line_no)?;
+    Ok(refs(&frames).into_iter().map(<[u8]>::to_vec).collect())
 }
 
 /// Reads stdin as it comes and sends what is complete: whole lines, or full --max-size chunks (the

@@ -193,6 +193,14 @@ impl UdpSender {
         }
     }
 
+    /// Waits up to `wait` for an error queued on the socket (an ICMP port-unreachable for a datagram
+    /// already sent: "connection refused"), then fails with it as [`UdpSender::check_refused`] does.
+    pub(crate) fn settle(&self, wait: Duration) -> Result<()> {
+        // No events asked: poll still reports POLLERR, and replies (POLLIN) do not end the wait.
+        poll::poll(&[(self.sock.as_fd(), 0)], Some(wait)).context("poll")?;
+        self.check_refused()
+    }
+
     /// Waits for replies, passing each to `on_reply`, until `quiet` passes without one. Returns how
     /// many came in all (also those taken while sending). An ICMP port-unreachable (connected socket)
     /// is "connection refused".

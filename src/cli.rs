@@ -316,7 +316,8 @@ pub struct ServeOpts {
     /// Proxy only to destinations matching RULE
     ///
     /// With --proxy-server; repeatable. RULE is a CIDR or address, a host name (.example.com: every name under it) or :PORT.
-    /// A name is checked, and so is every address it resolves to.
+    /// A name is checked, and so is every address it resolves to. A malformed RULE (:99999) is status
+    /// 2 naming the option.
     #[arg(
         long,
         value_name = "RULE",
@@ -642,9 +643,12 @@ pub struct ListenArgs {
     pub mptcp: bool,
     /// JSON lines of accepts, refusals, closes to FILE (-: stderr)
     ///
-    /// {"ts","event":"accept","id","peer"}; "refuse" with "reason" (deny, max-conns); "close" with
-    /// "bytes_in", "bytes_out", "duration_ms" and "reason" (eof, reset, idle, signal, or the error).
-    /// FILE is appended to; each line is written whole as it happens.
+    /// {"ts","event":"accept","id","peer"}; "refuse" with "reason" (deny, max-conns; and, with the
+    /// accept's "id" in place of a close: tls for a failed handshake, proxy-protocol for a missing or
+    /// bad PROXY header, auth for failed proxy authentication); "close" with "bytes_in", "bytes_out"
+    /// (under --tls: application bytes), "duration_ms", "reason" (eof, reset, idle, signal, or the
+    /// error), "dest" when forwarding or proxying and "tls" under --tls. FILE is appended to; each
+    /// line is written whole as it happens.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
     /// Say more on stderr

@@ -24,6 +24,7 @@ mod listen;
 mod local;
 mod props;
 mod proxy;
+mod proxy_refusals;
 mod relay;
 mod resolve;
 mod review;

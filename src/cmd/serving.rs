@@ -63,17 +63,18 @@ pub(crate) fn mode(args: &ListenArgs, family: Family) -> Result<Option<Mode>> {
             origin,
         }))));
     }
+    // A bad rule is status 2 naming its option: `--dest-allow :99999: port 99999 is out of range`.
+    let rules = |option: &str, list: &[String]| {
+        list.iter()
+            .map(|r| {
+                parse_dest_rule(r)
+                    .map_err(|e| exit::usage(format!("{option} {r}: {}", exit::render(&e))))
+            })
+            .collect::<Result<Vec<_>>>()
+    };
     let policy = DestPolicy {
-        allow: o
-            .dest_allow
-            .iter()
-            .map(|r| parse_dest_rule(r))
-            .collect::<Result<_>>()?,
-        deny: o
-            .dest_deny
-            .iter()
-            .map(|r| parse_dest_rule(r))
-            .collect::<Result<_>>()?,
+        allow: rules("--dest-allow", &o.dest_allow)?,
+        deny: rules("--dest-deny", &o.dest_deny)?,
     };
     let users = o.auth_file.as_deref().map(read_users).transpose()?;
     Ok(Some(Mode::ProxyServer(Arc::new(ProxyServer {

@@ -23,6 +23,7 @@ use socket2::Socket;
 use crate::exit;
 use crate::net::addr::{HostPort, display, parse_endpoint};
 use crate::net::connect::{ConnectOpts, connect};
+use crate::net::events::{Note, RefuseReason};
 use crate::net::proxy_protocol::{self, Version};
 use crate::net::server::acl::Acl;
 use crate::net::socket::unix_connect;
@@ -126,6 +127,7 @@ impl Admission {
             sock.set_read_timeout(Some(HEADER_TIMEOUT))?;
             let mut reader = sock;
             let header = proxy_protocol::read_header(&mut reader).map_err(|e| {
+                Note::refused(RefuseReason::ProxyProtocol);
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
@@ -153,6 +155,7 @@ impl Admission {
             }
         }
         if !self.acl.admits(addrs.peer.map(|a| a.ip())) {
+            Note::refused(RefuseReason::Deny);
             return Err(anyhow!("refused {}: not allowed", addrs.shown()));
         }
         Ok(addrs)

@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use super::policy::Users;
 use super::request::{Protocol, Request, bad, io_err};
 use super::wire::{MAX_HANDSHAKE, Wire};
+use crate::net::events::{Note, RefuseReason};
 use crate::net::stream::proxy::base64_decode;
 
 pub(super) fn http_error(status: &str, extra: &str) -> Vec<u8> {
@@ -99,6 +100,7 @@ pub(super) fn http<S: Read + Write>(w: &mut Wire<S>, users: Option<&Users>) -> R
                 "407 Proxy Authentication Required",
                 "Proxy-Authenticate: Basic realm=\"sockcat\"\r\n",
             ));
+            Note::refused(RefuseReason::Auth);
             bail!(
                 "HTTP proxy authentication {}",
                 if token.is_some() { "failed" } else { "missing" }

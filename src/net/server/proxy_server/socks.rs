@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use super::policy::Users;
 use super::request::{Protocol, Request, bad, io_err};
 use super::wire::Wire;
+use crate::net::events::{Note, RefuseReason};
 
 fn cstr<S: Read + Write>(w: &mut Wire<S>, what: &str) -> Result<String> {
     let raw = w.until(b"\0", 256).map_err(|e| {
@@ -35,6 +36,7 @@ pub(super) fn socks4<S: Read + Write>(w: &mut Wire<S>, users: Option<&Users>) ->
     }
     if users.is_some() {
         let _ = w.write_all(&[0, 0x5b, 0, 0, 0, 0, 0, 0]);
+        Note::refused(RefuseReason::Auth);
         bail!("SOCKS4 has no password and this proxy requires one (use SOCKS5 or HTTP)");
     }
     if host.is_empty() {
@@ -55,6 +57,9 @@ pub(super) fn socks5<S: Read + Write>(w: &mut Wire<S>, users: Option<&Users>) ->
     let wanted = if users.is_some() { 2 } else { 0 };
     if !methods.contains(&wanted) {
         let _ = w.write_all(&[5, 0xff]);
+        if users.is_some() {
+            Note::refused(RefuseReason::Auth);
+        }
         bail!(
             "SOCKS5 client offers no acceptable method{}",
             if users.is_some() {
@@ -75,6 +80,7 @@ pub(super) fn socks5<S: Read + Write>(w: &mut Wire<S>, users: Option<&Users>) ->
         let pass = w.take(plen).map_err(io_err)?.to_vec();
         if !users.check(&user, &pass) {
             let _ = w.write_all(&[1, 1]);
+            Note::refused(RefuseReason::Auth);
             bail!(
                 "SOCKS5 authentication failed for user {:?}",
                 String::from_utf8_lossy(&user)

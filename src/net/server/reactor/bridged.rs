@@ -112,11 +112,13 @@ impl Loop {
             // told by the end of the pair (so it closes the client with this reason).
             let mut local = Endpoint::socket(ours);
             local.stop = None;
-            let result = join(
-                local,
-                Endpoint::tls(stream, verbose),
-                &RelayConfig::default(),
-            );
+            // `-i` here too: once the loop has closed its end normally, a client that neither
+            // reads what is left for it nor closes must not hold this thread for ever.
+            let cfg = RelayConfig {
+                idle_timeout: idle,
+                ..RelayConfig::default()
+            };
+            let result = join(local, Endpoint::tls(stream, verbose), &cfg);
             if let Err(e) = result {
                 *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }

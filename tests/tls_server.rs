@@ -339,3 +339,25 @@ fn proxy_server_over_tls_serves_curl_as_an_https_proxy() {
         assert_eq!(l["tls"]["version"], "TLSv1.3", "{l}");
     }
 }
+
+/// `--proxy-server --tls -w 0`: a zero handshake deadline closes a silent client at once, as it
+/// does without --tls, instead of leaving its TLS handshake with no deadline at all (a zero socket
+/// timeout is none).
+#[test]
+fn a_zero_handshake_deadline_is_not_an_endless_one() {
+    let pki = pki();
+    let mut args = served(&pki, "leaf");
+    args.extend(["--proxy-server", "-w", "0"].map(String::from));
+    let (mut srv, port, _) = tls_listen(&strs(&args), In::Null);
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    silent.set_read_timeout(Some(LIMIT)).unwrap();
+    let since = Instant::now();
+    let mut rest = Vec::new();
+    let _ = silent.read_to_end(&mut rest);
+    assert!(
+        since.elapsed() < Duration::from_secs(5),
+        "held for {:?}",
+        since.elapsed()
+    );
+    srv.wait_line_containing("TLS handshake: no answer within");
+}

@@ -305,6 +305,9 @@ fn handshake(
     mut conn: Connection,
     timeout: Option<Duration>,
 ) -> std::result::Result<(TlsStream, Summary), Failed> {
+    // A zero timeout (`-w 0`, `-i 0`, a deadline already reached) is not a socket timeout at all
+    // (the call fails and the socket would wait for ever): the least one instead.
+    let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
     let _ = sock.set_read_timeout(timeout);
     let _ = sock.set_write_timeout(timeout);
     let mut io = &sock;

@@ -527,7 +527,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__sendfile)
-            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --proxy --proxy-auth-file --sockopt --mptcp --verbose --help --version"
+            opts="-4 -6 -o -w -i -v -h -V --receive --offset --count --verify --output --force --timeout --idle-timeout --wait-for --no-progress --proxy --proxy-auth-file --tls --sni --ca --pin --insecure --cert --key --alpn --tls-min --show-cert --min-days --client-ca --sockopt --mptcp --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,6 +581,42 @@ _sockcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --min-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sockopt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -593,7 +629,7 @@ _sockcat() {
             return 0
             ;;
         sockcat__subcmd__sockopt)
-            opts="-4 -6 -w -h --tcp --udp --unix --set --connect --timeout --json --help --get"
+            opts="-4 -6 -w -h --tcp --udp --unix --set --connect --timeout --json --tls --sni --ca --pin --insecure --cert --key --alpn --tls-min --show-cert --min-days --help --get"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,6 +648,38 @@ _sockcat() {
                     return 0
                     ;;
                 -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --min-days)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

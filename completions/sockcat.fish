@@ -147,6 +147,15 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand resolve" -s V -l version
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l set -d 'Set option NAME to VALUE before reading (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l connect -d 'Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s w -l timeout -d 'Connect timeout for --connect (status 3 when it expires)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l sni -d 'Send and check NAME instead of HOST' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l ca -d 'Trust the CAs of FILE (PEM), not the system\'s' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l pin -d 'Accept the server key with this SPKI SHA-256' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l cert -d 'Client certificate chain for mutual TLS (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l key -d 'The private key of --cert' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l alpn -d 'Offer these ALPN protocols (comma-separated)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''
+1.3\t''"
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l min-days -d 'With -z: fail a certificate expiring within N days' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l get -d 'Print only option NAME (repeatable); one NAME prints the value alone' -r -f -a "SO_TYPE\t''
 SO_DOMAIN\t''
 SO_PROTOCOL\t''
@@ -202,6 +211,9 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l unix -d 'A U
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l json -d 'Machine-readable output (one JSON document)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l tls -d 'TLS, verified against system roots and HOST'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l insecure -d 'Do not verify the server (warns, with its pin)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l show-cert -d 'Print the server\'s certificate chain on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand byteorder" -s 6 -d 'Use IPv6 only'
@@ -264,12 +276,25 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s i -l idle-t
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l wait-for -d 'Sender: keep retrying the connection until it succeeds or DUR has passed (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sni -d 'Send and check NAME instead of HOST' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l ca -d 'Trust the CAs of FILE (PEM), not the system\'s' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l pin -d 'Accept the server key with this SPKI SHA-256' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l cert -d 'Client certificate chain for mutual TLS (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l key -d 'The private key of --cert' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l alpn -d 'Offer these ALPN protocols (comma-separated)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''
+1.3\t''"
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l min-days -d 'With -z: fail a certificate expiring within N days' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l client-ca -d 'With --receive --tls: require a client certificate that chains to FILE (PEM)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l receive -d 'Receive: accept one connection on [ADDR] PORT and write what arrives to -o FILE (default stdout)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 4 -d 'Use IPv4 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s 6 -d 'Use IPv6 only'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l force -d 'With --receive: replace an existing output file'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l no-progress -d 'No progress bar (it is shown only when stderr is a terminal anyway)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l tls -d 'TLS, verified against system roots and HOST'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l insecure -d 'Do not verify the server (warns, with its pin)'
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l show-cert -d 'Print the server\'s certificate chain on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s v -l verbose -d 'Say more on stderr: `listening on`, `connection from`, and a summary (bytes, seconds, MiB/s)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -s h -l help -d 'Print help (see more with \'--help\')'

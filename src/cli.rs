@@ -203,11 +203,20 @@ unless --force.
 receiver answers; the file appears only when size and hash match, otherwise both exit 1 and nothing is
 left. With -o DIR the file keeps the sender's name (reduced to a plain file name) inside DIR.
 
+--tls (both sides, or FILE tls://HOST:PORT): the transfer runs inside TLS, through a buffer instead of
+sendfile(2). The sender verifies the receiver as connect --tls does (--ca, --pin, --insecure, --sni;
+--cert/--key for a client certificate); the receiver serves --cert/--key, or a self-signed certificate
+whose pin -v prints (tls pin sha256:...), and --client-ca requires a client certificate. A TLS sender
+that closes without close_notify (ncat --ssl does) is received with a warning: only --verify proves the
+file complete.
+
 Examples:
   sockcat sendfile --receive -v --verify -o downloads/ 9000    receive into downloads/NAME
   sockcat sendfile --verify backup.tar host 9000                send it, checked end to end
   sockcat sendfile --offset 1048576 --count 4096 disk.img host 9000
   sockcat sendfile --receive 9000 > copy.bin                    plain bytes, like nc -l
+  sockcat sendfile --receive -v --tls --verify -o downloads/ 9443   prints its pin
+  sockcat sendfile --tls --pin sha256:BASE64 --verify backup.tar host 9443
 
 Exit status: 0 success, 1 runtime failure (refused, reset, hash mismatch), 2 usage error or invalid
 input (missing FILE, bad port), 3 a timeout expired.";
@@ -246,8 +255,8 @@ pub struct ProxyOpts {
     /// socks5h:// and socks4a:// send its name to the proxy, http:// uses CONNECT (Basic
     /// authentication with USER:PASS). Repeat for a chain, first hop first. A refusal is status 1
     /// naming the proxy's reply; a malformed URL is status 2. -w bounds the connect and every
-    /// handshake together (without -w each proxy has 30 s to answer). With connect --tls, TLS runs end to
-    /// end inside the tunnel: SNI and the name checked are the target's (or --sni), not a proxy's.
+    /// handshake together (without -w each proxy has 30 s to answer). With --tls, TLS runs end to end
+    /// inside the tunnel: SNI and the name checked are the target's (or --sni), not a proxy's.
     #[arg(long, value_name = "URL")]
     pub proxy: Vec<String>,
     /// Proxy USER:PASS from FILE's first line
@@ -705,7 +714,9 @@ pub struct ConnectArgs {
     /// whitespace, with no shell; SOCKCAT_REMOTE_ADDR/PORT and SOCKCAT_LOCAL_ADDR/PORT are in its
     /// environment. The status is 0 when the program succeeded, 1 otherwise. With --crlf (applied to
     /// what the program writes), --hexdump, --progress or -i, sockcat relays the program's pipes to
-    /// the connection instead; --close-on-eof and --no-shutdown do not apply.
+    /// the connection instead; --close-on-eof and --no-shutdown do not apply. With --tls the
+    /// program runs on the TLS session the same way (pipes relayed through TLS), with
+    /// SOCKCAT_TLS_VERSION, SOCKCAT_TLS_CIPHER and SOCKCAT_TLS_ALPN in its environment too.
     #[arg(short = 'e', long, value_name = "PROG ARGS", hide_short_help = true,
           conflicts_with_all = ["sh_exec", "scan", "close_on_eof", "no_shutdown"])]
     pub exec: Option<String>,
@@ -778,8 +789,10 @@ Exit status: 0 success, 1 not found (or another runtime failure), 2 usage error 
 
 const SOCKOPT_EXAMPLES: &str = "\
 Output: a table LEVEL NAME VALUE (booleans as the kernel's 0/1, SO_LINGER as off or on,SECONDS,
-timeouts in seconds); with --connect also TCP_INFO rows (rtt, rttvar, rto in microseconds).
---json prints one document: {\"socket\":{...},\"options\":[{\"level\",\"name\",\"value\"}...],\"tcp_info\":{...}}.
+timeouts in seconds); with --connect also TCP_INFO rows (rtt, rttvar, rto in microseconds), and
+with --tls TLS rows (version, cipher, alpn, pin) once the handshake is done.
+--json prints one document: {\"socket\":{...},\"options\":[{\"level\",\"name\",\"value\"}...],\"tcp_info\":{...}}
+(and \"tls\":{\"version\",\"cipher\",\"alpn\",\"pin\"} with --tls).
 
 Examples:
   sockcat sockopt                               every option of a fresh TCP/IPv4 socket
@@ -787,6 +800,7 @@ Examples:
   sockcat sockopt --set SO_RCVBUF=4096 --get SO_RCVBUF     8192: the kernel doubles it
   sockcat sockopt --connect 127.0.0.1 8080 --set TCP_NODELAY=1
   sockcat sockopt --connect localhost:22 --json
+  sockcat sockopt --connect tls://localhost:8443 --ca ca.pem   the TLS connection's options and session
 
 Exit status: 0 success, 1 runtime failure, 2 usage error (unknown option name), 3 a timeout expired.";
 
@@ -864,6 +878,9 @@ pub struct SockoptArgs {
     #[arg(long, value_name = "NAME")]
     pub get: Vec<String>,
     /// Use a live TCP connection to HOST PORT (or HOST:PORT) instead; adds TCP_INFO
+    ///
+    /// With --tls (or tls://HOST:PORT) the options are read once the TLS handshake is done, and TLS
+    /// rows (version, cipher, alpn, the server's pin) follow TCP_INFO; --json adds "tls".
     #[arg(long, value_names = ["HOST", "PORT"], num_args = 1..=2)]
     pub connect: Vec<String>,
     /// Connect timeout for --connect (status 3 when it expires)
@@ -872,6 +889,8 @@ pub struct SockoptArgs {
     /// Machine-readable output (one JSON document)
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: TlsClientOpts,
 }
 
 /// A `byteorder` operation.
@@ -1196,6 +1215,18 @@ pub struct SendfileArgs {
     pub no_progress: bool,
     #[command(flatten)]
     pub proxy: ProxyOpts,
+    #[command(flatten)]
+    pub tls: TlsClientOpts,
+    /// With --receive --tls: require a client certificate that chains to FILE (PEM)
+    ///
+    /// The sender gives it with --cert and --key; one without fails its handshake (status 1).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "receive",
+        hide_short_help = true
+    )]
+    pub client_ca: Option<PathBuf>,
     #[command(flatten)]
     pub sockopts: SessionSockopts,
     /// Multipath TCP (IPPROTO_MPTCP)

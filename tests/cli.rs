@@ -34,6 +34,8 @@ mod sockopt;
 mod startup;
 mod tls;
 mod tls_client;
+mod tls_forward;
+mod tls_sendfile;
 mod tls_server;
 mod udp;
 mod udp_forward;

@@ -1,7 +1,8 @@
-//! TLS on the client side beyond a plain `connect --tls` (issues 16, 17, 18): TLS end to end through
-//! `--proxy` chains, TLS origination by `listen --forward tls://`, `connect -e/-c --tls`,
-//! `sendfile --tls` and `sockopt --connect --tls`. The peers are real (openssl s_server/s_client,
-//! microsocks, tinyproxy, ncat), on loopback; the certificates are made by `tls::pki` in a tempdir.
+//! TLS on the client side beyond a plain `connect --tls` (issues 16, 18): TLS end to end through
+//! `--proxy` chains, `connect -e/-c --tls` and `sockopt --connect --tls` (TLS origination by
+//! `listen --forward tls://` is in tls_forward.rs, `sendfile --tls` in tls_sendfile.rs). The peers
+//! are real (openssl s_server, microsocks, tinyproxy, ncat), on loopback; the certificates are made
+//! by `tls::pki` in a tempdir.
 
 use crate::common::{In, LIMIT, Proc, have, run};
 use crate::proxy::{free_port, microsocks, tinyproxy, wait_port};
@@ -11,7 +12,7 @@ use crate::tls::{Pki, pki};
 /// for a client that sends `localhost`, `other` (other.example) for any other client, and so for one
 /// that sends no SNI. A client that verifies against localhost succeeds only if its SNI was
 /// `localhost`. Its stdin is a pipe: what the test writes goes to the client.
-fn s_server_by_sni(pki: &Pki) -> (Proc, u16) {
+pub(crate) fn s_server_by_sni(pki: &Pki) -> (Proc, u16) {
     let port = free_port();
     let accept = format!("127.0.0.1:{port}");
     let (leaf, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
@@ -215,40 +216,8 @@ fn tls_through_http_connect_tinyproxy_and_ncat_and_a_chain() {
     .one_error_line("certificate is for other.example, not 127.0.0.1");
 }
 
-/// `sockcat listen -v -k 127.0.0.1 0 --forward ENDPOINT ARGS... --events -`: the server and its
-/// address.
-fn forwarder(endpoint: &str, args: &[&str]) -> (Proc, std::net::SocketAddr) {
-    let mut all = vec!["listen", "-v", "--events", "-", "127.0.0.1", "0"];
-    all.extend_from_slice(&["--forward", endpoint]);
-    all.extend_from_slice(args);
-    let mut p = Proc::spawn(&all, In::Null);
-    let addr = p.listening();
-    (p, addr)
-}
-
-/// A plain TCP client of the forwarder: sends a line, then reads until `want` came (or EOF).
-fn through(addr: std::net::SocketAddr, line: &[u8], server: &mut Proc, want: &[u8]) {
-    use std::io::{Read, Write};
-    let mut c = crate::common::connect(addr);
-    c.set_read_timeout(Some(LIMIT)).unwrap();
-    c.write_all(line).unwrap();
-    assert!(
-        server.stdout_has_within(line, LIMIT),
-        "the target never got {line:?}"
-    );
-    server.write(want);
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !got.windows(want.len()).any(|w| w == want) {
-        match c.read(&mut buf) {
-            Ok(0) | Err(_) => panic!("the client got {got:?}, not {want:?}"),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
 /// The pin of the certificate `openssl s_server` shows to a client that sends SNI localhost.
-fn pin_of_localhost(pki: &Pki, port: &str) -> String {
+pub(crate) fn pin_of_localhost(pki: &Pki, port: &str) -> String {
     let ca = pki.path("ca.pem");
     let done = run(
         &[
@@ -271,138 +240,183 @@ fn pin_of_localhost(pki: &Pki, port: &str) -> String {
 }
 
 #[test]
-fn forward_tls_originates_verified_tls_to_openssl_s_server() {
+fn connect_tls_runs_the_program_on_the_tls_session() {
     if !have("openssl") {
         return;
     }
     let pki = pki();
     let ca = pki.path("ca.pem");
     let (mut server, port) = s_server_by_sni(&pki);
-    // tls://localhost: verified against --forward-ca and the name localhost, which is also the SNI
-    // (without it s_server would show other.example's certificate and the check would fail).
-    let endpoint = format!("tls://localhost:{port}");
-    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-ca", &ca]);
-    through(addr, b"plain in\n", &mut server, b"tls out\n");
-    fwd.wait_line_containing(&format!("to {endpoint}: tls TLSv1.3"));
-    let close = fwd.wait_line_containing(r#""event":"close""#);
+    let port = port.to_string();
+    // -c: the program reads what s_server sends and answers through TLS; its environment names the
+    // session. Status 0: the program succeeded.
+    let script = r#"echo "$SOCKCAT_TLS_VERSION $SOCKCAT_TLS_CIPHER alpn=[$SOCKCAT_TLS_ALPN] $SOCKCAT_REMOTE_PORT"; read l; echo "got $l""#;
+    let client = Proc::spawn(
+        &[
+            "connect",
+            "--tls",
+            "--ca",
+            &ca,
+            "-c",
+            script,
+            "localhost",
+            &port,
+        ],
+        In::Null,
+    );
+    let hello = format!("TLSv1.3 TLS13_AES_128_GCM_SHA256 alpn=[] {port}\n");
     assert!(
-        close.contains(&format!(r#""dest":"{endpoint}""#)),
-        "{close}"
+        server.stdout_has_within(hello.as_bytes(), LIMIT),
+        "s_server did not get {hello:?}"
     );
+    server.write(b"over tls\n");
+    assert!(server.stdout_has_within(b"got over tls\n", LIMIT));
+    let done = client.finish().ok();
+    // Nothing of the session reaches sockcat's own stdout: the program has the connection.
+    assert!(done.stdout.is_empty(), "{}", done.show());
 
-    // --forward-pin: the key decides, no CA needed.
-    let pin = pin_of_localhost(&pki, &port.to_string());
-    let (_fwd, addr) = forwarder(&endpoint, &["--forward-pin", &pin]);
-    through(addr, b"pinned in\n", &mut server, b"pinned out\n");
-
-    // --forward-insecure: no check, said once on stderr with the pin, not once per client.
-    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-insecure"]);
-    through(addr, b"insecure 1\n", &mut server, b"insecure out 1\n");
-    through(addr, b"insecure 2\n", &mut server, b"insecure out 2\n");
-    let warning = fwd.wait_line_containing("not verified");
-    assert!(warning.contains(&pin), "{warning}");
-    fwd.wait_line_containing(r#""event":"close""#);
-    fwd.wait_line_containing(r#""event":"close""#);
-    fwd.signal("TERM");
-    let done = fwd.finish();
-    assert_eq!(
-        done.stderr.matches("not verified").count(),
-        1,
-        "{}",
-        done.show()
+    // -e (no shell), and a program that fails: status 1.
+    let done = run(
+        &[
+            "connect",
+            "--tls",
+            "--ca",
+            &ca,
+            "-e",
+            "printenv SOCKCAT_TLS_CIPHER",
+            "localhost",
+            &port,
+        ],
+        b"",
+    )
+    .ok();
+    assert!(done.stdout.is_empty(), "{}", done.show());
+    assert!(server.stdout_has_within(b"\nTLS13_AES_128_GCM_SHA256\n", LIMIT));
+    run(
+        &[
+            "connect",
+            "--tls",
+            "--ca",
+            &ca,
+            "-c",
+            "exit 3",
+            "localhost",
+            &port,
+        ],
+        b"",
+    )
+    .code(1);
+    // A verification failure stops it before the program starts.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    run(
+        &[
+            "connect",
+            "--tls",
+            "--ca",
+            &ca,
+            "-c",
+            &touch,
+            "127.0.0.1",
+            &port,
+        ],
+        b"",
+    )
+    .code(1)
+    .one_error_line("certificate is for other.example");
+    assert!(
+        !marker.exists(),
+        "the program ran on an unverified connection"
     );
-}
-
-/// A CA of its own, unrelated to the test PKI's: PEM in `dir/wrong-ca.pem`.
-fn wrong_ca(dir: &std::path::Path) -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let cert = ca.self_signed(&key).unwrap();
-    let path = dir.join("wrong-ca.pem");
-    std::fs::write(&path, cert.pem()).unwrap();
-    path.display().to_string()
 }
 
 #[test]
-fn forward_tls_with_the_wrong_ca_closes_the_client_says_why_and_keeps_serving() {
-    use std::io::{Read, Write};
+fn sockopt_connect_tls_shows_the_tls_connections_options_and_session() {
     if !have("openssl") {
         return;
     }
     let pki = pki();
-    let (server, port) = s_server_by_sni(&pki);
-    let dir = tempfile::tempdir().unwrap();
-    let wrong = wrong_ca(dir.path());
-    let endpoint = format!("tls://localhost:{port}");
-    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-ca", &wrong]);
-    for i in 0..2 {
-        let mut c = crate::common::connect(addr);
-        c.set_read_timeout(Some(LIMIT)).unwrap();
-        let _ = c.write_all(b"never delivered\n");
-        let mut got = Vec::new();
-        // Closed: EOF (or a reset, as the client's bytes were never read).
-        let _ = c.read_to_end(&mut got);
-        assert!(got.is_empty(), "client {i} got {got:?}");
-        let why = fwd.wait_line_containing("TLS handshake");
-        assert!(
-            why.contains(&format!(
-                "forward to {endpoint}: TLS handshake: unknown issuer"
-            )),
-            "{why}"
-        );
-        let close = fwd.wait_line_containing(r#""event":"close""#);
-        assert!(close.contains("unknown issuer"), "{close}");
-        assert!(
-            close.contains(&format!(r#""dest":"{endpoint}""#)),
-            "{close}"
-        );
-    }
-    // The server goes on: still running after both, and nothing reached the target.
-    assert!(fwd.exited().is_none(), "the forwarder ended");
-    assert!(!server.stdout_has_within(b"never delivered", std::time::Duration::ZERO));
-}
-
-#[test]
-fn forward_tls_options_need_a_tls_target() {
-    let pki = pki();
     let ca = pki.path("ca.pem");
-    for (flag, value) in [
-        ("--forward-ca", ca.as_str()),
-        (
-            "--forward-pin",
-            "sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
-        ),
-    ] {
-        run(
-            &[
-                "listen",
-                "127.0.0.1",
-                "0",
-                "--forward",
-                "127.0.0.1:9",
-                flag,
-                value,
-            ],
-            b"",
-        )
-        .code(2)
-        .one_error_line(&format!(
-            "{flag} needs a tls://HOST:PORT --forward endpoint"
-        ));
-    }
-    run(
+    let (_server, port) = s_server_by_sni(&pki);
+    let port = port.to_string();
+    let pin = pin_of_localhost(&pki, &port);
+    let done = run(
         &[
-            "listen",
-            "127.0.0.1",
-            "0",
-            "--forward",
-            "tls://localhost:9",
-            "--forward-ca",
-            "/nonexistent/ca.pem",
+            "sockopt",
+            "--connect",
+            "localhost",
+            &port,
+            "--tls",
+            "--ca",
+            &ca,
+            "--set",
+            "TCP_NODELAY=1",
         ],
         b"",
     )
-    .code(2)
-    .one_error_line("/nonexistent/ca.pem");
+    .ok();
+    let table = done.stdout_str();
+    let row = |level: &str, name: &str| {
+        table
+            .lines()
+            .find(|l| {
+                let mut f = l.split_whitespace();
+                f.next() == Some(level) && f.next() == Some(name)
+            })
+            .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
+    };
+    assert_eq!(
+        row("IPPROTO_TCP", "TCP_NODELAY").as_deref(),
+        Some("1"),
+        "{table}"
+    );
+    assert!(row("TCP_INFO", "rtt").is_some(), "{table}");
+    assert_eq!(row("TLS", "version").as_deref(), Some("TLSv1.3"), "{table}");
+    assert_eq!(
+        row("TLS", "cipher").as_deref(),
+        Some("TLS13_AES_128_GCM_SHA256"),
+        "{table}"
+    );
+    assert_eq!(row("TLS", "pin").as_deref(), Some(pin.as_str()), "{table}");
+
+    // tls:// and --json; one --get stays a bare value.
+    let url = format!("tls://localhost:{port}");
+    let done = run(&["sockopt", "--connect", &url, "--ca", &ca, "--json"], b"").ok();
+    let doc: serde_json::Value = serde_json::from_str(done.stdout_str().trim()).unwrap();
+    assert_eq!(doc["tls"]["version"], "TLSv1.3", "{doc}");
+    assert_eq!(doc["tls"]["pin"], pin.as_str(), "{doc}");
+    let done = run(
+        &[
+            "sockopt",
+            "--connect",
+            &url,
+            "--ca",
+            &ca,
+            "--get",
+            "TCP_NODELAY",
+        ],
+        b"",
+    )
+    .ok();
+    assert_eq!(done.stdout_str(), "0\n", "{}", done.show());
+    // Verified as connect --tls: the wrong name is status 1 with the reason, and no table.
+    let done = run(
+        &[
+            "sockopt",
+            "--connect",
+            "127.0.0.1",
+            &port,
+            "--tls",
+            "--ca",
+            &ca,
+        ],
+        b"",
+    )
+    .code(1)
+    .one_error_line("certificate is for other.example");
+    assert!(done.stdout.is_empty());
+    run(&["sockopt", "--tls"], b"")
+        .code(2)
+        .one_error_line("--tls needs --connect");
 }

@@ -116,12 +116,14 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         }
     };
     if let Some(client) = &tls {
-        if exec.is_some() {
-            return Err(exit::usage("-e/-c with --tls is not supported yet"));
-        }
         let host = match &target {
             Target::Tcp(t) => t.host.clone(),
             Target::Unix(_) => "localhost".to_string(),
+        };
+        // -e/-c: the program's SOCKCAT_REMOTE_*/LOCAL_* come from the socket the session takes.
+        let addrs = match &exec {
+            Some(_) => Some(sock.try_clone()?),
+            None => None,
         };
         let (stream, summary) = client.handshake(sock, &host, args.timeout)?;
         if args.verbose > 0 {
@@ -131,6 +133,11 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
             for line in summary.cert_lines() {
                 crate::diag!("{line}");
             }
+        }
+        if let (Some(spec), Some(addrs)) = (&exec, addrs) {
+            super::listen::end_children_on_signals();
+            let verbose = args.verbose > 0;
+            return relayed::serve_on_tls(spec, addrs, stream, &summary, &cfg, verbose);
         }
         let input = if cfg.recv_only { None } else { Input::stdin() };
         let local = Endpoint::stdio(input, Output::stdout()?);

@@ -135,7 +135,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
 
 /// The names of `listen --tls`'s self-signed certificate: localhost, the listen address (the
 /// loopback addresses for a wildcard one) and this host's name.
-fn self_signed_names(listen: Vec<String>) -> Vec<String> {
+pub(crate) fn self_signed_names(listen: Vec<String>) -> Vec<String> {
     let mut names = vec!["localhost".to_string()];
     for addr in listen {
         if addr == "0.0.0.0" || addr == "::" {

@@ -132,6 +132,45 @@ pub(crate) fn client_tls(
     }))
 }
 
+/// The receiving side's TLS settings (`sendfile --receive --tls`), from the client's option group
+/// (`--cert`/`--key` are then the server's identity) and `--client-ca`; None without `--tls`. The
+/// options that only a client has are a usage error there.
+pub(crate) fn receiver_tls(
+    o: &TlsClientOpts,
+    client_ca: Option<&std::path::Path>,
+) -> anyhow::Result<Option<tls::ServerOpts>> {
+    if !o.tls {
+        if client_ca.is_some() {
+            return Err(crate::exit::usage("--client-ca needs --tls"));
+        }
+        // Everything else is refused as a client would refuse it.
+        return client_tls(o, false).map(|_| None);
+    }
+    let client_only = [
+        (o.sni.is_some(), "--sni"),
+        (
+            o.ca.is_some(),
+            "--ca (the receiver checks senders with --client-ca)",
+        ),
+        (!o.pin.is_empty(), "--pin"),
+        (o.insecure, "--insecure"),
+        (o.show_cert, "--show-cert"),
+        (o.min_days.is_some(), "--min-days"),
+    ];
+    if let Some((_, flag)) = client_only.iter().find(|(set, _)| *set) {
+        return Err(crate::exit::usage(format!(
+            "{flag} is for the sending side, not --receive"
+        )));
+    }
+    Ok(Some(tls::ServerOpts {
+        identity: identity(&o.cert, &o.key),
+        client_ca: client_ca.map(|p| p.to_path_buf()),
+        alpn: o.alpn.clone(),
+        tls13_only: o.tls_min.as_deref() == Some("1.3"),
+        no_tickets: true,
+    }))
+}
+
 /// The server's TLS settings, or None without `--tls`.
 pub(crate) fn server_tls(o: &TlsServerOpts) -> Option<tls::ServerOpts> {
     o.tls.then(|| tls::ServerOpts {
@@ -139,6 +178,7 @@ pub(crate) fn server_tls(o: &TlsServerOpts) -> Option<tls::ServerOpts> {
         client_ca: o.client_ca.clone(),
         alpn: o.alpn.clone(),
         tls13_only: o.tls_min.as_deref() == Some("1.3"),
+        no_tickets: false,
     })
 }
 

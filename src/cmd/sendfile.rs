@@ -1,5 +1,6 @@
 //! `sockcat sendfile`: send a file (or part of one) with sendfile(2), or receive one with `--receive`;
-//! `--verify` checks name, size and a digest (BLAKE3, or SHA-256) end to end.
+//! `--verify` checks name, size and a digest (BLAKE3, or SHA-256) end to end; `--tls` runs either
+//! inside TLS.
 
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
@@ -10,11 +11,15 @@ use anyhow::{Context, Result};
 
 use crate::cli::{SendfileArgs, VerifyDigest};
 use crate::exit;
-use crate::net::addr::{Family, Target, display, parse_bind_endpoint, parse_target};
+use crate::net::addr::{
+    Family, Target, display, parse_bind_endpoint, parse_target, take_tls_scheme,
+};
 use crate::net::connect::{ConnectOpts, connect_with, retry};
 use crate::net::socket::{self, ListenOpts, describe_sockaddr};
 use crate::net::sockopt::SockSettings;
+use crate::net::stream::tls;
 use crate::net::transfer::verify::{Digest, Header};
+use crate::net::transfer::wire::Wire;
 use crate::net::transfer::{self, Range, dest};
 use crate::progress;
 
@@ -65,7 +70,17 @@ fn send(args: &SendfileArgs) -> Result<()> {
             ));
         }
     };
-    let target = parse_target(endpoint)?;
+    if args.client_ca.is_some() {
+        return Err(exit::usage("--client-ca is for --receive"));
+    }
+    // `tls://HOST:PORT` is `--tls HOST:PORT`.
+    let (endpoint, forced_tls) = take_tls_scheme(endpoint);
+    let target = parse_target(&endpoint)?;
+    // Built before connecting: a bad PEM file is status 2 before any traffic.
+    let tls = match super::client_tls(&args.tls, forced_tls)? {
+        Some(opts) => Some(tls::Client::new(&opts)?),
+        None => None,
+    };
     let (file, size) = open_source(&path)?;
     let offset = args.offset.unwrap_or(0);
     if offset > size {
@@ -119,6 +134,25 @@ fn send(args: &SendfileArgs) -> Result<()> {
             .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?
         }
     };
+    let mut wire = match &tls {
+        Some(client) => {
+            let host = match &target {
+                Target::Tcp(t) => t.host.as_str(),
+                Target::Unix(_) => "localhost",
+            };
+            let (stream, summary) = client.handshake(sock, host, args.timeout)?;
+            if args.verbose > 0 {
+                crate::diag!("{}", summary.line());
+            }
+            if args.tls.show_cert {
+                for line in summary.cert_lines() {
+                    crate::diag!("{line}");
+                }
+            }
+            Wire::tls(stream)
+        }
+        None => Wire::Plain(sock),
+    };
     let started = Instant::now();
     let bar = progress::bytes(Some(count), !args.no_progress);
     let moved = |n: u64| bar.inc(n);
@@ -126,7 +160,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
     let verify = args
         .verify
         .map(|digest| (name, digest.map(digest_of).unwrap_or_default()));
-    let result = transfer::send(&sock, &file, range, verify, args.idle_timeout, &moved);
+    let result = transfer::send(&mut wire, &file, range, verify, args.idle_timeout, &moved);
     bar.finish_and_clear();
     let value = result?;
     if args.verbose > 0 {
@@ -149,6 +183,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let family = Family::from(args.family);
     let (addr, port) = parse_bind_endpoint(&args.args, family, "tcp")?;
     let dest = dest::destination(args.output.as_deref(), args.verify.is_some(), args.force)?;
+    let tls_opts = super::receiver_tls(&args.tls, args.client_ca.as_deref())?;
     let opts = ListenOpts {
         sockopts: SockSettings::parse(&args.sockopts.list)?,
         mptcp: args.mptcp,
@@ -156,9 +191,20 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     };
     let (listener, local) = socket::tcp_listener(addr, port, family, &opts)?;
     let shown = display(&local);
+    // The TLS configuration (and the self-signed certificate, for localhost and this address).
+    let tls = match &tls_opts {
+        Some(o) => {
+            let names = super::listen::self_signed_names(vec![local.ip().to_string()]);
+            Some(tls::Server::new(o, &names)?)
+        }
+        None => None,
+    };
     if args.verbose > 0 {
         super::mptcp_note(args.mptcp);
         crate::diag!("listening on {shown}");
+        if let Some(tls) = &tls {
+            crate::diag!("tls pin {}", tls.pin);
+        }
     }
     let (sock, peer) = match socket::accept(&listener, args.timeout)
         .with_context(|| format!("accept on {shown}"))?
@@ -175,6 +221,20 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     if args.verbose > 0 {
         crate::diag!("connection from {}", describe_sockaddr(&peer));
     }
+    let mut wire = match &tls {
+        Some(server) => {
+            // The handshake has -i, else the server's 10 s: a silent sender does not hold us.
+            let timeout = args.idle_timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
+            let (stream, summary) = server
+                .handshake(sock, Some(timeout))
+                .with_context(|| format!("sender {}", describe_sockaddr(&peer)))?;
+            if args.verbose > 0 {
+                crate::diag!("{}", summary.line());
+            }
+            Wire::tls(stream)
+        }
+        None => Wire::Plain(sock),
+    };
 
     let started = Instant::now();
     let bar = progress::bytes(None, !args.no_progress);
@@ -183,7 +243,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
     let result = if let Some(accept) = args.verify {
         let accept = accept.map(digest_of);
         let received = dest.receive_verified(
-            &sock,
+            &mut wire,
             args.force,
             args.idle_timeout,
             accept,
@@ -199,7 +259,7 @@ fn receive(args: &SendfileArgs) -> Result<()> {
         })
     } else {
         dest.receive_plain(
-            &sock,
+            &mut wire,
             args.force,
             args.idle_timeout,
             &moved,

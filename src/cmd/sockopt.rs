@@ -11,12 +11,13 @@ use socket2::{Domain, Type};
 
 use crate::cli::SockoptArgs;
 use crate::exit;
-use crate::net::addr::{Family, display, parse_endpoint};
+use crate::net::addr::{Family, display, parse_endpoint, take_tls_scheme};
 use crate::net::connect::{ConnectOpts, connect};
 use crate::net::sockopt::{
     SocketKind, Value, check_applies, fresh_socket, get, lookup, parse_assignment, read_all, set,
     tcp_info, tcp_info_display,
 };
+use crate::net::stream::tls;
 
 pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
     let family = Family::from(args.family);
@@ -35,7 +36,17 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
         .map(|s| parse_assignment(s).map(|(o, v)| (o, v, s.trim())))
         .collect::<Result<Vec<_>>>()?;
 
+    // `tls://HOST:PORT` is `--tls HOST:PORT`; the TLS client is built before connecting.
+    let (connect_args, forced_tls) = take_tls_scheme(&args.connect);
+    let client = match super::client_tls(&args.tls, forced_tls)? {
+        Some(_) if args.connect.is_empty() => {
+            return Err(exit::usage("--tls needs --connect HOST PORT"));
+        }
+        Some(opts) => Some(tls::Client::new(&opts)?),
+        None => None,
+    };
     let mut about = Map::new();
+    let mut session = None;
     let (sock, kind, live) = if args.connect.is_empty() {
         let domain = if args.unix {
             Domain::UNIX
@@ -48,7 +59,7 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
         let kind = SocketKind { domain, ty };
         (fresh_socket(kind)?, kind, false)
     } else {
-        let target = parse_endpoint(&args.connect)?;
+        let target = parse_endpoint(&connect_args)?;
         let opts = ConnectOpts {
             family,
             timeout: args.timeout,
@@ -62,6 +73,21 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
         let kind = SocketKind {
             domain: Domain::for_address(peer),
             ty: Type::STREAM,
+        };
+        let sock = match &client {
+            // The session keeps the socket; a duplicate shows its options.
+            Some(client) => {
+                let dup = sock.try_clone()?;
+                let (stream, summary) = client.handshake(sock, &target.host, args.timeout)?;
+                if args.tls.show_cert {
+                    for line in summary.cert_lines() {
+                        crate::diag!("{line}");
+                    }
+                }
+                session = Some((stream, summary));
+                dup
+            }
+            None => sock,
         };
         (sock, kind, true)
     };
@@ -94,6 +120,20 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
         None
     };
 
+    // What the handshake agreed on, after TCP_INFO (only for the whole table or --json).
+    let tls_rows: Vec<(&str, String)> = match &session {
+        Some((_, summary)) if gets.is_empty() => vec![
+            ("version", summary.version.clone()),
+            ("cipher", summary.cipher.clone()),
+            ("alpn", summary.alpn.clone().unwrap_or_else(|| "-".into())),
+            (
+                "pin",
+                summary.leaf().map_or_else(|| "-".into(), |leaf| leaf.pin),
+            ),
+        ],
+        _ => Vec::new(),
+    };
+
     let mut lines = Vec::new();
     if args.json {
         let opts: Vec<_> = options
@@ -107,6 +147,14 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
                 m.insert((*field).into(), json!(value));
             }
             doc["tcp_info"] = json!(m);
+        }
+        if let Some((_, summary)) = &session {
+            doc["tls"] = json!({
+                "version": summary.version,
+                "cipher": summary.cipher,
+                "alpn": summary.alpn,
+                "pin": summary.leaf().map(|leaf| leaf.pin),
+            });
         }
         lines.push(doc.to_string());
     } else if gets.len() == 1 {
@@ -129,6 +177,11 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
                     .map(|(f, v)| ("TCP_INFO", *f, tcp_info_display(f, *v))),
             );
         }
+        rows.extend(
+            tls_rows
+                .iter()
+                .map(|(name, value)| ("TLS", *name, value.clone())),
+        );
         let w1 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
         let w2 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
         for (level, name, value) in rows {
@@ -139,5 +192,10 @@ pub(crate) fn run(args: &SockoptArgs) -> Result<()> {
     for line in lines {
         writeln!(out, "{line}").map_err(|e| exit::output_error(e, "stdout"))?;
     }
-    out.flush().map_err(|e| exit::output_error(e, "stdout"))
+    out.flush().map_err(|e| exit::output_error(e, "stdout"))?;
+    if let Some((stream, _)) = session {
+        // A clean end for the server: close_notify, then FIN.
+        let _ = stream.split().1.finish();
+    }
+    Ok(())
 }

@@ -2,8 +2,9 @@
 //! on a pseudo-terminal (`--pty`), or on pipes when the bytes must be seen on the way (`--crlf`
 //! applies to what the program writes, `--hexdump` shows both ways, `--progress` counts them, and
 //! connect's `-i` times them). Either way the program's end is
-//! a new [`Endpoint`] joined to the connection by the one relay. Under `listen --tls` every program
-//! runs this way, joined to the client's TLS session ([`serve_tls`]).
+//! a new [`Endpoint`] joined to the connection by the one relay. Under `--tls` every program runs
+//! this way, joined to the TLS session: the client's for `listen --tls` ([`serve_tls`]), the
+//! server's for `connect --tls` ([`serve_on_tls`]).
 
 use anyhow::{Result, anyhow};
 use socket2::Socket;
@@ -45,20 +46,42 @@ pub(crate) fn serve_tls(
     if verbose {
         crate::diag!("{}", summary.line());
     }
-    let mut env = vec![
-        ("SOCKCAT_TLS_VERSION", summary.version.clone()),
-        ("SOCKCAT_TLS_CIPHER", summary.cipher.clone()),
-        (
-            "SOCKCAT_TLS_ALPN",
-            exec::env_safe(summary.alpn.as_deref().unwrap_or("")),
-        ),
-    ];
+    let mut env = tls_env(&summary);
     if let Some(leaf) = summary.leaf() {
         env.push(("SOCKCAT_TLS_CLIENT_SUBJECT", exec::env_safe(&leaf.subject)));
     }
     let (running, end) = spawn(spec, &addrs, &env)?;
     drop(addrs);
     run(spec, running, end, Endpoint::tls(stream, verbose), cfg)
+}
+
+/// `connect --tls -e/-c`: the program on pipes (or `--pty`) joined to the TLS session `stream`,
+/// which runs on the connection of `addrs` (a duplicate of its socket, for `SOCKCAT_REMOTE_*` and
+/// `SOCKCAT_LOCAL_*`; closed once the program has started). The program's environment also has
+/// `SOCKCAT_TLS_VERSION`, `SOCKCAT_TLS_CIPHER` and `SOCKCAT_TLS_ALPN`. Ok when it succeeded.
+pub(crate) fn serve_on_tls(
+    spec: &ExecSpec,
+    addrs: Socket,
+    stream: tls::TlsStream,
+    summary: &tls::Summary,
+    cfg: &RelayConfig,
+    verbose: bool,
+) -> Result<()> {
+    let (running, end) = spawn(spec, &addrs, &tls_env(summary))?;
+    drop(addrs);
+    run(spec, running, end, Endpoint::tls(stream, verbose), cfg)
+}
+
+/// What a program on a TLS session learns of it (`SOCKCAT_TLS_ALPN` empty when none was agreed).
+fn tls_env(summary: &tls::Summary) -> Vec<(&'static str, String)> {
+    vec![
+        ("SOCKCAT_TLS_VERSION", summary.version.clone()),
+        ("SOCKCAT_TLS_CIPHER", summary.cipher.clone()),
+        (
+            "SOCKCAT_TLS_ALPN",
+            exec::env_safe(summary.alpn.as_deref().unwrap_or("")),
+        ),
+    ]
 }
 
 /// Starts the program on a pseudo-terminal or on pipes: its running child and its end of the relay.

@@ -19,6 +19,8 @@ use anyhow::{Result, anyhow};
 
 use socket2::Socket;
 
+use crate::net::transfer::wire::Wire;
+
 use crate::exit;
 use crate::net::transfer;
 use crate::net::transfer::staged::{self, Staged};
@@ -203,20 +205,20 @@ impl Dest {
     /// Receives a plain transfer (until the sender closes). Returns the byte count.
     pub(crate) fn receive_plain(
         &self,
-        sock: &Socket,
+        wire: &mut Wire,
         force: bool,
         idle: Option<Duration>,
         moved: &dyn Fn(u64),
         watched: bool,
     ) -> Result<u64> {
-        let dog = watchdog(sock, idle)?;
+        let dog = watchdog(wire.socket(), idle)?;
         let moved = |n: u64| {
             dog.touch();
             moved(n);
         };
         let watched = watched || idle.is_some();
         let sink = self.open(None, force)?;
-        let received = transfer::receive_plain(sock, sink.file(), &self.shown(), &moved, watched);
+        let received = transfer::receive_plain(wire, sink.file(), &self.shown(), &moved, watched);
         let bytes = dog.check(received)?;
         sink.commit()?;
         Ok(bytes)
@@ -226,14 +228,14 @@ impl Dest {
     /// sender. `on_header` hears of the header first (a progress bar's total).
     pub(crate) fn receive_verified(
         &self,
-        sock: &Socket,
+        wire: &mut Wire,
         force: bool,
         idle: Option<Duration>,
         accept: Option<Digest>,
         on_header: &dyn Fn(&Header),
         moved: &dyn Fn(u64),
     ) -> Result<(Header, [u8; DIGEST_LEN])> {
-        let dog = watchdog(sock, idle)?;
+        let dog = watchdog(wire.socket(), idle)?;
         let moved = |n: u64| {
             dog.touch();
             moved(n);
@@ -242,10 +244,10 @@ impl Dest {
             on_header(header);
             self.open(Some(header), force)
         };
-        let received = transfer::receive_verified(sock, open, &self.shown(), accept, &moved);
+        let received = transfer::receive_verified(wire, open, &self.shown(), accept, &moved);
         let (header, sink, value) = dog.check(received)?;
         let committed = sink.commit();
-        transfer::answer(sock, &committed);
+        transfer::answer(wire, &committed);
         committed?;
         Ok((header, value))
     }

@@ -1,15 +1,16 @@
 //! `sendfile`'s network side: send a byte range of a file with sendfile(2) (read/write where the kernel
 //! has none), half-close and wait until the peer has acknowledged every byte; receive into a file by
-//! splice; and the `--verify` exchange of [`crate::net::transfer::verify`] on both sides.
+//! splice; and the `--verify` exchange of [`crate::net::transfer::verify`] on both sides. Under
+//! `--tls` the same steps run on the TLS session ([`wire::Wire`]), through a buffer.
 
 pub(crate) mod dest;
 pub(crate) mod staged;
 pub(crate) mod verify;
 pub(crate) mod watchdog;
+pub(crate) mod wire;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
@@ -23,6 +24,7 @@ use crate::net::stream::zerocopy::{self, Flow};
 use crate::net::stream::{self, recv_error};
 use crate::net::transfer::verify::{DIGEST_LEN, Digest, Header};
 use crate::net::transfer::watchdog::{Watchdog, idle_message};
+use crate::net::transfer::wire::Wire;
 use crate::sys::mmap::Mapping;
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
@@ -52,13 +54,16 @@ fn send_error(err: io::Error, sent: u64, total: u64) -> anyhow::Error {
     }
 }
 
-/// Sends `range` of `file` to `sock`, calling `moved` as bytes go out.
+/// Sends `range` of `file` on `wire` (sendfile on a plain socket), calling `moved` as bytes go out.
 pub(crate) fn send_range(
-    sock: &Socket,
+    wire: &mut Wire,
     file: &File,
     range: Range,
     moved: &dyn Fn(u64),
 ) -> Result<()> {
+    let Some(sock) = wire.plain() else {
+        return copy_range(wire, file, range.offset, range, moved);
+    };
     let mut offset = range.offset as i64;
     let end = range.offset + range.count;
     let sent = |offset: i64| offset as u64 - range.offset;
@@ -77,7 +82,7 @@ pub(crate) fn send_range(
                     Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
                 ) =>
             {
-                return copy_range(sock, file, offset as u64, end, range, moved);
+                return copy_range(&mut &*sock, file, offset as u64, range, moved);
             }
             Err(e) => return Err(send_error(e, sent(offset), range.count)),
         }
@@ -85,15 +90,15 @@ pub(crate) fn send_range(
     Ok(())
 }
 
-/// The read/write stand-in for sendfile.
+/// The read/write stand-in for sendfile (and the way under TLS): `range` from `offset` on.
 fn copy_range(
-    mut sock: &Socket,
+    sock: &mut impl Write,
     file: &File,
     mut offset: u64,
-    end: u64,
     range: Range,
     moved: &dyn Fn(u64),
 ) -> Result<()> {
+    let end = range.offset + range.count;
     let mut buf = vec![0u8; BUF];
     while offset < end {
         let want = (end - offset).min(BUF as u64) as usize;
@@ -115,11 +120,15 @@ fn copy_range(
     Ok(())
 }
 
-/// Half-closes `sock` and waits until the peer's TCP has acknowledged every byte (or the peer closed
-/// after reading them). Bytes the peer sends meanwhile are dropped.
-pub(crate) fn finish_sending(sock: &Socket) -> Result<()> {
-    sock.shutdown(Shutdown::Write)
+/// Half-closes `wire` (close_notify first under TLS) and waits until the peer's TCP has acknowledged
+/// every byte (or the peer closed after reading them). Bytes the peer sends meanwhile are dropped.
+pub(crate) fn finish_sending(wire: &mut Wire) -> Result<()> {
+    wire.finish()
         .map_err(|e| anyhow!(e).context("shut down the sending side"))?;
+    if wire.plain().is_none() {
+        return finish_tls(wire);
+    }
+    let sock = wire.socket();
     let mut pause = Duration::from_millis(1);
     let mut sink = [0u8; 4096];
     loop {
@@ -152,6 +161,47 @@ pub(crate) fn finish_sending(sock: &Socket) -> Result<()> {
     }
 }
 
+/// [`finish_sending`] under TLS: the receiver's answer to our close_notify (its own, or a FIN) is
+/// read through the session, so that an alert it sent instead (a client certificate it refused) is
+/// the failure it is, not bytes dropped. A receiver that keeps its side open is done once its TCP
+/// has acknowledged every byte and [`ANSWER_WAIT`] has passed.
+fn finish_tls(wire: &mut Wire) -> Result<()> {
+    let sock = wire
+        .socket()
+        .try_clone()
+        .map_err(|e| anyhow!(e).context("duplicate the socket"))?;
+    let _ = sock.set_read_timeout(Some(ANSWER_WAIT));
+    let mut sink = [0u8; 4096];
+    loop {
+        match wire.read(&mut sink) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return match sysfs::unacknowledged(sock.as_fd()) {
+                    Ok(0) | Err(_) => Ok(()),
+                    Ok(n) => Err(exit::timeout(format!(
+                        "{n} bytes still unacknowledged by the receiver after {}",
+                        humantime::format_duration(ANSWER_WAIT)
+                    ))),
+                };
+            }
+            Err(e) => {
+                return Err(stream::recv_error_before(
+                    e,
+                    "receive",
+                    "it closed its side",
+                ));
+            }
+        }
+    }
+}
+
 /// The digest of `range` of `file`, read independently of what sendfile sends.
 fn hash_range(file: &File, range: Range, digest: Digest) -> Result<[u8; DIGEST_LEN]> {
     let mut hasher = digest.hasher();
@@ -178,7 +228,7 @@ fn hash_range(file: &File, range: Range, digest: Digest) -> Result<[u8; DIGEST_L
 /// whose value is returned). `idle` (`-i`) bounds every wait: any byte moved resets it; expiry is
 /// status 3.
 pub(crate) fn send(
-    sock: &Socket,
+    wire: &mut Wire,
     file: &File,
     range: Range,
     verify: Option<(&[u8], Digest)>,
@@ -187,16 +237,16 @@ pub(crate) fn send(
 ) -> Result<Option<[u8; DIGEST_LEN]>> {
     let dog = match (idle, verify) {
         (None, None) => Watchdog::off(),
-        _ => Watchdog::start(sock, idle)?,
+        _ => Watchdog::start(wire.socket(), idle)?,
     };
     let moved = |n: u64| {
         dog.touch();
         moved(n);
     };
     let result = match verify {
-        Some(verify) => send_verified(sock, file, range, verify, &moved, &dog, idle).map(Some),
-        None => send_range(sock, file, range, &moved)
-            .and_then(|()| finish_sending(sock))
+        Some(verify) => send_verified(wire, file, range, verify, &moved, &dog, idle).map(Some),
+        None => send_range(wire, file, range, &moved)
+            .and_then(|()| finish_sending(wire))
             .map(|()| None),
     };
     dog.check(result)
@@ -206,7 +256,7 @@ pub(crate) fn send(
 /// a half-close, then the receiver's answer, waited for until nothing moved for `idle` (or
 /// [`ANSWER_WAIT`]).
 fn send_verified(
-    sock: &Socket,
+    wire: &mut Wire,
     file: &File,
     range: Range,
     (name, digest): (&[u8], Digest),
@@ -220,20 +270,18 @@ fn send_verified(
         size: range.count,
     };
     let sent = (|| -> Result<[u8; DIGEST_LEN]> {
-        (&*sock)
-            .write_all(&header.encode())
+        wire.write_all(&header.encode())
             .map_err(|e| send_error(e, 0, range.count))?;
         let value = std::thread::scope(|s| -> Result<[u8; DIGEST_LEN]> {
             let hasher = s.spawn(|| hash_range(file, range, digest));
-            let sent = send_range(sock, file, range, moved);
+            let sent = send_range(wire, file, range, moved);
             let digest = hasher
                 .join()
                 .unwrap_or_else(|_| Err(anyhow!("the hashing thread failed")));
             sent?;
             digest
         })?;
-        (&*sock)
-            .write_all(&value)
+        wire.write_all(&value)
             .map_err(|e| send_error(e, range.count, range.count))?;
         Ok(value)
     })();
@@ -241,14 +289,14 @@ fn send_verified(
         Ok(value) => value,
         Err(e) => {
             // A receiver that refused the file said why before it closed: prefer its reason.
-            let _ = sock.set_read_timeout(Some(Duration::from_secs(1)));
-            return match verify::read_reply(&mut &*sock) {
+            let _ = wire.socket().set_read_timeout(Some(Duration::from_secs(1)));
+            return match verify::read_reply(wire) {
                 Err(why) if why.to_string().starts_with("the receiver refused") => Err(why),
                 _ => Err(e),
             };
         }
     };
-    let _ = sock.shutdown(Shutdown::Write);
+    let _ = wire.finish();
     let (limit, why) = match idle {
         Some(limit) => (limit, idle_message(limit)),
         None => (
@@ -260,14 +308,16 @@ fn send_verified(
         ),
     };
     dog.set_limit(limit, why);
-    verify::read_reply(&mut &*sock)?;
+    verify::read_reply(wire)?;
     Ok(value)
 }
 
 /// Receives until the peer closes, into `out` (zero-copy where the kernel allows). Returns the count.
-/// `watched`: a progress bar shows the counts `moved` hears of (see [`zerocopy::copy`]).
+/// `watched`: a progress bar shows the counts `moved` hears of (see [`zerocopy::copy`]). Under TLS
+/// a sender that closes TCP without close_notify (`ncat --ssl` does) gets its bytes written all the
+/// same, with a warning on stderr: nothing shows that the end was the sender's.
 pub(crate) fn receive_plain(
-    sock: &Socket,
+    wire: &mut Wire,
     out: &File,
     name: &str,
     moved: &dyn Fn(u64),
@@ -284,10 +334,16 @@ pub(crate) fn receive_plain(
         read: &read_err,
         write: &write_err,
     };
-    if zerocopy::copy(sock.as_fd(), out.as_fd(), &count, &errors, watched)? == Flow::Fallback {
+    let fallback = match wire.plain() {
+        Some(sock) => {
+            zerocopy::copy(sock.as_fd(), out.as_fd(), &count, &errors, watched)? == Flow::Fallback
+        }
+        None => true,
+    };
+    if fallback {
         let mut buf = vec![0u8; BUF];
         loop {
-            let n = match (&*sock).read(&mut buf) {
+            let n = match wire.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -296,6 +352,19 @@ pub(crate) fn receive_plain(
             (&*out).write_all(&buf[..n]).map_err(write_err)?;
             count(n as u64);
         }
+    }
+    if wire.unclean_eof() {
+        // As ncat and socat take it (and `ncat --ssl` senders do this): the bytes stand, but say that
+        // nothing vouches for their end.
+        crate::diag!(
+            "sockcat: warning: the sender closed the connection without TLS close_notify after {} bytes: \
+             nothing shows the file is complete (--verify would)",
+            total.get()
+        );
+    }
+    if wire.plain().is_none() {
+        // Our close_notify answers the sender's.
+        let _ = wire.finish();
     }
     Ok(total.get())
 }
@@ -306,14 +375,14 @@ pub(crate) fn receive_plain(
 /// them, and compares the digests. On any failure the sender is told why. The caller puts the file in
 /// place and then answers with [`answer`].
 pub(crate) fn receive_verified<W: Out>(
-    sock: &Socket,
+    wire: &mut Wire,
     open: impl FnOnce(&Header) -> Result<W>,
     name: &str,
     accept: Option<Digest>,
     moved: &dyn Fn(u64),
 ) -> Result<(Header, W, [u8; DIGEST_LEN])> {
     let result = (|| {
-        let header = Header::read_from(&mut &*sock)?;
+        let header = Header::read_from(wire)?;
         if let Some(wanted) = accept
             && header.digest != wanted
         {
@@ -325,14 +394,14 @@ pub(crate) fn receive_verified<W: Out>(
             );
         }
         let out = open(&header)?;
-        let (ours, out) = match out.own_file() {
-            Some(file) => {
+        let (ours, out) = match (out.own_file(), wire.plain()) {
+            (Some(file), Some(sock)) => {
                 let ours = receive_in_place(sock, file, header.size, header.digest, name, moved)?;
                 (ours, out)
             }
-            None => receive_hashed(sock, header.size, header.digest, out, name, moved)?,
+            _ => receive_hashed(wire, header.size, header.digest, out, name, moved)?,
         };
-        let theirs = verify::read_digest(&mut &*sock)?;
+        let theirs = verify::read_digest(wire)?;
         if theirs != ours {
             bail!(
                 "{} mismatch: received {}, sender says {}",
@@ -344,7 +413,7 @@ pub(crate) fn receive_verified<W: Out>(
         Ok((header, out, ours))
     })();
     if let Err(e) = &result {
-        answer(sock, &Err(anyhow!("{}", exit::render(e))));
+        answer(wire, &Err(anyhow!("{}", exit::render(e))));
     }
     result
 }
@@ -434,7 +503,7 @@ fn receive_in_place(
 /// Receives exactly `size` bytes into `out`, hashing them. The socket is read on this thread while a
 /// second one hashes and writes, [`DEPTH`] buffers apart, so hashing and receiving overlap.
 fn receive_hashed<W: Write + Send>(
-    sock: &Socket,
+    wire: &mut Wire,
     size: u64,
     digest: Digest,
     mut out: W,
@@ -468,7 +537,7 @@ fn receive_hashed<W: Write + Send>(
                 };
                 let want = left.min(BUF as u64) as usize;
                 let n = loop {
-                    match (&*sock).read(&mut buf[..want]) {
+                    match wire.read(&mut buf[..want]) {
                         Ok(0) => {
                             bail!("the sender stopped after {} of {} bytes", size - left, size)
                         }
@@ -495,7 +564,7 @@ fn receive_hashed<W: Write + Send>(
 }
 
 /// Tells a `--verify` sender how it went, then closes our side.
-pub(crate) fn answer(sock: &Socket, outcome: &Result<()>) {
-    let _ = verify::write_reply(&mut &*sock, outcome);
-    let _ = sock.shutdown(Shutdown::Write);
+pub(crate) fn answer(wire: &mut Wire, outcome: &Result<()>) {
+    let _ = verify::write_reply(wire, outcome);
+    let _ = wire.finish();
 }

@@ -48,6 +48,9 @@ pub(crate) struct ServerOpts {
     pub client_ca: Option<PathBuf>,
     pub alpn: Vec<String>,
     pub tls13_only: bool,
+    /// Send no TLS 1.3 session tickets (`sendfile --receive`: a sender that never reads, as
+    /// `ncat --ssl --send-only`, would otherwise close with them unread, and so with a reset).
+    pub no_tickets: bool,
 }
 
 /// The crypto provider: aws-lc-rs (faster than ring here; see the commit that chose it), with the
@@ -224,6 +227,9 @@ pub(crate) fn server_config(
         None => anyhow!("TLS: {e}"),
     })?;
     cfg.alpn_protocols = alpn(&opts.alpn);
+    if opts.no_tickets {
+        cfg.send_tls13_tickets = 0;
+    }
     Ok((Arc::new(cfg), pin))
 }
 

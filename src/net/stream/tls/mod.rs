@@ -571,6 +571,31 @@ impl TlsWriter {
     }
 }
 
+/// The plaintext as a blocking reader (`sendfile --tls`).
+impl Read for TlsReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fill(buf)
+    }
+}
+
+/// The plaintext as a blocking writer (`sendfile --tls`): every call encrypts and sends all of `buf`.
+impl Write for TlsWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TlsWriter {
+    /// The socket the session runs on.
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.shared.sock
+    }
+}
+
 impl Source for TlsReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.fill(buf)?;

@@ -1,0 +1,176 @@
+//! `listen --forward tls://HOST:PORT` (issue 17): TLS origination on the outgoing leg, verified by
+//! `--forward-ca`, `--forward-pin` or not at all (`--forward-insecure`), against `openssl s_server`
+//! on loopback; a target that fails verification costs only its client.
+
+use crate::common::{In, LIMIT, Proc, have, run};
+use crate::tls::pki;
+use crate::tls_client::{pin_of_localhost, s_server_by_sni};
+
+/// `sockcat listen -v -k 127.0.0.1 0 --forward ENDPOINT ARGS... --events -`: the server and its
+/// address.
+fn forwarder(endpoint: &str, args: &[&str]) -> (Proc, std::net::SocketAddr) {
+    let mut all = vec!["listen", "-v", "--events", "-", "127.0.0.1", "0"];
+    all.extend_from_slice(&["--forward", endpoint]);
+    all.extend_from_slice(args);
+    let mut p = Proc::spawn(&all, In::Null);
+    let addr = p.listening();
+    (p, addr)
+}
+
+/// A plain TCP client of the forwarder: sends a line, then reads until `want` came (or EOF).
+fn through(addr: std::net::SocketAddr, line: &[u8], server: &mut Proc, want: &[u8]) {
+    use std::io::{Read, Write};
+    let mut c = crate::common::connect(addr);
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    c.write_all(line).unwrap();
+    assert!(
+        server.stdout_has_within(line, LIMIT),
+        "the target never got {line:?}"
+    );
+    server.write(want);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(want.len()).any(|w| w == want) {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => panic!("the client got {got:?}, not {want:?}"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn forward_tls_originates_verified_tls_to_openssl_s_server() {
+    if !have("openssl") {
+        return;
+    }
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let (mut server, port) = s_server_by_sni(&pki);
+    // tls://localhost: verified against --forward-ca and the name localhost, which is also the SNI
+    // (without it s_server would show other.example's certificate and the check would fail).
+    let endpoint = format!("tls://localhost:{port}");
+    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-ca", &ca]);
+    through(addr, b"plain in\n", &mut server, b"tls out\n");
+    fwd.wait_line_containing(&format!("to {endpoint}: tls TLSv1.3"));
+    let close = fwd.wait_line_containing(r#""event":"close""#);
+    assert!(
+        close.contains(&format!(r#""dest":"{endpoint}""#)),
+        "{close}"
+    );
+
+    // --forward-pin: the key decides, no CA needed.
+    let pin = pin_of_localhost(&pki, &port.to_string());
+    let (_fwd, addr) = forwarder(&endpoint, &["--forward-pin", &pin]);
+    through(addr, b"pinned in\n", &mut server, b"pinned out\n");
+
+    // --forward-insecure: no check, said once on stderr with the pin, not once per client.
+    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-insecure"]);
+    through(addr, b"insecure 1\n", &mut server, b"insecure out 1\n");
+    through(addr, b"insecure 2\n", &mut server, b"insecure out 2\n");
+    let warning = fwd.wait_line_containing("not verified");
+    assert!(warning.contains(&pin), "{warning}");
+    fwd.wait_line_containing(r#""event":"close""#);
+    fwd.wait_line_containing(r#""event":"close""#);
+    fwd.signal("TERM");
+    let done = fwd.finish();
+    assert_eq!(
+        done.stderr.matches("not verified").count(),
+        1,
+        "{}",
+        done.show()
+    );
+}
+
+/// A CA of its own, unrelated to the test PKI's: PEM in `dir/wrong-ca.pem`.
+fn wrong_ca(dir: &std::path::Path) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = ca.self_signed(&key).unwrap();
+    let path = dir.join("wrong-ca.pem");
+    std::fs::write(&path, cert.pem()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn forward_tls_with_the_wrong_ca_closes_the_client_says_why_and_keeps_serving() {
+    use std::io::{Read, Write};
+    if !have("openssl") {
+        return;
+    }
+    let pki = pki();
+    let (server, port) = s_server_by_sni(&pki);
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = wrong_ca(dir.path());
+    let endpoint = format!("tls://localhost:{port}");
+    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-ca", &wrong]);
+    for i in 0..2 {
+        let mut c = crate::common::connect(addr);
+        c.set_read_timeout(Some(LIMIT)).unwrap();
+        let _ = c.write_all(b"never delivered\n");
+        let mut got = Vec::new();
+        // Closed: EOF (or a reset, as the client's bytes were never read).
+        let _ = c.read_to_end(&mut got);
+        assert!(got.is_empty(), "client {i} got {got:?}");
+        let why = fwd.wait_line_containing("TLS handshake");
+        assert!(
+            why.contains(&format!(
+                "forward to {endpoint}: TLS handshake: unknown issuer"
+            )),
+            "{why}"
+        );
+        let close = fwd.wait_line_containing(r#""event":"close""#);
+        assert!(close.contains("unknown issuer"), "{close}");
+        assert!(
+            close.contains(&format!(r#""dest":"{endpoint}""#)),
+            "{close}"
+        );
+    }
+    // The server goes on: still running after both, and nothing reached the target.
+    assert!(fwd.exited().is_none(), "the forwarder ended");
+    assert!(!server.stdout_has_within(b"never delivered", std::time::Duration::ZERO));
+}
+
+#[test]
+fn forward_tls_options_need_a_tls_target() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    for (flag, value) in [
+        ("--forward-ca", ca.as_str()),
+        (
+            "--forward-pin",
+            "sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        ),
+    ] {
+        run(
+            &[
+                "listen",
+                "127.0.0.1",
+                "0",
+                "--forward",
+                "127.0.0.1:9",
+                flag,
+                value,
+            ],
+            b"",
+        )
+        .code(2)
+        .one_error_line(&format!(
+            "{flag} needs a tls://HOST:PORT --forward endpoint"
+        ));
+    }
+    run(
+        &[
+            "listen",
+            "127.0.0.1",
+            "0",
+            "--forward",
+            "tls://localhost:9",
+            "--forward-ca",
+            "/nonexistent/ca.pem",
+        ],
+        b"",
+    )
+    .code(2)
+    .one_error_line("/nonexistent/ca.pem");
+}

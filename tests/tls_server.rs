@@ -164,6 +164,14 @@ fn a_tls_client_that_does_not_read_stalls_only_itself() {
     let behind: Vec<&Value> = lines.iter().filter(|l| l["reason"] == "behind").collect();
     assert_eq!(behind.len(), 1, "{lines:?}");
     assert_eq!(behind[0]["bytes_in"], "stalled here\n".len());
+    // Dropping it was the server's doing, not a peer that left without close_notify.
+    srv.signal("TERM");
+    let done = srv.finish();
+    assert!(
+        !done.stderr.contains("without close_notify"),
+        "{}",
+        done.show()
+    );
 }
 
 /// `-k --tls`: a client that connects and never starts its handshake is closed after the handshake

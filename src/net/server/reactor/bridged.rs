@@ -22,34 +22,28 @@ use crate::exit;
 use crate::net::events::RefuseReason;
 use crate::net::server::conn::Close;
 use crate::net::stream::relay::{RelayConfig, join};
-use crate::net::stream::{Endpoint, tls};
+use crate::net::stream::{Endpoint, Stop, tls};
 
 use super::Loop;
 
-/// A bridged client as the loop holds it: the TLS client's own socket (to end its bridge when the
-/// loop drops the client) and how the bridge ended, if it ended with an error.
+/// A bridged client as the loop holds it: its TLS session's stop (to end its bridge when the loop
+/// drops the client) and how the bridge ended, if it ended with an error.
 pub(super) struct Bridge {
-    tcp: Socket,
+    stop: Stop,
     failed: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
 /// A client whose handshake is done, handed to the loop: its end of the pair, name, number, bridge.
 pub(super) type Bridged = (Socket, String, u64, Bridge);
 
-/// The handshake, a copy of the client's socket (to stop it) and the pair.
+/// The handshake and the pair.
 fn open(
     server: &tls::Server,
     sock: Socket,
     timeout: std::time::Duration,
-) -> anyhow::Result<(
-    tls::TlsStream,
-    tls::Summary,
-    Socket,
-    (UnixStream, UnixStream),
-)> {
-    let tcp = sock.try_clone()?;
+) -> anyhow::Result<(tls::TlsStream, tls::Summary, (UnixStream, UnixStream))> {
     let (stream, summary) = server.handshake(sock, Some(timeout))?;
-    Ok((stream, summary, tcp, UnixStream::pair()?))
+    Ok((stream, summary, UnixStream::pair()?))
 }
 
 impl Loop {
@@ -74,7 +68,7 @@ impl Loop {
         let (verbose, idle) = (self.cfg.verbose, self.cfg.relay.idle_timeout);
         let spawned = std::thread::Builder::new().spawn(move || {
             let timeout = idle.unwrap_or(tls::HANDSHAKE_TIMEOUT);
-            let (stream, summary, tcp, (ours, theirs)) = match open(&server, sock, timeout) {
+            let (stream, summary, (ours, theirs)) = match open(&server, sock, timeout) {
                 Ok(opened) => opened,
                 Err(err) => {
                     if verbose {
@@ -94,8 +88,13 @@ impl Loop {
                 ev.set_session_tls(id, summary.json());
             }
             let failed = Arc::new(Mutex::new(None));
+            let session = Endpoint::tls(stream, verbose);
+            let Some(stop) = session.stop.clone() else {
+                in_use.fetch_sub(1, Ordering::SeqCst);
+                return;
+            };
             let bridge = Bridge {
-                tcp,
+                stop,
                 failed: failed.clone(),
             };
             let ours = Socket::from(std::os::fd::OwnedFd::from(ours));
@@ -118,7 +117,7 @@ impl Loop {
                 idle_timeout: idle,
                 ..RelayConfig::default()
             };
-            let result = join(local, Endpoint::tls(stream, verbose), &cfg);
+            let result = join(local, session, &cfg);
             if let Err(e) = result {
                 *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
@@ -143,7 +142,7 @@ impl Loop {
             if self.bridges.contains_key(&id) && !self.serving(id) {
                 // Not taken (no slot, a failed registration): end its bridge.
                 if let Some(b) = self.bridges.remove(&id) {
-                    let _ = b.tcp.shutdown(std::net::Shutdown::Both);
+                    (b.stop)();
                 }
             }
         }
@@ -178,7 +177,7 @@ impl Loop {
             }
             (why @ (Close::Eof | Close::Reset), None) => why,
             (why, _) => {
-                let _ = bridge.tcp.shutdown(std::net::Shutdown::Both);
+                (bridge.stop)();
                 why
             }
         }

@@ -340,6 +340,7 @@ fn handshake(
                 sock,
                 order: Mutex::new(()),
                 unclean_eof: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
                 plain_in: AtomicU64::new(0),
                 plain_out: AtomicU64::new(0),
             }),
@@ -360,12 +361,20 @@ struct Shared {
     order: Mutex<()>,
     /// The peer closed TCP without close_notify.
     unclean_eof: AtomicBool,
+    /// We ended the session (its endpoint's stop): an EOF without close_notify is then ours.
+    stopped: AtomicBool,
     /// Plaintext bytes received and sent (`--events` counts these).
     plain_in: AtomicU64,
     plain_out: AtomicU64,
 }
 
 impl Shared {
+    /// Ends both directions at once (the endpoint's stop): what waits on the socket wakes up.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -600,7 +609,11 @@ impl Source for TlsReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.fill(buf)?;
         self.shared.plain_in.fetch_add(n as u64, Ordering::Relaxed);
-        if n == 0 && self.verbose && self.unclean_eof() {
+        if n == 0
+            && self.verbose
+            && self.unclean_eof()
+            && !self.shared.stopped.load(Ordering::Relaxed)
+        {
             crate::diag!("tls: the peer closed the connection without close_notify");
         }
         Ok(n)
@@ -632,7 +645,7 @@ impl Endpoint {
             Box::new(reader),
             Box::new(writer),
             Some(Arc::new(move || {
-                let _ = stop.sock.shutdown(Shutdown::Both);
+                stop.stop();
             })),
         )
     }

@@ -3,7 +3,6 @@
 //! runs inside TLS before the relay starts (the proxy server's SOCKS or HTTP handshake).
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -97,7 +96,7 @@ impl Endpoint {
             Box::new(reader),
             Box::new(writer),
             Some(Arc::new(move || {
-                let _ = stop.sock.shutdown(Shutdown::Both);
+                stop.stop();
             })),
         )
     }

@@ -206,6 +206,16 @@ fn main() {
         (
             heavy,
             Box::new({
+                let s = sockcat.clone();
+                move || {
+                    let file = udp::LineFile::create(udp_lines).expect("create a UDP line file");
+                    udp::forward(&s, Rc::new(file))
+                }
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
                 let (s, p) = (sockcat.clone(), path(&small));
                 move || proxy::forwarding(&s, p, rss_bytes)
             }),

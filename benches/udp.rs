@@ -102,10 +102,14 @@ fn wait_bound(port: u16, child: &mut Proc, limit: Duration) -> Result<(), String
     }
 }
 
-/// One sender/receiver pair.
+/// A relay between sender and receiver: its program and arguments given (its port, the receiver's).
+type Middle = (String, Box<dyn Fn(u16, u16) -> Vec<String>>);
+
+/// One sender/receiver pair, with a relay between them or not.
 struct Pair {
     sender: Side,
     receiver: Side,
+    middle: Option<Middle>,
     /// Bytes the receiver prints per datagram.
     out_per_datagram: u64,
     /// Datagrams this pair sends (slow senders get fewer).
@@ -129,6 +133,18 @@ fn run_pair(pair: &Pair, file: &Path) -> Outcome {
     let mut stdout = child.stdout.take().expect("receiver stdout");
     let mut receiver = Proc::from_child(&format!("{program} receiver"), child);
     wait_bound(port, &mut receiver, Duration::from_secs(10))?;
+    // With a relay, the sender sends to the relay's port, and the relay on to the receiver.
+    let (_relay, send_port) = match &pair.middle {
+        Some((program, args)) => {
+            let relay_port = free_udp_port();
+            let args = args(relay_port, port);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut relay = Proc::spawn(&format!("{program} relay"), &mut quiet(program, &args))?;
+            wait_bound(relay_port, &mut relay, Duration::from_secs(10))?;
+            (Some(relay), relay_port)
+        }
+        None => (None, port),
+    };
 
     // The `wc -c`: bytes out of the receiver, and when the last came (ns after `start`).
     let bytes = Arc::new(AtomicU64::new(0));
@@ -151,7 +167,7 @@ fn run_pair(pair: &Pair, file: &Path) -> Outcome {
     let (program, args) = &pair.sender;
     let input = std::fs::File::open(file).map_err(|e| format!("open {}: {e}", file.display()))?;
     let mut cmd = Command::new(program);
-    cmd.args(args(port))
+    cmd.args(args(send_port))
         .stdin(input)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -235,6 +251,7 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
                 receiver: sock_recv_line(),
                 out_per_datagram: PAYLOAD as u64 + 1,
                 lines: n,
+                middle: None,
             },
             file.clone(),
         ),
@@ -248,6 +265,7 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
                 receiver: sock_recv_line(),
                 out_per_datagram: PAYLOAD as u64 + 1,
                 lines: n,
+                middle: None,
             },
             file.clone(),
         ),
@@ -258,6 +276,7 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
                 receiver: socat_recv(),
                 out_per_datagram: PAYLOAD as u64,
                 lines: n,
+                middle: None,
             },
             file.clone(),
         ),
@@ -268,6 +287,7 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
                 receiver: sock_recv_raw(),
                 out_per_datagram: PAYLOAD as u64 + 1,
                 lines: n_slow,
+                middle: None,
             },
             slow.clone(),
         ),
@@ -278,6 +298,7 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
                 receiver: socat_recv(),
                 out_per_datagram: PAYLOAD as u64 + 1,
                 lines: n_slow,
+                middle: None,
             },
             slow.clone(),
         ),
@@ -307,6 +328,114 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
     ));
     Scenario {
         name: format!("UDP {PAYLOAD}-byte datagrams end to end, {n} lines (datagrams/s)"),
+        unit: Unit::PerSec,
+        contenders,
+    }
+}
+
+/// 64-byte datagrams through a UDP relay: `sockcat udp-send --lines` -> relay -> `sockcat udp-recv
+/// --format line`, counted at the receiver's stdout. The relays: `sockcat udp-recv --forward` (a
+/// session per client) and socat `UDP-LISTEN:P,fork UDP:127.0.0.1:Q` (a child per client); the direct
+/// pair without a relay is the ceiling. The sender's default pace is 1M datagrams/s; a second sockcat
+/// row paces it at 300k/s, the rate issue 17 asks the relay to carry with under 1% loss.
+pub fn forward(sockcat: &Path, file: Rc<LineFile>) -> Scenario {
+    let s = sockcat.display().to_string();
+    let n = file.lines;
+    let sock_send = || side(&s, &["udp-send", "--lines", "127.0.0.1", "{P}"]);
+    let sock_recv = || side(&s, &["udp-recv", "--format", "line", "127.0.0.1", "{P}"]);
+    let sock_relay = || -> Middle {
+        let s = s.clone();
+        (
+            s.clone(),
+            Box::new(move |listen, to| {
+                vec![
+                    "udp-recv".into(),
+                    "127.0.0.1".into(),
+                    listen.to_string(),
+                    "--forward".into(),
+                    format!("127.0.0.1:{to}"),
+                ]
+            }),
+        )
+    };
+    let socat_relay = || -> Middle {
+        (
+            "socat".into(),
+            Box::new(|listen, to| {
+                vec![
+                    format!("UDP4-LISTEN:{listen},bind=127.0.0.1,fork"),
+                    format!("UDP4:127.0.0.1:{to}"),
+                ]
+            }),
+        )
+    };
+    let pairs: Vec<(&str, Pair)> = vec![
+        (
+            "sockcat udp-recv --forward",
+            Pair {
+                sender: sock_send(),
+                receiver: sock_recv(),
+                middle: Some(sock_relay()),
+                out_per_datagram: PAYLOAD as u64 + 1,
+                lines: n,
+            },
+        ),
+        (
+            "sockcat --forward, 300k/s",
+            Pair {
+                sender: side(
+                    &s,
+                    &[
+                        "udp-send",
+                        "--lines",
+                        "--rate",
+                        "300000",
+                        "127.0.0.1",
+                        "{P}",
+                    ],
+                ),
+                receiver: sock_recv(),
+                middle: Some(sock_relay()),
+                out_per_datagram: PAYLOAD as u64 + 1,
+                lines: n,
+            },
+        ),
+        (
+            "socat UDP-LISTEN,fork",
+            Pair {
+                sender: sock_send(),
+                receiver: sock_recv(),
+                middle: Some(socat_relay()),
+                out_per_datagram: PAYLOAD as u64 + 1,
+                lines: n,
+            },
+        ),
+        (
+            "direct, no relay",
+            Pair {
+                sender: sock_send(),
+                receiver: sock_recv(),
+                middle: None,
+                out_per_datagram: PAYLOAD as u64 + 1,
+                lines: n,
+            },
+        ),
+    ];
+    let contenders = pairs
+        .into_iter()
+        .map(|(name, pair)| {
+            let input = file.clone();
+            let relay = pair.middle.as_ref().map(|m| m.0.clone());
+            let programs: Vec<String> = [Some(pair.sender.0.clone()), relay]
+                .into_iter()
+                .flatten()
+                .collect();
+            let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
+            Contender::new(name, &programs, move || run_pair(&pair, &input.path))
+        })
+        .collect();
+    Scenario {
+        name: format!("UDP forwarding of {PAYLOAD}-byte datagrams, {n} lines (datagrams/s)"),
         unit: Unit::PerSec,
         contenders,
     }

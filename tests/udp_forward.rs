@@ -356,3 +356,38 @@ fn bad_forward_targets_are_usage_errors() {
     )
     .code(2);
 }
+
+/// A bulk of equal-sized datagrams (udp-send sends them as UDP GSO, the relay receives them
+/// coalesced by UDP GRO, more than one batch's worth per call) all arrive, in order, byte-exact,
+/// at a sockcat receiver behind the relay.
+#[test]
+fn a_bulk_of_coalesced_datagrams_goes_through_whole() {
+    const N: usize = 5000;
+    let mut recv = Proc::spawn(
+        &[
+            "udp-recv",
+            "-v",
+            "--format",
+            "line",
+            "-c",
+            &N.to_string(),
+            "127.0.0.1",
+            "0",
+        ],
+        In::Null,
+    );
+    let target = recv.listening();
+    let (_fwd, addr) = forwarder(target.port(), &[]);
+    let input: String = (0..N).map(|i| format!("{i:08}\n")).collect();
+    run(
+        &["udp-send", "--lines", &addr.to_string()],
+        input.as_bytes(),
+    )
+    .ok();
+    let done = recv.finish().ok();
+    assert!(
+        done.stdout == input.as_bytes(),
+        "{} of {N} lines came",
+        done.stdout.iter().filter(|&&b| b == b'\n').count()
+    );
+}

@@ -247,7 +247,9 @@ impl<'a> Forwarder<'a> {
     fn relay_clients(&mut self) -> Result<bool> {
         let mut any = false;
         loop {
-            let n = match self.rx.recv(BATCH)? {
+            // No cap on the count: a batch of BATCH buffers may carry many more datagrams (UDP GRO),
+            // and a cap would drop those beyond it.
+            let n = match self.rx.recv(usize::MAX)? {
                 Received::Datagrams(n) => n,
                 Received::TimedOut | Received::Stopped => return Ok(any),
             };

@@ -163,6 +163,10 @@ _sockcat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -454,6 +458,10 @@ _sockcat() {
                     return 0
                     ;;
                 --forward-pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hexdump)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -56,6 +56,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy -d 'Wit
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l proxy-auth-file -d 'With --forward: proxy USER:PASS from FILE\'s first line' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward-ca -d 'With --forward tls://: trust the CAs of FILE (PEM), not the system\'s' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward-pin -d 'With --forward tls://: accept the target\'s key with this SPKI SHA-256' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l hexdump -d 'Hex dump of the traffic on stderr (or =FILE)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l events -d 'JSON lines of accepts, refusals, closes to FILE (-: stderr)' -r -F
@@ -83,7 +84,6 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l send-only -d 
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l close-on-eof -d 'At stdin EOF close both ways and exit 0 at once'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l no-shutdown -d 'At stdin EOF send no FIN'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l crlf -d 'Send LF as CRLF'
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l hexdump -d 'Hex dump of the traffic on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l progress -d 'Show bytes each way and the rate on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s v -l verbose -d 'Say more on stderr'
@@ -99,6 +99,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s s -l source 
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l source-port -d 'Bind the local end to PORT' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy -d 'Connect through proxy URL (repeat: a chain)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l proxy-auth-file -d 'Proxy USER:PASS from FILE\'s first line' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l hexdump -d 'Hex dump of the traffic on stderr (or =FILE)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sni -d 'Send and check NAME instead of HOST' -r
@@ -123,7 +124,6 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l send-only -d
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l close-on-eof -d 'At stdin EOF close both ways and exit 0 at once'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l no-shutdown -d 'At stdin EOF send no FIN'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l crlf -d 'Send LF as CRLF'
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l hexdump -d 'Hex dump of the traffic on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l progress -d 'Show bytes each way and the rate on stderr'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l mptcp -d 'Multipath TCP (IPPROTO_MPTCP)'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s v -l verbose -d 'Say more on stderr; with -z also list closed ports'

@@ -400,11 +400,14 @@ pub struct RelayOpts {
     /// An existing CRLF is kept; received bytes are never touched.
     #[arg(long)]
     pub crlf: bool,
-    /// Hex dump of the traffic on stderr
+    /// Hex dump of the traffic on stderr (or =FILE)
     ///
-    /// Offset, `>` for sent or `<` for received bytes, hex, text.
-    #[arg(long)]
-    pub hexdump: bool,
+    /// Offset, `>` for sent or `<` for received bytes, hex, text. `--hexdump=FILE` (the `=` is
+    /// needed) appends the same lines to FILE instead (`-`: stderr), each begun with `#ID +SECONDS`:
+    /// the connection's id (the `--events` id: 0, 1, ... in accept order; 0 for connect) and the time
+    /// since that connection began, with offsets counted per connection.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub hexdump: Option<Option<PathBuf>>,
     /// Close after DUR without traffic (status 3)
     ///
     /// Any byte in either direction resets the timer.

@@ -18,6 +18,7 @@ mod first_hour;
 mod flow;
 mod forward;
 mod fuzz_regressions;
+mod hexdump_file;
 mod hostile;
 mod interop;
 mod listen;

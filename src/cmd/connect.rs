@@ -62,7 +62,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         }
         return scan(args, &target_args, &opts, tls.as_ref());
     }
-    let cfg = RelayConfig::from(&args.relay);
+    let cfg = super::relay_config(&args.relay)?;
     // -e / -c: the program must exist before anything is connected.
     let exec = match (&args.exec, &args.sh_exec) {
         (Some(line), _) => Some(ExecSpec {

@@ -15,7 +15,6 @@ use crate::net::server::acl::Acl;
 use crate::net::server::exec::{self, ExecSpec};
 use crate::net::server::{Mode, ServeConfig, serve};
 use crate::net::socket::{self, ListenOpts, UnixPathGuard};
-use crate::net::stream::relay::RelayConfig;
 use crate::net::stream::tls;
 use crate::stdio::Output;
 use crate::sys::process;
@@ -122,7 +121,7 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
         max_conns: args.max_conns.map(|n| n as usize),
         acl,
         first_timeout: super::serving::first_client_timeout(args),
-        relay: RelayConfig::from(&args.relay),
+        relay: super::relay_config(&args.relay)?,
         verbose: args.verbose > 0,
         shown,
         events: events.clone(),

@@ -41,19 +41,24 @@ impl From<FamilyOpts> for Family {
     }
 }
 
-impl From<&RelayOpts> for RelayConfig {
-    fn from(o: &RelayOpts) -> Self {
-        RelayConfig {
-            recv_only: o.recv_only,
-            send_only: o.send_only,
-            close_on_eof: o.close_on_eof,
-            no_shutdown: o.no_shutdown,
-            crlf: o.crlf,
-            hexdump: o.hexdump,
-            idle_timeout: o.idle_timeout,
-            progress: o.progress,
-        }
-    }
+/// The relay's settings from the command line; `--hexdump=FILE` is opened here (status 2 when it
+/// cannot be).
+pub(crate) fn relay_config(o: &RelayOpts) -> anyhow::Result<RelayConfig> {
+    let hexdump_file = match &o.hexdump {
+        Some(Some(path)) => Some(crate::net::stream::hexdump::DumpFile::open(path)?),
+        _ => None,
+    };
+    Ok(RelayConfig {
+        recv_only: o.recv_only,
+        send_only: o.send_only,
+        close_on_eof: o.close_on_eof,
+        no_shutdown: o.no_shutdown,
+        crlf: o.crlf,
+        hexdump: o.hexdump.is_some(),
+        hexdump_file,
+        idle_timeout: o.idle_timeout,
+        progress: o.progress,
+    })
 }
 
 /// `--proxy` URLs and `--proxy-auth-file` as a chain (first hop first; empty: connect directly).

@@ -17,7 +17,6 @@ use crate::net::server::forward::{Admission, Forward, Target, parse_target};
 use crate::net::server::proxy_server::{
     DestPolicy, HANDSHAKE_TIMEOUT, ProxyServer, parse_dest_rule, read_users,
 };
-use crate::net::stream::relay::RelayConfig;
 use crate::net::stream::tls;
 
 /// The mode for `--forward` or `--proxy-server`; None for the other modes (which take none of their
@@ -37,7 +36,7 @@ pub(crate) fn mode(args: &ListenArgs, family: Family) -> Result<Option<Mode>> {
         acl: super::acl(args)?,
         verbose: args.verbose > 0,
     };
-    let relay = RelayConfig::from(&args.relay);
+    let relay = super::relay_config(&args.relay)?;
     if let Some(endpoint) = &o.forward {
         let connect = ConnectOpts {
             family,

@@ -27,7 +27,7 @@ use anyhow::{Result, anyhow};
 use socket2::Socket;
 
 use crate::exit::{self, StdoutClosed};
-use crate::net::stream::hexdump::{Direction, Hexdump};
+use crate::net::stream::hexdump::{Direction, DumpFile, Hexdump};
 use crate::net::stream::pump::{Activity, Progress, Pump};
 pub(crate) use crate::net::stream::pump::{CHUNK, Crlf};
 use crate::net::stream::{Discard, Endpoint, Sink, Stop};
@@ -42,6 +42,8 @@ pub(crate) struct RelayConfig {
     pub no_shutdown: bool,
     pub crlf: bool,
     pub hexdump: bool,
+    /// `--hexdump=FILE`: where the dump goes instead of stderr.
+    pub hexdump_file: Option<Arc<DumpFile>>,
     pub idle_timeout: Option<Duration>,
     pub progress: bool,
 }
@@ -156,7 +158,9 @@ struct Event {
 pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
     let activity = Arc::new(Activity::new());
     let _progress = cfg.progress.then(|| Progress::start(activity.clone()));
-    let dump = cfg.hexdump.then(|| Arc::new(Hexdump::new()));
+    let dump = cfg
+        .hexdump
+        .then(|| Arc::new(Hexdump::to(cfg.hexdump_file.as_ref())));
     let watched = cfg.idle_timeout.is_some() || cfg.progress;
     let mut up = Pump::new(Direction::Sent, activity.clone(), watched);
     up.crlf = cfg.crlf.then(Crlf::default);

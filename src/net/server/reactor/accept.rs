@@ -135,8 +135,10 @@ impl Loop {
                 .clone()
                 .map(|ev| (ev, sock.try_clone().ok()));
             let tls = self.cfg.tls.clone().map(|t| (t, self.cfg.verbose, who));
+            let began = std::time::Instant::now();
             std::thread::spawn(move || {
                 Note::start();
+                crate::net::stream::hexdump::serving(id, began);
                 let r = match tls {
                     Some((tls, verbose, who)) => {
                         tls.serve_one(sock, input, output, &cfg, verbose, &who)

@@ -66,8 +66,10 @@ impl Loop {
         let events = self.cfg.events.clone();
         let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
         let tls = self.cfg.tls.clone();
+        let began = std::time::Instant::now();
         let spawned = std::thread::Builder::new().spawn(move || {
             Note::start();
+            crate::net::stream::hexdump::serving(id, began);
             let dest = |d: &str| {
                 if let Some(ev) = &events {
                     ev.set_session_dest(id, d);

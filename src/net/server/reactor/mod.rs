@@ -219,7 +219,8 @@ impl Loop {
         let single_relay = matches!(mode, Mode::Relay) && !cfg.keep_open;
         Loop {
             first_deadline: cfg.first_timeout.map(|t| Instant::now() + t),
-            dump: (cfg.relay.hexdump && !single_relay).then(Hexdump::new),
+            dump: (cfg.relay.hexdump && !single_relay)
+                .then(|| Hexdump::to(cfg.relay.hexdump_file.as_ref())),
             poll,
             waker,
             listener,

@@ -120,6 +120,9 @@ impl Loop {
         self.free.push(slot);
         self.active -= 1;
         self.in_use.fetch_sub(1, Ordering::SeqCst);
+        if let Some(dump) = &self.dump {
+            dump.forget(conn.id);
+        }
         let why = self.unbridge(conn.id, why);
         // A one-client server's failure is its error line at exit: not said twice.
         let final_error =

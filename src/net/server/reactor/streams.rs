@@ -149,16 +149,21 @@ impl Loop {
         self.scratch = buf;
     }
 
+    /// `--hexdump` of bytes that went `dir` on the client in `slot`.
+    fn dump_for(&self, slot: usize, dir: Direction, data: &[u8]) {
+        if let Some(dump) = &self.dump
+            && let Some(Some(c)) = self.conns.get(slot)
+        {
+            dump.dump_conn(c.id, c.started, dir, data);
+        }
+    }
+
     /// A client's bytes, by the mode.
     pub(super) fn received(&mut self, slot: usize, data: &[u8]) {
-        if let Some(dump) = &self.dump {
-            dump.dump(Direction::Received, data);
-        }
+        self.dump_for(slot, Direction::Received, data);
         match self.mode {
             Mode::Echo => {
-                if let Some(dump) = &self.dump {
-                    dump.dump(Direction::Sent, data);
-                }
+                self.dump_for(slot, Direction::Sent, data);
                 let Some(conn) = self.conn(slot) else { return };
                 match conn.send_now(data) {
                     Ok(n) if n == data.len() => {}
@@ -269,7 +274,14 @@ impl Loop {
             match self.held.take() {
                 Some(Fed::Data(data)) => {
                     if let Some(dump) = &self.dump {
-                        dump.dump(Direction::Sent, &data);
+                        if dump.per_connection() {
+                            // Stamped per connection: each recipient's copy in its own lines.
+                            for (_, c) in self.recipients() {
+                                dump.dump_conn(c.id, c.started, Direction::Sent, &data);
+                            }
+                        } else {
+                            dump.dump(Direction::Sent, &data);
+                        }
                     }
                     self.broadcast(Rc::from(data), None);
                 }

@@ -369,3 +369,32 @@ fn a_zero_handshake_deadline_is_not_an_endless_one() {
     );
     srv.wait_line_containing("TLS handshake: no answer within");
 }
+
+/// `-k --tls`: a client that resets its connection mid-session is closed with reason `reset` (its
+/// bridge's error carried to the loop), not as a normal end.
+#[test]
+fn a_bridged_client_reset_is_a_reset() {
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let (mut srv, port) = hub(&pki, &["-k"], &ev);
+    let script = "import socket, ssl, struct, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='localhost')\n\
+        s.sendall(b'then a reset\\n')\n\
+        sys.stdin.readline()\n\
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n\
+        s.close()\n";
+    let ca = pki.path("ca.pem");
+    let mut peer = Proc::spawn_program("python3", &["-c", script, &port, &ca], In::Pipe);
+    assert!(srv.stdout_has_within(b"then a reset\n", LIMIT));
+    peer.write(b"go\n");
+    let _ = peer.finish();
+    let lines = wait_events(&ev, "close", 1);
+    let close = lines.iter().find(|l| l["event"] == "close").unwrap();
+    assert_eq!(close["reason"], "reset", "{close}");
+    srv.wait_line_containing("connection reset by peer");
+}

@@ -1016,7 +1016,8 @@ pub struct UdpSendArgs {
     /// Up means: with --wait-reply, a reply came within its DUR; without, no ICMP port-unreachable
     /// ("connection refused") came back within 250ms of the last datagram. Each try sends everything
     /// again from the first datagram (stdin is read whole first), so a target that was up but silent
-    /// may see the datagrams more than once. With -v the first failed try is said once.
+    /// may see the datagrams more than once. A name not resolvable yet, a --unix socket not there
+    /// yet, are waited for too. With -v the first failed try is said once.
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub wait_for: Option<Duration>,
     /// Print datagrams, bytes and rate on stderr at the end

@@ -799,3 +799,31 @@ fn wait_for_expires_with_status_3() {
     .one_error_line("not up after 1s: no reply");
     assert_eq!(recv_n(&s, 2), [b"silent?", b"silent?"], "tried again");
 }
+
+/// --wait-for also waits for what is not there yet at all: a Unix datagram socket that a receiver
+/// (started late, on purpose) creates, which then echoes.
+#[test]
+fn wait_for_waits_for_a_unix_socket_to_appear() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.sock");
+    let path = path.to_str().unwrap();
+    let mut p = Proc::spawn(
+        &[
+            "udp-send",
+            "-v",
+            "--wait-for",
+            "20s",
+            "--wait-reply",
+            "300ms",
+            "--unix",
+            path,
+            "hi",
+        ],
+        In::Null,
+    );
+    p.wait_line("not up yet, retrying: connect ");
+    let receiver = Proc::spawn(&["udp-recv", "--echo", "-c", "1", "--unix", path], In::Null);
+    let done = p.finish().ok();
+    assert_eq!(done.stdout, b"hi", "{}", done.show());
+    assert_eq!(receiver.finish().ok().stdout, b"hi");
+}

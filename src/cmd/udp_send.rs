@@ -67,14 +67,40 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
         replies: args.wait_reply.is_some(),
         sockopts: crate::net::sockopt::SockSettings::parse(&args.sockopts.list)?,
     };
-    let mut sender = match (&target, &args.unix) {
-        (Some(target), _) => UdpSender::open(target, &opts)?,
-        (None, Some(path)) => UdpSender::open_unix(path, &opts)?,
+    let framing = Framing {
+        lines: args.lines,
+        hex: args.hex,
+        max: args.max_size as usize,
+    };
+    let open = || open_sender(target.as_ref(), args, &opts);
+    if let Some(total) = args.wait_for {
+        let mut sender = None;
+        let result = send_until_up(&mut sender, open, args, &payloads, framing, total);
+        if let Some(sender) = &sender {
+            stats(args, sender, &result);
+        }
+        return result;
+    }
+    let mut sender = open()?;
+    let result = send_and_wait(&mut sender, args, &payloads, framing);
+    stats(args, &sender, &result);
+    result
+}
+
+/// Opens the sender (UDP to `target`, or `--unix`), checks --max-size against what it can carry, and
+/// says where it sends with -v.
+fn open_sender(
+    target: Option<&crate::net::addr::HostPort>,
+    args: &UdpSendArgs,
+    opts: &SendOpts,
+) -> Result<UdpSender> {
+    let sender = match (target, &args.unix) {
+        (Some(target), _) => UdpSender::open(target, opts)?,
+        (None, Some(path)) => UdpSender::open_unix(path, opts)?,
         (None, None) => return Err(exit::usage("give HOST PORT, or --unix PATH")),
     };
     let limit = sender.limit;
-    let max_size = args.max_size as usize;
-    if max_size > limit {
+    if args.max_size as usize > limit {
         return Err(exit::usage(format!(
             "--max-size {} is more than a UDP datagram to {} can carry ({limit})",
             args.max_size,
@@ -84,19 +110,17 @@ pub(crate) fn run(args: &UdpSendArgs) -> Result<()> {
     if args.verbose > 0 {
         crate::diag!("sending to {} from {}", sender.shown(), sender.from);
     }
-    let framing = Framing {
-        lines: args.lines,
-        hex: args.hex,
-        max: max_size,
-    };
-    let result = send_and_wait(&mut sender, args, &payloads, framing);
+    Ok(sender)
+}
+
+/// `--stats` at the end (not after a quiet end such as a closed stdout).
+fn stats(args: &UdpSendArgs, sender: &UdpSender, result: &Result<()>) {
     if args.stats && !result.as_ref().is_err_and(exit::is_quiet) {
         crate::diag!("{}", sender.sent.summary("sent"));
         if args.wait_reply.is_some() {
             crate::diag!("{}", sender.received.summary("received"));
         }
     }
-    result
 }
 
 fn send_and_wait(
@@ -111,9 +135,6 @@ fn send_and_wait(
             .write_all(data)
             .map_err(|e| exit::output_error(e, "stdout"))
     };
-    if let Some(total) = args.wait_for {
-        return send_until_up(sender, args, payloads, framing, total, &mut on_reply);
-    }
     if !payloads.is_empty() {
         for (i, p) in payloads.iter().enumerate() {
             check_size(p.len(), framing.max, || format!("message {}", i + 1))?;
@@ -166,20 +187,34 @@ fn send_and_wait(
 /// How long `--wait-for` without `--wait-reply` waits after a try for an ICMP refusal to come back.
 const SETTLE: Duration = Duration::from_millis(250);
 
-/// `--wait-for`: sends everything (MESSAGE arguments, or all of stdin framed) again and again until
-/// the target is up: a reply came (`--wait-reply`), or no refusal within [`SETTLE`]. Then, with
-/// `--wait-reply`, prints the rest of the replies as usual.
+/// `--wait-for`: opens the sender (a name not yet resolvable, a Unix socket not yet there: tried
+/// again) and sends everything (MESSAGE arguments, or all of stdin framed) again and again until the
+/// target is up: a reply came (`--wait-reply`), or no refusal within [`SETTLE`]. Then, with
+/// `--wait-reply`, prints the rest of the replies as usual. `slot` keeps the sender once opened.
 fn send_until_up(
-    sender: &mut UdpSender,
+    slot: &mut Option<UdpSender>,
+    mut open: impl FnMut() -> Result<UdpSender>,
     args: &UdpSendArgs,
     payloads: &[Vec<u8>],
     framing: Framing,
     total: Duration,
-    on_reply: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let datagrams = all_datagrams(payloads, framing)?;
     let refs: Vec<&[u8]> = datagrams.iter().map(Vec::as_slice).collect();
-    let name = sender.shown().to_string();
+    let mut out = Output::stdout()?;
+    let mut on_reply = |data: &[u8]| -> Result<()> {
+        out.file
+            .write_all(data)
+            .map_err(|e| exit::output_error(e, "stdout"))
+    };
+    let name = match (&args.unix, &args.host) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(host)) => {
+            let (target, _) = parse_send_target(host, &args.rest)?;
+            target.to_string()
+        }
+        (None, None) => String::new(),
+    };
     let mut told = false;
     let on_retry = |err: &anyhow::Error| {
         if args.verbose > 0 && !told {
@@ -189,16 +224,23 @@ fn send_until_up(
     };
     crate::net::connect::retry(&name, None, Some(total), on_retry, |left| {
         let left = left.unwrap_or_default();
+        if slot.is_none() {
+            *slot = Some(open()?);
+        }
+        let Some(sender) = slot.as_mut() else {
+            return Ok(());
+        };
         for _ in 0..args.count {
-            sender.send(&refs, on_reply)?;
+            sender.send(&refs, &mut on_reply)?;
         }
         sender.check_refused()?;
         match args.wait_reply {
             Some(quiet) => {
                 let first = quiet.min(left).max(Duration::from_millis(1));
-                if sender.wait_replies(first, on_reply)? == 0 {
+                if sender.wait_replies(first, &mut on_reply)? == 0 {
                     return Err(exit::timeout(format!(
-                        "no reply from {name} within {}",
+                        "no reply from {} within {}",
+                        sender.shown(),
                         humantime::format_duration(first)
                     )));
                 }
@@ -207,8 +249,8 @@ fn send_until_up(
             None => sender.settle(SETTLE.min(left)),
         }
     })?;
-    if let Some(quiet) = args.wait_reply {
-        sender.wait_replies(quiet, on_reply)?;
+    if let (Some(quiet), Some(sender)) = (args.wait_reply, slot.as_mut()) {
+        sender.wait_replies(quiet, &mut on_reply)?;
     }
     Ok(())
 }

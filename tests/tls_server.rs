@@ -174,7 +174,7 @@ fn a_tls_client_that_does_not_read_stalls_only_itself() {
     );
 }
 
-/// `-k --tls`: a client that connects and never starts its handshake is closed after the handshake
+/// `-k --tls`: a client that connects and never completes its handshake is closed after the handshake
 /// timeout (here `-i 2`), logged as a `refuse` with reason tls, and holds no other client back: one
 /// that connects after it is served (its line out, stdin in) while the silent one still waits. The
 /// served client's close line counts the application bytes and says what TLS agreed.
@@ -187,6 +187,8 @@ fn a_silent_tls_client_is_closed_after_the_handshake_timeout_and_blocks_nobody()
     let mut silent = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
     let since = Instant::now();
     silent.set_read_timeout(Some(LIMIT)).unwrap();
+    // The start of a ClientHello record, and nothing more: a handshake begun, never completed.
+    silent.write_all(&[0x16, 0x03, 0x01]).unwrap();
     wait_events(&ev, "accept", 1);
     let mut other = client(&pki, &port);
     other.write(b"served meanwhile\n");

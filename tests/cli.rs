@@ -23,6 +23,7 @@ mod hostile;
 mod interop;
 mod listen;
 mod local;
+mod pairs;
 mod props;
 mod proxy;
 mod proxy_refusals;

@@ -58,7 +58,10 @@ pub(crate) fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
 /// Opens a socket and starts connecting it to `addr`: Ok(true) connected at once, Ok(false) in
 /// progress. The outer error is a failure to bind the source address (`-s`, `--source-port`), which
 /// every other address of that family would meet too; the inner one is this address's own.
-fn start_attempt(addr: &SocketAddr, opts: &ConnectOpts) -> Result<io::Result<(Socket, bool)>> {
+pub(crate) fn start_attempt(
+    addr: &SocketAddr,
+    opts: &ConnectOpts,
+) -> Result<io::Result<(Socket, bool)>> {
     let sock = match tcp_socket(addr, opts.mptcp) {
         Ok(sock) => sock,
         Err(e) => return Ok(Err(e)),

@@ -22,10 +22,11 @@ use socket2::Socket;
 
 use crate::exit;
 use crate::net::addr::{HostPort, display, parse_endpoint};
-use crate::net::connect::{ConnectOpts, connect};
+use crate::net::connect::{ConnectOpts, connect, start_attempt};
 use crate::net::events::{Note, RefuseReason};
 use crate::net::proxy_protocol::{self, Version};
 use crate::net::server::acl::Acl;
+use crate::net::server::pairs::{Done, Job, Target as PairTarget};
 use crate::net::socket::unix_connect;
 use crate::net::stream::relay::{RelayConfig, join};
 use crate::net::stream::{Endpoint, tls};
@@ -203,6 +204,79 @@ impl Forward {
             (Target::Tls(_), None) => Err(anyhow!("no TLS client for a tls:// target")),
             _ => Ok(Endpoint::socket_named(sock, &name)),
         }
+    }
+
+    /// The target's address when a client can be forwarded on the server's loop, with no step that
+    /// blocks: no TLS either side, no PROXY header to read, no proxy, the plain relay, and a target that
+    /// is a literal IP address of an allowed family (no name to resolve).
+    pub(crate) fn inline_addr(&self, tls: bool) -> Option<SocketAddr> {
+        let plain = crate::net::server::pairs::suits(&self.relay);
+        if tls || self.admission.accept_proxy_protocol || !self.connect.proxies.is_empty() || !plain
+        {
+            return None;
+        }
+        let Target::Tcp(hp) = &self.target else {
+            return None;
+        };
+        let ip: std::net::IpAddr = hp.host.parse().ok()?;
+        let fits = match self.connect.family {
+            crate::net::addr::Family::V4 => ip.is_ipv4(),
+            crate::net::addr::Family::V6 => ip.is_ipv6(),
+            _ => true,
+        };
+        let source_fits = self
+            .connect
+            .source
+            .is_none_or(|s| s.is_ipv6() == ip.is_ipv6());
+        (fits && source_fits).then(|| SocketAddr::new(ip, hp.port))
+    }
+
+    /// Starts forwarding `client` to `addr` (from [`Forward::inline_addr`]) on the server's loop:
+    /// admission, then a non-blocking connect; the PROXY header goes first once it is connected.
+    pub(crate) fn job(
+        &self,
+        client: Socket,
+        addr: SocketAddr,
+        done: Done,
+    ) -> Result<Job, (Done, Socket, anyhow::Error)> {
+        let addrs = match self.admission.admit(&client) {
+            Ok(a) => a,
+            Err(e) => return Err((done, client, e)),
+        };
+        let what = format!("forward to {}", self.target);
+        let sock = match start_attempt(&addr, &self.connect) {
+            Ok(Ok((sock, _))) => sock,
+            Ok(Err(e)) => {
+                let e = anyhow::Error::new(e)
+                    .context(format!("connect {}", display(&addr)))
+                    .context(what);
+                return Err((done, client, e));
+            }
+            Err(e) => return Err((done, client, e.context(what))),
+        };
+        let first = match self.proxy_protocol {
+            Some(version) => proxy_protocol::encode(version, addrs.peer.zip(addrs.local)),
+            None => Vec::new(),
+        };
+        if self.admission.verbose {
+            crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
+        }
+        Ok(Job {
+            client,
+            target: PairTarget::Connecting {
+                sock,
+                addr,
+                deadline: self.connect.timeout.map(|t| Instant::now() + t),
+                timeout: self.connect.timeout,
+                what,
+                nodelay: self.connect.nodelay,
+                keepalive: self.connect.keepalive,
+            },
+            labels: ["client".into(), format!("to {}", self.target).into()],
+            first,
+            idle: self.relay.idle_timeout,
+            done,
+        })
     }
 
     /// Serves one client: admission, the TLS handshake under `listen --tls` (TLS termination; bounded

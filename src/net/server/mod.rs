@@ -6,14 +6,17 @@
 //! of them fit in a few MiB; a client that stops reading stalls only itself. Threads are used only
 //! where the work blocks by nature: stdin and the output of `-k`/`--broker` ([`hub`]), and the
 //! single-client relay of a plain `listen`, which is the stream relay itself, and a thread per client
-//! for `--forward`, `--proxy-server`, relayed programs and every `--tls` client (the handshake and
-//! rustls over a blocking socket).
+//! for `--proxy-server` handshakes, `--forward` clients that need a blocking step (a name to resolve,
+//! a PROXY header to read, a proxy), relayed programs and every `--tls` client (the handshake and
+//! rustls over a blocking socket). Plain forwarded pairs and proxy tunnels are relayed on the loop
+//! ([`pairs`]).
 
 pub(crate) mod acl;
 mod conn;
 pub(crate) mod exec;
 pub(crate) mod forward;
 mod hub;
+pub(crate) mod pairs;
 pub(crate) mod proxy_server;
 mod reactor;
 pub(crate) mod relayed;
@@ -40,9 +43,9 @@ pub(crate) enum Mode {
     Exec(ExecSpec),
     /// Every client's bytes to every other client (and to stdout); stdin to all.
     Broker,
-    /// `--forward`: each client joined to its own connection to the target, on a thread of its own.
+    /// `--forward`: each client joined to its own connection to the target (on the loop, or a thread).
     Forward(Arc<forward::Forward>),
-    /// `--proxy-server`: SOCKS4a, SOCKS5 and HTTP proxy, a thread per client.
+    /// `--proxy-server`: SOCKS4a, SOCKS5 and HTTP proxy, a thread per handshake, tunnels on the loop.
     ProxyServer(Arc<proxy_server::ProxyServer>),
 }
 

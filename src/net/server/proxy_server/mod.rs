@@ -130,11 +130,16 @@ impl ProxyServer {
     /// Serves one client: admission, the TLS handshake under `listen --tls` (within the same
     /// deadline), the proxy handshake, destination, reply, then the relay. `on_dest` hears the
     /// requested destination (for `--events`).
+    ///
+    /// `pairs`, when given, takes a plain (non-TLS) tunnel once it is set up, to relay it on the
+    /// server's loop instead of this thread ([`crate::net::server::pairs`]): client, destination,
+    /// the destination's name.
     pub(crate) fn serve(
         &self,
         client: Socket,
         on_dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
+        pairs: Option<&mut dyn FnMut(Socket, Socket, String)>,
     ) -> Result<()> {
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
@@ -149,6 +154,10 @@ impl ProxyServer {
             let (dest, target) = self.tunnel(&mut wire, deadline, &who, on_dest)?;
             client.set_read_timeout(None)?;
             client.set_write_timeout(None)?;
+            if let Some(hand_over) = pairs {
+                hand_over(client, target, dest);
+                return Ok(());
+            }
             // Each end's errors name it: a client that went away is not the destination's fault.
             return join(
                 Endpoint::socket_named(client, "client"),

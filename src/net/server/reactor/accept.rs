@@ -165,6 +165,9 @@ impl Loop {
             _ => false,
         };
         if blocking {
+            let Some((sock, who)) = self.start_paired(sock, who, id) else {
+                return;
+            };
             return self.start_blocking(sock, who, id);
         }
         if matches!(self.mode, Mode::Echo)

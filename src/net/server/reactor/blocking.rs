@@ -11,6 +11,8 @@ use crate::net::server::Mode;
 use crate::net::server::relayed;
 
 use super::Loop;
+use super::paired::done_for;
+use crate::net::server::pairs::{Job, Target};
 
 /// Bytes received and bytes acknowledged on a TCP socket (TCP_INFO), (0, 0) for other sockets. The
 /// kernel counts a FIN as one byte each way; the state says whether one is in the counts.
@@ -67,6 +69,11 @@ impl Loop {
         let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
         let tls = self.cfg.tls.clone();
         let began = std::time::Instant::now();
+        // A plain proxy tunnel, once set up, is relayed on the loop (no threads for its relay).
+        let pairs = match &mode {
+            Mode::ProxyServer(_) => self.pairs_handle(),
+            _ => None,
+        };
         let spawned = std::thread::Builder::new().spawn(move || {
             Note::start();
             crate::net::stream::hexdump::serving(id, began);
@@ -75,9 +82,33 @@ impl Loop {
                     ev.set_session_dest(id, d);
                 }
             };
+            let mut handed = false;
             let result = match &mode {
                 Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
-                Mode::ProxyServer(srv) => srv.serve(sock, &dest, tls.as_ref()),
+                Mode::ProxyServer(srv) => match &pairs {
+                    Some(pairs) => {
+                        let mut hand_over = |client: Socket, target: Socket, to: String| {
+                            handed = true;
+                            pairs.send(Job {
+                                client,
+                                target: Target::Connected(target),
+                                labels: ["client".into(), to.into()],
+                                first: Vec::new(),
+                                idle: relay.idle_timeout,
+                                done: done_for(
+                                    in_use.clone(),
+                                    verbose,
+                                    events.clone(),
+                                    who.clone(),
+                                    id,
+                                    false,
+                                ),
+                            });
+                        };
+                        srv.serve(sock, &dest, tls.as_ref(), Some(&mut hand_over))
+                    }
+                    None => srv.serve(sock, &dest, tls.as_ref(), None),
+                },
                 Mode::Echo => match &tls {
                     Some(server) => server.echo(sock, relay.idle_timeout, verbose),
                     None => Ok(()),
@@ -88,6 +119,10 @@ impl Loop {
                 },
                 _ => Ok(()),
             };
+            if handed {
+                // The loop relays it now, and reports its end.
+                return;
+            }
             // A one-client server's failure is its error line at exit: not said twice.
             if let Err(e) = &result
                 && verbose

@@ -37,12 +37,15 @@ mod accept;
 mod blocking;
 mod bridged;
 mod children;
+mod paired;
 mod slots;
 mod streams;
 mod time;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
+/// The epoll set of the pairs relayed on this loop ([`crate::net::server::pairs`]).
+const PAIRS: Token = Token(usize::MAX);
 /// Tokens from here on: slot * 2 for a client's socket, slot * 2 + 1 for its child's pidfd.
 const BASE: usize = 2;
 
@@ -94,6 +97,8 @@ pub(super) struct Loop {
     single_result: Arc<Mutex<Option<Result<()>>>>,
     /// stdin for `-k` / `--broker` clients, and a chunk of it read while no client could take it.
     feed: Option<StdinFeed>,
+    /// `--forward`: the pairs relayed on this loop, once there is one.
+    pairs: Option<crate::net::server::pairs::Pairs>,
     held: Option<Fed>,
     stdin_over: bool,
     sink: Option<OutputSink>,
@@ -239,6 +244,7 @@ impl Loop {
             single: None,
             single_result: Arc::new(Mutex::new(None)),
             feed: None,
+            pairs: None,
             held: None,
             stdin_over: false,
             sink: None,
@@ -264,6 +270,7 @@ impl Loop {
                     until(self.first_deadline, now),
                     until(self.accept_retry, now),
                     until(self.next_tick, now),
+                    until(self.pairs.as_ref().and_then(|p| p.deadline()), now),
                 ]
                 .into_iter()
                 .flatten()
@@ -274,8 +281,10 @@ impl Loop {
             {
                 return Err(anyhow!(e).context("epoll"));
             }
+            let mut pairs_ready = false;
             for ev in events.iter() {
                 match ev.token() {
+                    PAIRS => pairs_ready = true,
                     LISTENER => self.accept_all(),
                     WAKER => self.woken(),
                     Token(t) => {
@@ -290,6 +299,7 @@ impl Loop {
                     }
                 }
             }
+            self.turn_pairs(pairs_ready);
             self.serve_ready();
             self.timers();
             self.update_feed();

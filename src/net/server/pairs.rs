@@ -1,0 +1,654 @@
+//! Socket pairs relayed on the server's own epoll loop: `--forward` and `--proxy-server` tunnels
+//! without a thread per pair. Each direction moves client -> private pipe -> target (and back) with
+//! non-blocking splice(2), so the bytes never enter user space, and a pair whose reader is slow
+//! stalls only itself (its pipe fills, its source is no longer read).
+//!
+//! The loop is an epoll set of its own ([`Pairs::fd`]), registered in the server's loop, which calls
+//! [`Pairs::turn`] when it is ready or a deadline ([`Pairs::deadline`]) passed. Work handed over from
+//! another thread (a pair whose handshake ran there) comes through a [`Handle`].
+//!
+//! The end-of-stream rules are those of [`crate::net::stream::relay`] for two sockets: a source's EOF
+//! is a FIN to the other side once its pipe is empty; the pair ends when both directions did, or at
+//! the first error (a failed client-to-target direction waits for what the target still sends); `-i`
+//! counts a byte moved either way, or a send queue that drained, as traffic.
+//!
+//! The target may still be connecting when the pair arrives ([`Target::Connecting`]): it is then
+//! watched for writability and checked with SO_ERROR, within its connect deadline.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use socket2::Socket;
+
+use crate::exit;
+use crate::net::addr::display;
+use crate::net::stream::{recv_error, send_error};
+use crate::sys::zerocopy as sys;
+
+const WAKER: Token = Token(0);
+const BASE: usize = 1;
+
+/// The private pipe's size asked for (what one splice may move).
+const PIPE_SIZE: usize = crate::net::stream::zerocopy::PIPE_SIZE;
+/// Emptied pipes kept for the next pairs (a short pair then costs no pipe(2) or fcntl(2)).
+const SPARE_PIPES: usize = 64;
+/// Splices per direction per turn: a fast pair cannot starve the others.
+const MOVES_PER_TURN: usize = 16;
+
+/// Can a session with these settings be relayed here (the plain relay: both ways, FIN for FIN, no
+/// bytes to look at)?
+pub(crate) fn suits(r: &crate::net::stream::relay::RelayConfig) -> bool {
+    !(r.recv_only
+        || r.send_only
+        || r.close_on_eof
+        || r.no_shutdown
+        || r.crlf
+        || r.hexdump
+        || r.progress)
+}
+
+/// How a pair ended, told to its owner with the client socket (still open: TCP_INFO can count it).
+pub(crate) type Done = Box<dyn FnOnce(Result<()>, &Socket) + Send>;
+
+/// The outgoing side of a pair.
+pub(crate) enum Target {
+    Connected(Socket),
+    /// A non-blocking connect under way to `addr`; `what` names it in the error (`forward to X`).
+    Connecting {
+        sock: Socket,
+        addr: SocketAddr,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+        what: String,
+        /// TCP_NODELAY and SO_KEEPALIVE once connected.
+        nodelay: bool,
+        keepalive: bool,
+    },
+}
+
+/// One pair to relay.
+pub(crate) struct Job {
+    pub client: Socket,
+    pub target: Target,
+    /// How each side's errors are named (`client`, `to HOST:PORT`).
+    pub labels: [Arc<str>; 2],
+    /// Bytes for the target before anything of the client's (a PROXY protocol header, bytes that came
+    /// with a proxy request).
+    pub first: Vec<u8>,
+    /// `-i`.
+    pub idle: Option<Duration>,
+    pub done: Done,
+}
+
+/// Hands jobs to a [`Pairs`] from other threads.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    tx: Sender<Job>,
+    waker: Arc<Waker>,
+}
+
+impl Handle {
+    /// Queues `job`; if the loop is gone, its `done` hears so at once.
+    pub(crate) fn send(&self, job: Job) {
+        match self.tx.send(job) {
+            Ok(()) => {
+                let _ = self.waker.wake();
+            }
+            Err(e) => {
+                let job = e.0;
+                (job.done)(Err(anyhow!("the server is ending")), &job.client);
+            }
+        }
+    }
+}
+
+/// One direction: `src` side's bytes through the pipe to the other side.
+#[derive(Default)]
+struct Dir {
+    /// (read end, write end, capacity).
+    pipe: Option<(OwnedFd, OwnedFd, usize)>,
+    in_pipe: usize,
+    eof: bool,
+    done: bool,
+}
+
+struct Pair {
+    /// 0: the client, 1: the target.
+    socks: [Socket; 2],
+    labels: [Arc<str>; 2],
+    readable: [bool; 2],
+    writable: [bool; 2],
+    /// 0: client to target (up), 1: target to client (down).
+    dirs: [Dir; 2],
+    connecting: Option<Connecting>,
+    first: Vec<u8>,
+    up_error: Option<anyhow::Error>,
+    idle: Option<Duration>,
+    last: Instant,
+    /// The send queues' sizes when last looked at, for `-i`.
+    unsent: [usize; 2],
+    done: Option<Done>,
+}
+
+struct Connecting {
+    addr: SocketAddr,
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+    what: String,
+    nodelay: bool,
+    keepalive: bool,
+}
+
+/// What a pair's step decided.
+enum Outcome {
+    Go,
+    End(Result<()>),
+}
+
+pub(crate) struct Pairs {
+    poll: Poll,
+    events: Events,
+    waker: Arc<Waker>,
+    tx: Sender<Job>,
+    rx: Receiver<Job>,
+    pairs: Vec<Option<Pair>>,
+    /// Generation of each slot, so a stale timer of a freed slot is ignored.
+    generation: Vec<u64>,
+    free: Vec<usize>,
+    spare: Vec<(OwnedFd, OwnedFd, usize)>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// Pairs that stopped at [`MOVES_PER_TURN`] with work left.
+    again: Vec<usize>,
+}
+
+fn token(slot: usize, side: usize) -> Token {
+    Token(BASE + slot * 2 + side)
+}
+
+impl Pairs {
+    pub(crate) fn new() -> io::Result<Pairs> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = channel();
+        Ok(Pairs {
+            poll,
+            events: Events::with_capacity(256),
+            waker,
+            tx,
+            rx,
+            pairs: Vec::new(),
+            generation: Vec::new(),
+            free: Vec::new(),
+            spare: Vec::new(),
+            timers: BinaryHeap::new(),
+            again: Vec::new(),
+        })
+    }
+
+    /// The epoll descriptor to watch for readability.
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.poll.as_raw_fd()
+    }
+
+    pub(crate) fn handle(&self) -> Handle {
+        Handle {
+            tx: self.tx.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
+    /// When [`Pairs::turn`] is next due without an event: now when a pair has work left, else the
+    /// earliest timer (possibly one that no longer matters).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        if !self.again.is_empty() {
+            return Some(Instant::now());
+        }
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Starts relaying a pair.
+    pub(crate) fn add(&mut self, job: Job) {
+        let Job {
+            client,
+            target,
+            labels,
+            first,
+            idle,
+            done,
+        } = job;
+        let (target, connecting) = match target {
+            Target::Connected(sock) => (sock, None),
+            Target::Connecting {
+                sock,
+                addr,
+                deadline,
+                timeout,
+                what,
+                nodelay,
+                keepalive,
+            } => (
+                sock,
+                Some(Connecting {
+                    addr,
+                    deadline,
+                    timeout,
+                    what,
+                    nodelay,
+                    keepalive,
+                }),
+            ),
+        };
+        for s in [&client, &target] {
+            if let Err(e) = s.set_nonblocking(true) {
+                return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.pairs.push(None);
+                self.generation.push(0);
+                self.pairs.len() - 1
+            }
+        };
+        for (side, s) in [&client, &target].into_iter().enumerate() {
+            if let Err(e) = self.poll.registry().register(
+                &mut SourceFd(&s.as_raw_fd()),
+                token(slot, side),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                if side == 1 {
+                    let _ = self
+                        .poll
+                        .registry()
+                        .deregister(&mut SourceFd(&client.as_raw_fd()));
+                }
+                self.free.push(slot);
+                return done(Err(anyhow!(e).context("epoll")), &client);
+            }
+        }
+        let now = Instant::now();
+        let connect_deadline = connecting.as_ref().and_then(|c| c.deadline);
+        let pair = Pair {
+            socks: [client, target],
+            labels,
+            // Edge-triggered: assume ready until a call says otherwise.
+            readable: [true, connecting.is_none()],
+            writable: [true, connecting.is_none()],
+            dirs: [Dir::default(), Dir::default()],
+            connecting,
+            first,
+            up_error: None,
+            idle,
+            last: now,
+            unsent: [0, 0],
+            done: Some(done),
+        };
+        self.pairs[slot] = Some(pair);
+        let epoch = self.generation[slot];
+        if let Some(t) = connect_deadline {
+            self.timers.push(Reverse((t, slot, epoch)));
+        }
+        if let Some(idle) = idle {
+            self.timers.push(Reverse((now + idle, slot, epoch)));
+        }
+        self.step(slot);
+    }
+
+    /// Handles what is ready: handed-over jobs, socket events, pairs with work left, due timers.
+    pub(crate) fn turn(&mut self) {
+        loop {
+            if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                return;
+            }
+            let mut n = 0;
+            let mut woken = false;
+            let ready: Vec<(usize, usize, bool, bool)> = self
+                .events
+                .iter()
+                .filter_map(|ev| {
+                    n += 1;
+                    if ev.token() == WAKER {
+                        woken = true;
+                        return None;
+                    }
+                    let t = ev.token().0 - BASE;
+                    let err = ev.is_error();
+                    Some((
+                        t / 2,
+                        t % 2,
+                        ev.is_readable() || ev.is_read_closed() || err,
+                        ev.is_writable() || ev.is_write_closed() || err,
+                    ))
+                })
+                .collect();
+            if woken {
+                while let Ok(job) = self.rx.try_recv() {
+                    self.add(job);
+                }
+            }
+            for (slot, side, r, w) in ready {
+                if let Some(p) = self.pairs.get_mut(slot).and_then(Option::as_mut) {
+                    p.readable[side] |= r;
+                    p.writable[side] |= w;
+                    self.step(slot);
+                }
+            }
+            if n < self.events.capacity() {
+                break;
+            }
+        }
+        for slot in std::mem::take(&mut self.again) {
+            self.step(slot);
+        }
+        self.timers();
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((t, slot, epoch))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.generation.get(slot) != Some(&epoch) {
+                continue;
+            }
+            let Some(p) = self.pairs.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
+            if let Some(c) = &p.connecting {
+                if c.deadline.is_some_and(|d| d <= now) {
+                    let err = exit::timeout(format!(
+                        "connect {}: timed out after {}",
+                        display(&c.addr),
+                        humantime::format_duration(c.timeout.unwrap_or_default())
+                    ))
+                    .context(c.what.clone());
+                    self.end(slot, Err(err));
+                }
+                continue;
+            }
+            let Some(limit) = p.idle else { continue };
+            // Bytes that left a send queue reached the peer: that is traffic too.
+            for side in 0..2 {
+                let q = sys::unsent(p.socks[side].as_fd()).unwrap_or(0);
+                if q != p.unsent[side] {
+                    p.unsent[side] = q;
+                    p.last = now;
+                }
+            }
+            let due = p.last + limit;
+            if due <= now {
+                let err = exit::timeout(format!(
+                    "idle timeout: no data for {}",
+                    humantime::format_duration(limit)
+                ));
+                self.end(slot, Err(err));
+            } else {
+                // Look again soon enough to see a send queue drain within the limit.
+                let next = due.min(now + limit / 4);
+                self.timers.push(Reverse((next, slot, epoch)));
+            }
+        }
+    }
+
+    /// Moves what can move in `slot`'s pair and applies the end-of-stream rules.
+    fn step(&mut self, slot: usize) {
+        let outcome = {
+            let Some(p) = self.pairs.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            let mut more = false;
+            let outcome = p.step(&mut self.spare, &mut more);
+            if more && matches!(outcome, Outcome::Go) {
+                self.again.push(slot);
+            }
+            outcome
+        };
+        if let Outcome::End(result) = outcome {
+            self.end(slot, result);
+        }
+    }
+
+    /// Ends a pair: deregistered, its owner told, its sockets closed, its pipes kept if clean.
+    fn end(&mut self, slot: usize, result: Result<()>) {
+        let Some(mut p) = self.pairs.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.generation[slot] += 1;
+        self.free.push(slot);
+        // Out of the epoll set now: a copy of a descriptor elsewhere (a client's thread that handed the
+        // pair over) would keep it there past its close.
+        for s in &p.socks {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&s.as_raw_fd()));
+        }
+        if let Some(done) = p.done.take() {
+            done(result, &p.socks[0]);
+        }
+        for d in &mut p.dirs {
+            if d.in_pipe == 0
+                && let Some(pipe) = d.pipe.take()
+                && self.spare.len() < SPARE_PIPES
+            {
+                self.spare.push(pipe);
+            }
+        }
+    }
+}
+
+impl Pair {
+    fn step(&mut self, spare: &mut Vec<(OwnedFd, OwnedFd, usize)>, more: &mut bool) -> Outcome {
+        if let Some(c) = &self.connecting {
+            if !self.writable[1] {
+                return Outcome::Go;
+            }
+            let sock = &self.socks[1];
+            let failed = match sock.take_error() {
+                Ok(Some(e)) | Err(e) => Some(e),
+                Ok(None) => match sock.peer_addr() {
+                    Ok(_) => None,
+                    // Not connected yet (a spurious wakeup): wait for the next.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
+                        self.writable[1] = false;
+                        return Outcome::Go;
+                    }
+                    Err(e) => Some(e),
+                },
+            };
+            if let Some(e) = failed {
+                return Outcome::End(Err(anyhow::Error::new(e)
+                    .context(format!("connect {}", display(&c.addr)))
+                    .context(c.what.clone())));
+            }
+            if c.nodelay {
+                let _ = sock.set_tcp_nodelay(true);
+            }
+            if c.keepalive {
+                let _ = sock.set_keepalive(true);
+            }
+            self.connecting = None;
+            self.readable[1] = true;
+        }
+        for d in 0..2 {
+            if self.dirs[d].done {
+                continue;
+            }
+            match self.move_dir(d, spare, more) {
+                Ok(false) => {}
+                Ok(true) => {
+                    self.dirs[d].done = true;
+                    if let Some(end) = self.ended(d, Ok(())) {
+                        return Outcome::End(end);
+                    }
+                }
+                Err(e) => {
+                    self.dirs[d].done = true;
+                    if let Some(end) = self.ended(d, Err(e)) {
+                        return Outcome::End(end);
+                    }
+                }
+            }
+        }
+        Outcome::Go
+    }
+
+    /// The end-of-stream rules, told that direction `d` ended with `result`.
+    fn ended(&mut self, d: usize, result: Result<()>) -> Option<Result<()>> {
+        let other_done = self.dirs[1 - d].done;
+        match (d, result) {
+            (_, Ok(())) => {
+                // A FIN to the destination side: its reader sees EOF while the other way goes on.
+                let _ = self.socks[1 - d].shutdown(Shutdown::Write);
+                if d == 1
+                    && let Some(e) = self.up_error.take()
+                {
+                    return Some(Err(e));
+                }
+                other_done.then_some(Ok(()))
+            }
+            // Deliver whatever the target sends before reporting the client side's failure.
+            (0, Err(e)) if !other_done => {
+                self.up_error = Some(e);
+                None
+            }
+            (_, Err(e)) => Some(Err(self.up_error.take().unwrap_or(e))),
+        }
+    }
+
+    /// Moves direction `d` as far as it goes now: Ok(true) when it is over (EOF and the pipe empty).
+    fn move_dir(
+        &mut self,
+        d: usize,
+        spare: &mut Vec<(OwnedFd, OwnedFd, usize)>,
+        more: &mut bool,
+    ) -> Result<bool> {
+        let (src, dst) = (d, 1 - d);
+        if dst == 1 && self.connecting.is_some() {
+            return Ok(false);
+        }
+        for _ in 0..MOVES_PER_TURN {
+            let mut moved = false;
+            // The bytes that go first to the target.
+            if dst == 1 && !self.first.is_empty() {
+                if !self.writable[1] {
+                    return Ok(false);
+                }
+                match (&self.socks[1]).send_first(&self.first) {
+                    Ok(n) => {
+                        self.first.drain(..n);
+                        self.last = Instant::now();
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable[1] = false;
+                        return Ok(false);
+                    }
+                    Err(e) => return Err(self.write_error(dst, e)),
+                }
+                continue;
+            }
+            let dir = &mut self.dirs[d];
+            if !dir.eof && self.readable[src] {
+                let (_, w, cap) = match &mut dir.pipe {
+                    Some(p) => p,
+                    pipe => pipe.insert(match spare.pop() {
+                        Some(p) => p,
+                        None => new_pipe()?,
+                    }),
+                };
+                if dir.in_pipe < *cap {
+                    match sys::splice_nonblock(
+                        self.socks[src].as_fd(),
+                        w.as_fd(),
+                        *cap - dir.in_pipe,
+                    ) {
+                        Ok(0) => dir.eof = true,
+                        Ok(n) => {
+                            dir.in_pipe += n;
+                            moved = true;
+                        }
+                        // An empty socket, or (with bytes in it) a pipe whose slots are all taken.
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            if dir.in_pipe == 0 {
+                                self.readable[src] = false;
+                            }
+                        }
+                        Err(e) => {
+                            let label = self.labels[src].to_string();
+                            return Err(recv_error(e).context(label));
+                        }
+                    }
+                }
+            }
+            let dir = &mut self.dirs[d];
+            if dir.in_pipe > 0
+                && self.writable[dst]
+                && let Some((r, _, _)) = &dir.pipe
+            {
+                match sys::splice_nonblock(r.as_fd(), self.socks[dst].as_fd(), dir.in_pipe) {
+                    Ok(n) => {
+                        dir.in_pipe -= n;
+                        moved |= n > 0;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable[dst] = false;
+                    }
+                    Err(e) => return Err(self.write_error(dst, e)),
+                }
+            }
+            let dir = &self.dirs[d];
+            if dir.eof && dir.in_pipe == 0 {
+                return Ok(true);
+            }
+            if !moved {
+                return Ok(false);
+            }
+            self.last = Instant::now();
+        }
+        *more = true;
+        Ok(false)
+    }
+
+    fn write_error(&self, side: usize, e: io::Error) -> anyhow::Error {
+        send_error(e).context(self.labels[side].to_string())
+    }
+}
+
+/// A private pipe as large as allowed: (read end, write end, capacity).
+fn new_pipe() -> Result<(OwnedFd, OwnedFd, usize)> {
+    let (r, w) = sys::pipe().map_err(|e| anyhow!(e).context("pipe"))?;
+    let cap = sys::set_pipe_size(w.as_fd(), PIPE_SIZE)
+        .or_else(|_| sys::pipe_size(w.as_fd()))
+        .unwrap_or(64 * 1024);
+    Ok((r, w, cap))
+}
+
+/// A non-blocking send of the first bytes (never SIGPIPE).
+trait SendFirst {
+    fn send_first(self, buf: &[u8]) -> io::Result<usize>;
+}
+
+impl SendFirst for &Socket {
+    fn send_first(self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.send_with_flags(buf, libc::MSG_NOSIGNAL) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+}

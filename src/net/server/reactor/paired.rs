@@ -1,0 +1,138 @@
+//! `--forward` clients relayed on this loop ([`Pairs`]): no thread per pair when nothing about the
+//! client blocks (see [`crate::net::server::forward::Forward::inline_addr`]); the others still get a
+//! thread ([`Loop::start_blocking`]).
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use mio::Interest;
+use mio::unix::SourceFd;
+use socket2::Socket;
+
+use super::blocking::report;
+use super::{Loop, PAIRS};
+use crate::exit;
+use crate::net::events::Events;
+use crate::net::events::Note;
+use crate::net::server::Mode;
+use crate::net::server::pairs::{Done, Handle, Pairs, suits};
+
+impl Loop {
+    /// Serves the client on this loop's pairs when its mode allows; gives it back otherwise.
+    pub(super) fn start_paired(
+        &mut self,
+        sock: Socket,
+        who: String,
+        id: u64,
+    ) -> Option<(Socket, String)> {
+        let Mode::Forward(fwd) = &self.mode else {
+            return Some((sock, who));
+        };
+        let fwd = fwd.clone();
+        let Some(addr) = fwd.inline_addr(self.cfg.tls.is_some()) else {
+            return Some((sock, who));
+        };
+        if !self.cfg.keep_open || self.pairs_ready().is_none() {
+            return Some((sock, who));
+        }
+        if let Some(ev) = &self.cfg.events {
+            ev.set_session_dest(id, &fwd.target.to_string());
+        }
+        let done = self.pair_done(who, id, true);
+        // What the admission notes (a refusal) goes into the events file, as on a client's thread.
+        Note::start();
+        match fwd.job(sock, addr, done) {
+            Ok(job) => {
+                Note::take();
+                if let Some(pairs) = &mut self.pairs {
+                    pairs.add(job);
+                }
+            }
+            Err((done, sock, e)) => done(Err(e), &sock),
+        }
+        None
+    }
+
+    /// This loop's pairs, started (and watched) on first use.
+    fn pairs_ready(&mut self) -> Option<&mut Pairs> {
+        if self.pairs.is_none() {
+            let pairs = match Pairs::new() {
+                Ok(p) => p,
+                Err(e) => {
+                    self.log(|| format!("epoll: {e}"));
+                    return None;
+                }
+            };
+            if let Err(e) = self.poll.registry().register(
+                &mut SourceFd(&pairs.fd().as_raw_fd()),
+                PAIRS,
+                Interest::READABLE,
+            ) {
+                self.log(|| format!("epoll: {e}"));
+                return None;
+            }
+            self.pairs = Some(pairs);
+        }
+        self.pairs.as_mut()
+    }
+
+    /// What happens when a pair ends: its `-v` line, its `close` event, its `--max-conns` place.
+    pub(super) fn pair_done(&self, who: String, id: u64, say_done: bool) -> Done {
+        done_for(
+            self.in_use.clone(),
+            self.cfg.verbose,
+            self.cfg.events.clone(),
+            who,
+            id,
+            say_done,
+        )
+    }
+
+    /// A [`Handle`] to this loop's pairs for a client's thread (a proxy tunnel whose handshake ran
+    /// there), when its tunnel can be relayed here.
+    pub(super) fn pairs_handle(&mut self) -> Option<Handle> {
+        if !self.cfg.keep_open || self.cfg.tls.is_some() || !suits(&self.cfg.relay) {
+            return None;
+        }
+        self.pairs_ready().map(|p| p.handle())
+    }
+
+    /// Lets the pairs move when their epoll set said so, or a deadline of theirs passed.
+    pub(super) fn turn_pairs(&mut self, ready: bool) {
+        if let Some(p) = &mut self.pairs
+            && (ready || p.deadline().is_some_and(|d| d <= Instant::now()))
+        {
+            p.turn();
+        }
+    }
+}
+
+/// What happens when a pair ends: its `-v` line (`done after` for a forwarded client when
+/// `say_done`), its `close` event, its `--max-conns` place.
+pub(super) fn done_for(
+    in_use: Arc<AtomicUsize>,
+    verbose: bool,
+    events: Option<Arc<Events>>,
+    who: String,
+    id: u64,
+    say_done: bool,
+) -> Done {
+    let started = Instant::now();
+    Box::new(move |result, client| {
+        if verbose {
+            match &result {
+                Err(e) => crate::diag!("{who}: {}", exit::render(e)),
+                Ok(()) if say_done => {
+                    crate::diag!("{who} done after {:.3} s", started.elapsed().as_secs_f64())
+                }
+                Ok(()) => {}
+            }
+        }
+        if let Some(ev) = &events {
+            report(ev, id, Some(client), &result);
+        }
+        in_use.fetch_sub(1, Ordering::SeqCst);
+    })
+}

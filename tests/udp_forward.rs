@@ -154,15 +154,16 @@ fn idle_sessions_expire_and_come_back_new() {
     let (mut p, addr) = forwarder(echo.port, &["--session-idle", "300ms", "--events", &ev_arg]);
     let s = client();
     let me = s.local_addr().unwrap().to_string();
+    // One exchange only before the expiry: two could be further apart than the idle time on a
+    // loaded machine.
     assert_eq!(ask(&s, addr, b"one").0, b"one");
-    assert_eq!(ask(&s, addr, b"two").0, b"two");
     assert_eq!(echo.distinct_sources().len(), 1);
     p.wait_line(&format!("session {me} closed (idle)"));
     let lines = wait_events(&ev, "close", 1);
     let close = lines.iter().find(|l| l["event"] == "close").unwrap();
     assert_eq!(close["reason"], "idle", "{close}");
-    assert_eq!(close["bytes_in"], 6, "{close}");
-    assert_eq!(close["bytes_out"], 6, "{close}");
+    assert_eq!(close["bytes_in"], 3, "{close}");
+    assert_eq!(close["bytes_out"], 3, "{close}");
     assert!(close["duration_ms"].as_u64().unwrap() >= 300, "{close}");
     assert_eq!(ask(&s, addr, b"three").0, b"three");
     assert_eq!(echo.distinct_sources().len(), 2, "a new session socket");
@@ -227,13 +228,12 @@ fn max_sessions_drops_new_sources_in_bounded_memory() {
 }
 
 /// A session that ends (idle) makes room under --max-sessions: the source refused before gets in.
+/// (The idle time is long enough that a's session is still there when b's datagram comes, even on a
+/// loaded machine: the two are sent back to back.)
 #[test]
 fn an_ended_session_makes_room() {
     let echo = echo_target();
-    let (mut p, addr) = forwarder(
-        echo.port,
-        &["--max-sessions", "1", "--session-idle", "300ms"],
-    );
+    let (mut p, addr) = forwarder(echo.port, &["--max-sessions", "1", "--session-idle", "2s"]);
     let (a, b) = (client(), client());
     assert_eq!(ask(&a, addr, b"a").0, b"a");
     b.send_to(b"b", addr).unwrap();
@@ -311,7 +311,7 @@ fn socat_echo_target_and_sockcat_clients() {
             let target = target.clone();
             std::thread::spawn(move || {
                 let msg = format!("client-{c}");
-                run(&["udp-send", "--wait-reply", "1s", &target, &msg], b"")
+                run(&["udp-send", "--wait-reply", "3s", &target, &msg], b"")
                     .ok()
                     .stdout
                     == msg.as_bytes()
@@ -362,7 +362,7 @@ fn bad_forward_targets_are_usage_errors() {
 /// at a sockcat receiver behind the relay.
 #[test]
 fn a_bulk_of_coalesced_datagrams_goes_through_whole() {
-    const N: usize = 5000;
+    const N: usize = 2000;
     let mut recv = Proc::spawn(
         &[
             "udp-recv",

@@ -88,3 +88,92 @@ fn the_shims_stay_out_of_other_binaries() {
         "the linker script reached a test binary: {deps:?}"
     );
 }
+
+/// The values the start-up code calls from `.init_array`: the section's words, or (in a PIE, where
+/// the words are 0 until loaded) the addends of the relocations that fill them.
+fn init_array_targets(file: &Path) -> Vec<u64> {
+    let run = |args: &[&str]| {
+        let out = Command::new("readelf")
+            .args(args)
+            .arg(file)
+            .output()
+            .expect("run readelf");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+    // [Nr] Name Type Address Off Size ...
+    let Some((start, size)) = run(&["-S", "-W"]).lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let at = f.iter().position(|w| *w == ".init_array")?;
+        Some((hex(f.get(at + 2)?)?, hex(f.get(at + 4)?)?))
+    }) else {
+        return Vec::new();
+    };
+    let mut targets: Vec<u64> = run(&["-r", "-W"])
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let offset = hex(f.first()?)?;
+            (offset >= start && offset < start + size).then(|| hex(f.last()?))?
+        })
+        .collect();
+    // `readelf -x`: "  0xADDR WORD WORD WORD WORD  ascii", little-endian 32-bit groups.
+    let bytes: Vec<u8> = run(&["-x", ".init_array"])
+        .lines()
+        .filter(|l| l.trim_start().starts_with("0x"))
+        .flat_map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(4)
+                .filter(|w| w.len() == 8)
+                .flat_map(|w| {
+                    (0..4).filter_map(|i| u8::from_str_radix(&w[i * 2..i * 2 + 2], 16).ok())
+                })
+                .collect::<Vec<u8>>()
+        })
+        .collect();
+    targets.extend(
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .filter(|&v| v != 0),
+    );
+    targets
+}
+
+/// The address of a function the file defines (`readelf -s`), if it does.
+fn address_of(file: &Path, name: &str) -> Option<u64> {
+    let out = Command::new("readelf")
+        .args(["-s", "-W"])
+        .arg(file)
+        .output()
+        .expect("run readelf");
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() >= 8 && f[3] == "FUNC" && f[6] != "UND" && f[7] == name)
+            .then(|| u64::from_str_radix(f[1], 16).ok())?
+    })
+}
+
+/// aws-lc is built without its static initialiser (.cargo/config.toml): a run without `--tls` must
+/// not execute its CPUID probe nor fault in its pages. Its constructor, `do_library_init`, is then
+/// only called by `aws_lc_rs::init()` (from the TLS module), never from `.init_array`.
+#[test]
+fn aws_lc_runs_nothing_at_start_up() {
+    if !glibc_host() || !have("readelf") {
+        return;
+    }
+    let Some(init) = address_of(&bin(), "do_library_init") else {
+        return;
+    };
+    let targets = init_array_targets(&bin());
+    assert!(
+        !targets.is_empty(),
+        "no .init_array found: the test cannot see"
+    );
+    assert!(
+        !targets.contains(&init),
+        "aws-lc's static initialiser is back in sockcat's .init_array (AWS_LC_SYS_CFLAGS in \
+         .cargo/config.toml lost?): {targets:x?} contains {init:x}"
+    );
+}

@@ -55,7 +55,12 @@ pub(crate) struct ServerOpts {
 
 /// The crypto provider: aws-lc-rs (faster than ring here; see the commit that chose it), with the
 /// AES-128-GCM suites first (the fastest on a CPU with AES-NI, as OpenSSL's default order).
+///
+/// aws-lc is built without its static initialiser (`.cargo/config.toml`), so a run without `--tls`
+/// neither executes its CPUID probe nor maps its pages: `init` does that here, before the provider,
+/// the self-signed key or a handshake first uses aws-lc (otherwise it would run without AES-NI).
 pub(crate) fn provider() -> Arc<CryptoProvider> {
+    aws_lc_rs::init();
     let mut p = rustls::crypto::aws_lc_rs::default_provider();
     p.cipher_suites
         .sort_by_key(|s| !format!("{:?}", s.suite()).contains("AES_128_GCM"));

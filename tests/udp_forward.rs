@@ -391,3 +391,26 @@ fn a_bulk_of_coalesced_datagrams_goes_through_whole() {
         done.stdout.iter().filter(|&&b| b == b'\n').count()
     );
 }
+
+/// A socket per session: the relay raises its soft open-file limit (as listen does), so a low soft
+/// limit (64 here) does not cap it at a few dozen sessions.
+#[test]
+fn sessions_are_not_capped_by_a_low_soft_descriptor_limit() {
+    let echo = echo_target();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("events");
+    let script = format!(
+        "ulimit -Sn 64 && exec {} udp-recv -v 127.0.0.1 0 --forward 127.0.0.1:{} --events {}",
+        crate::common::bin().display(),
+        echo.port,
+        ev.display()
+    );
+    let mut p = Proc::spawn_program("sh", &["-c", &script], In::Null);
+    let addr = p.listening();
+    let clients: Vec<UdpSocket> = (0..100).map(|_| client()).collect();
+    for c in &clients {
+        assert_eq!(ask(c, addr, b"hi").0, b"hi");
+    }
+    assert_eq!(echo.distinct_sources().len(), 100);
+    wait_events(&ev, "accept", 100);
+}

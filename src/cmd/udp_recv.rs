@@ -150,6 +150,8 @@ fn run_forward(
     opts: RecvOpts,
     events: Option<Arc<crate::net::events::Events>>,
 ) -> Result<()> {
+    // A socket per session: room for --max-sessions of them (as listen makes room for its clients).
+    let _ = crate::sys::process::raise_nofile_limit();
     // The relay times -w itself.
     let opts = RecvOpts {
         timeout: None,

@@ -56,6 +56,8 @@ pub(crate) struct ForwardStats {
     pub replied: Counter,
     /// Datagrams from new sources dropped at `--max-sessions`.
     pub dropped: u64,
+    /// Datagrams from new sources dropped because no session socket could be made (descriptors).
+    pub no_socket: u64,
     /// Datagrams the target refused (ICMP port-unreachable) or the system could not send.
     pub lost: u64,
     /// Sessions opened in all.
@@ -65,11 +67,15 @@ pub(crate) struct ForwardStats {
 impl ForwardStats {
     /// `forwarded 10 datagrams, ... ; replied ...; 2 sessions, 0 dropped at --max-sessions, 0 lost`.
     pub(crate) fn summary(&self) -> Vec<String> {
+        let no_socket = match self.no_socket {
+            0 => String::new(),
+            n => format!(", {n} for want of a socket"),
+        };
         vec![
             self.forwarded.summary("forwarded"),
             self.replied.summary("replied"),
             format!(
-                "{} session{}, {} datagram{} dropped at --max-sessions, {} lost to the target",
+                "{} session{}, {} datagram{} dropped at --max-sessions{no_socket}, {} lost to the target",
                 self.sessions,
                 if self.sessions == 1 { "" } else { "s" },
                 self.dropped,
@@ -108,6 +114,15 @@ const TICK: Duration = Duration::from_millis(250);
 const REFUSED_MEMORY: usize = 4096;
 /// Datagrams per batch, each way.
 const BATCH: usize = 64;
+
+/// Why a new source got no session.
+enum NoSession {
+    /// `--max-sessions` are open.
+    Full,
+    /// No socket could be made or watched (out of descriptors).
+    NoSocket,
+}
+use NoSession::{Full, NoSocket};
 
 /// One client's session.
 struct Session {
@@ -267,10 +282,18 @@ impl<'a> Forwarder<'a> {
                     i = j;
                     continue;
                 };
-                let Some(slot) = self.session_for(client, now) else {
-                    self.stats.dropped += (j - i) as u64;
-                    i = j;
-                    continue;
+                let slot = match self.session_for(client, now) {
+                    Ok(slot) => slot,
+                    Err(Full) => {
+                        self.stats.dropped += (j - i) as u64;
+                        i = j;
+                        continue;
+                    }
+                    Err(NoSocket) => {
+                        self.stats.no_socket += (j - i) as u64;
+                        i = j;
+                        continue;
+                    }
                 };
                 {
                     let payloads: Vec<&[u8]> = (i..j).map(|k| self.rx.datagram(k).data).collect();
@@ -299,10 +322,11 @@ impl<'a> Forwarder<'a> {
         }
     }
 
-    /// The session of `client`, opened if it is new and there is room; None: its datagrams are dropped.
-    fn session_for(&mut self, client: SocketAddr, now: Instant) -> Option<usize> {
+    /// The session of `client`, opened if it is new and there is room; an error: its datagrams are
+    /// dropped.
+    fn session_for(&mut self, client: SocketAddr, now: Instant) -> Result<usize, NoSession> {
         if let Some(&slot) = self.by_client.get(&client) {
-            return Some(slot);
+            return Ok(slot);
         }
         let shown = display(&client);
         if self.by_client.len() >= self.opts.max_sessions {
@@ -320,15 +344,20 @@ impl<'a> Forwarder<'a> {
                     ev.refuse(&shown, RefuseReason::MaxSessions);
                 }
             }
-            return None;
+            return Err(Full);
         }
         let sock = match self.open_session_socket() {
             Ok(s) => s,
             Err(e) => {
-                if self.opts.verbose > 0 {
+                // Said once per source, as a refusal is (out of descriptors, a flood would say it
+                // for every datagram).
+                if self.refused.len() >= REFUSED_MEMORY {
+                    self.refused.clear();
+                }
+                if self.refused.insert(client) && self.opts.verbose > 0 {
                     crate::diag!("session from {shown}: {}", exit::render(&e));
                 }
-                return None;
+                return Err(NoSocket);
             }
         };
         let slot = self.free.pop().unwrap_or_else(|| {
@@ -344,7 +373,7 @@ impl<'a> Forwarder<'a> {
             if self.opts.verbose > 0 {
                 crate::diag!("session from {shown}: epoll_ctl: {}", exit::describe_io(&e));
             }
-            return None;
+            return Err(NoSocket);
         }
         if self.opts.verbose > 0 {
             crate::diag!("session from {shown} to {}", self.target_shown);
@@ -365,7 +394,7 @@ impl<'a> Forwarder<'a> {
         self.by_client.insert(client, slot);
         self.stats.sessions += 1;
         self.next_expiry.get_or_insert(now + self.opts.idle);
-        Some(slot)
+        Ok(slot)
     }
 
     /// A non-blocking UDP socket connected to the target.

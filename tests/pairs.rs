@@ -195,3 +195,68 @@ fn a_proxy_tunnel_carries_half_close_both_ways_and_idles_out() {
     proxy.wait_line_containing("idle timeout");
     assert_eq!(rx.recv_timeout(LIMIT).unwrap(), b"");
 }
+
+#[test]
+fn proxy_handshakes_on_the_loop_refusals_pipelined_bytes_and_a_split_greeting() {
+    use crate::common::closed_port;
+    let (listener, port) = tcp_listener();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let mut r = s.try_clone().unwrap();
+                let _ = std::io::copy(&mut r, &mut s);
+                let _ = s.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    let (_proxy, addr) = forwarder(&["-k", "--proxy-server"]);
+
+    // SOCKS5 to a closed port: the reply says "connection refused" (5).
+    let mut c = connect(addr);
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut req = vec![5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1];
+    req.extend_from_slice(&closed_port().to_be_bytes());
+    c.write_all(&req).unwrap();
+    let mut got = [0u8; 12];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got[..2], [5, 0], "method reply");
+    assert_eq!(got[2..4], [5, 5], "refused: {got:?}");
+
+    // HTTP CONNECT to a closed port: 502.
+    let mut c = connect(addr);
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    let closed = closed_port();
+    write!(c, "CONNECT 127.0.0.1:{closed} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let text = String::from_utf8_lossy(&read_all(&c)).into_owned();
+    assert!(text.starts_with("HTTP/1.1 502"), "{text}");
+
+    // Greeting, request and payload in one write: the payload reaches the destination after the
+    // handshake, and comes back.
+    let mut c = connect(addr);
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut all = vec![5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1];
+    all.extend_from_slice(&port.to_be_bytes());
+    all.extend_from_slice(b"pipelined");
+    c.write_all(&all).unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let got = read_all(&c);
+    assert_eq!(got[..2], [5, 0]);
+    assert_eq!(got[2..4], [5, 0], "succeeded");
+    assert_eq!(&got[12..], b"pipelined");
+
+    // An HTTP CONNECT request arriving a byte at a time.
+    let mut c = connect(addr);
+    c.set_nodelay(true).unwrap();
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    let request = format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n\r\n");
+    for b in request.as_bytes() {
+        c.write_all(&[*b]).unwrap();
+    }
+    let mut head = [0u8; 39];
+    c.read_exact(&mut head).unwrap();
+    assert_eq!(&head[..], b"HTTP/1.1 200 Connection established\r\n\r\n");
+    c.write_all(b"after").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_all(&c), b"after");
+}

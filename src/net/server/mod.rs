@@ -6,10 +6,10 @@
 //! of them fit in a few MiB; a client that stops reading stalls only itself. Threads are used only
 //! where the work blocks by nature: stdin and the output of `-k`/`--broker` ([`hub`]), and the
 //! single-client relay of a plain `listen`, which is the stream relay itself, and a thread per client
-//! for `--proxy-server` handshakes, `--forward` clients that need a blocking step (a name to resolve,
-//! a PROXY header to read, a proxy), relayed programs and every `--tls` client (the handshake and
-//! rustls over a blocking socket). Plain forwarded pairs and proxy tunnels are relayed on the loop
-//! ([`pairs`]).
+//! for `--forward` and `--proxy-server` clients that need a blocking step (a name to resolve, a PROXY
+//! header to read, a proxy), relayed programs and every `--tls` client (the handshake and rustls
+//! over a blocking socket). Plain forwarded pairs and proxy clients (handshake and tunnel) are
+//! served on the loop ([`pairs`]).
 
 pub(crate) mod acl;
 mod conn;
@@ -45,7 +45,7 @@ pub(crate) enum Mode {
     Broker,
     /// `--forward`: each client joined to its own connection to the target (on the loop, or a thread).
     Forward(Arc<forward::Forward>),
-    /// `--proxy-server`: SOCKS4a, SOCKS5 and HTTP proxy, a thread per handshake, tunnels on the loop.
+    /// `--proxy-server`: SOCKS4a, SOCKS5 and HTTP proxy, served on the loop (names resolved on a thread).
     ProxyServer(Arc<proxy_server::ProxyServer>),
 }
 

@@ -14,10 +14,15 @@
 //!
 //! The target may still be connecting when the pair arrives ([`Target::Connecting`]): it is then
 //! watched for writability and checked with SO_ERROR, within its connect deadline.
+//!
+//! A client may also come alone, with a [`Front`] (the proxy server's handshake): all it sent so far
+//! is handed to the front at each arrival, which answers (bytes for the client) and finally names the
+//! destination, connected here non-blocking ([`Greet::Connect`]) or opened on a thread of its own
+//! ([`Greet::Open`]: a name to resolve); the front then writes the reply, and the pair is relayed.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io;
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -41,6 +46,8 @@ const BASE: usize = 1;
 const PIPE_SIZE: usize = crate::net::stream::zerocopy::PIPE_SIZE;
 /// Emptied pipes kept for the next pairs (a short pair then costs no pipe(2) or fcntl(2)).
 const SPARE_PIPES: usize = 64;
+/// The most a greeting client's bytes are kept (its front refuses more: a bounded handshake).
+const MAX_GREETING: usize = 64 * 1024;
 /// Splices per direction per turn: a fast pair cannot starve the others.
 const MOVES_PER_TURN: usize = 16;
 
@@ -54,6 +61,35 @@ pub(crate) fn suits(r: &crate::net::stream::relay::RelayConfig) -> bool {
         || r.crlf
         || r.hexdump
         || r.progress)
+}
+
+/// What a [`Front`] says once the destination's connect ended: the bytes for the client (the reply),
+/// and either the bytes for the destination first and its label, or the error that ends the pair.
+pub(crate) type Connected = (Vec<u8>, Result<(Vec<u8>, Arc<str>)>);
+
+/// A handshake in front of a pair (see the module's header).
+pub(crate) trait Front: Send {
+    /// Everything the client sent so far (`eof`: and then it closed). `out` receives everything to
+    /// send the client from the start of the handshake (the engine sends what it has not yet sent),
+    /// so the front may parse it all again each time.
+    fn input(&mut self, input: &[u8], eof: bool, out: &mut Vec<u8>) -> Greet;
+    /// How the connection to the destination went: the bytes for the client (the reply), and either
+    /// the bytes for the destination first and its label, or the error that ends the pair.
+    fn connected(&mut self, result: Result<&Socket>) -> Connected;
+    /// The error when the handshake's deadline passed.
+    fn timed_out(&self) -> anyhow::Error;
+}
+
+/// What a [`Front`] decided.
+pub(crate) enum Greet {
+    /// It needs more bytes.
+    More,
+    /// The handshake failed (its answer, if any, is in `out`).
+    Fail(anyhow::Error),
+    /// A connect to the destination was started.
+    Connect(Target),
+    /// Opening the destination blocks (a name to resolve): done on a thread.
+    Open(Box<dyn FnOnce() -> Result<Socket> + Send>),
 }
 
 /// How a pair ended, told to its owner with the client socket (still open: TCP_INFO can count it).
@@ -130,13 +166,43 @@ struct Pair {
     /// 0: client to target (up), 1: target to client (down).
     dirs: [Dir; 2],
     connecting: Option<Connecting>,
-    first: Vec<u8>,
+    /// Bytes for each side before anything relayed (a proxy's reply, a PROXY header).
+    first: [Vec<u8>; 2],
+    /// The front that set the pair up, told how its connect went.
+    hook: Option<Box<dyn Front>>,
     up_error: Option<anyhow::Error>,
     idle: Option<Duration>,
     last: Instant,
     /// The send queues' sizes when last looked at, for `-i`.
     unsent: [usize; 2],
     done: Option<Done>,
+}
+
+/// A client whose [`Front`] is still talking to it.
+struct Greeting {
+    client: Socket,
+    input: Vec<u8>,
+    eof: bool,
+    out: Vec<u8>,
+    sent: usize,
+    front: Option<Box<dyn Front>>,
+    done: Option<Done>,
+    idle: Option<Duration>,
+    deadline: Instant,
+    /// A thread is opening the destination.
+    opening: bool,
+}
+
+enum Entry {
+    Pair(Box<Pair>),
+    Greeting(Greeting),
+}
+
+/// A destination opened on a thread, for the greeting in `slot` (of `epoch`).
+struct Opened {
+    slot: usize,
+    epoch: u64,
+    result: Result<Socket>,
 }
 
 struct Connecting {
@@ -160,7 +226,9 @@ pub(crate) struct Pairs {
     waker: Arc<Waker>,
     tx: Sender<Job>,
     rx: Receiver<Job>,
-    pairs: Vec<Option<Pair>>,
+    opened_tx: Sender<Opened>,
+    opened_rx: Receiver<Opened>,
+    pairs: Vec<Option<Entry>>,
     /// Generation of each slot, so a stale timer of a freed slot is ignored.
     generation: Vec<u64>,
     free: Vec<usize>,
@@ -179,12 +247,15 @@ impl Pairs {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, rx) = channel();
+        let (opened_tx, opened_rx) = channel();
         Ok(Pairs {
             poll,
             events: Events::with_capacity(256),
             waker,
             tx,
             rx,
+            opened_tx,
+            opened_rx,
             pairs: Vec::new(),
             generation: Vec::new(),
             free: Vec::new(),
@@ -215,6 +286,18 @@ impl Pairs {
         self.timers.peek().map(|Reverse((t, _, _))| *t)
     }
 
+    /// A free slot.
+    fn slot(&mut self) -> usize {
+        match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.pairs.push(None);
+                self.generation.push(0);
+                self.pairs.len() - 1
+            }
+        }
+    }
+
     /// Starts relaying a pair.
     pub(crate) fn add(&mut self, job: Job) {
         let Job {
@@ -225,6 +308,43 @@ impl Pairs {
             idle,
             done,
         } = job;
+        if let Err(e) = client.set_nonblocking(true) {
+            return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
+        }
+        let slot = self.slot();
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&client.as_raw_fd()),
+            token(slot, 0),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.free.push(slot);
+            return done(Err(anyhow!(e).context("epoll")), &client);
+        }
+        self.start_pair(
+            slot,
+            client,
+            target,
+            labels,
+            [Vec::new(), first],
+            None,
+            idle,
+            done,
+        );
+    }
+
+    /// Starts relaying `client` (registered in `slot` already) with `target`.
+    #[allow(clippy::too_many_arguments)]
+    fn start_pair(
+        &mut self,
+        slot: usize,
+        client: Socket,
+        target: Target,
+        labels: [Arc<str>; 2],
+        first: [Vec<u8>; 2],
+        hook: Option<Box<dyn Front>>,
+        idle: Option<Duration>,
+        done: Done,
+    ) {
         let (target, connecting) = match target {
             Target::Connected(sock) => (sock, None),
             Target::Connecting {
@@ -247,34 +367,27 @@ impl Pairs {
                 }),
             ),
         };
-        for s in [&client, &target] {
-            if let Err(e) = s.set_nonblocking(true) {
-                return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
-            }
-        }
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.pairs.push(None);
-                self.generation.push(0);
-                self.pairs.len() - 1
-            }
-        };
-        for (side, s) in [&client, &target].into_iter().enumerate() {
-            if let Err(e) = self.poll.registry().register(
-                &mut SourceFd(&s.as_raw_fd()),
-                token(slot, side),
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
-                if side == 1 {
-                    let _ = self
-                        .poll
-                        .registry()
-                        .deregister(&mut SourceFd(&client.as_raw_fd()));
-                }
-                self.free.push(slot);
-                return done(Err(anyhow!(e).context("epoll")), &client);
-            }
+        let registered = target
+            .set_nonblocking(true)
+            .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
+            .and_then(|()| {
+                self.poll
+                    .registry()
+                    .register(
+                        &mut SourceFd(&target.as_raw_fd()),
+                        token(slot, 1),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )
+                    .map_err(|e| anyhow!(e).context("epoll"))
+            });
+        if let Err(e) = registered {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&client.as_raw_fd()));
+            self.generation[slot] += 1;
+            self.free.push(slot);
+            return done(Err(e), &client);
         }
         let now = Instant::now();
         let connect_deadline = connecting.as_ref().and_then(|c| c.deadline);
@@ -287,13 +400,14 @@ impl Pairs {
             dirs: [Dir::default(), Dir::default()],
             connecting,
             first,
+            hook,
             up_error: None,
             idle,
             last: now,
             unsent: [0, 0],
             done: Some(done),
         };
-        self.pairs[slot] = Some(pair);
+        self.pairs[slot] = Some(Entry::Pair(Box::new(pair)));
         let epoch = self.generation[slot];
         if let Some(t) = connect_deadline {
             self.timers.push(Reverse((t, slot, epoch)));
@@ -302,6 +416,181 @@ impl Pairs {
             self.timers.push(Reverse((now + idle, slot, epoch)));
         }
         self.step(slot);
+    }
+
+    /// Starts `client`'s handshake with `front`, within `deadline`; then its pair is relayed.
+    pub(crate) fn greet(
+        &mut self,
+        client: Socket,
+        front: Box<dyn Front>,
+        deadline: Instant,
+        idle: Option<Duration>,
+        done: Done,
+    ) {
+        if let Err(e) = client.set_nonblocking(true) {
+            return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
+        }
+        let slot = self.slot();
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&client.as_raw_fd()),
+            token(slot, 0),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.free.push(slot);
+            return done(Err(anyhow!(e).context("epoll")), &client);
+        }
+        self.pairs[slot] = Some(Entry::Greeting(Greeting {
+            client,
+            input: Vec::new(),
+            eof: false,
+            out: Vec::new(),
+            sent: 0,
+            front: Some(front),
+            done: Some(done),
+            idle,
+            deadline,
+            opening: false,
+        }));
+        let epoch = self.generation[slot];
+        self.timers.push(Reverse((deadline, slot, epoch)));
+        self.greeting(slot);
+    }
+
+    /// Reads what a greeting client sent and lets its front answer.
+    fn greeting(&mut self, slot: usize) {
+        let Some(Some(Entry::Greeting(g))) = self.pairs.get_mut(slot) else {
+            return;
+        };
+        if g.opening {
+            return;
+        }
+        let before = (g.input.len(), g.eof);
+        let mut failed = None;
+        while !g.eof && g.input.len() <= MAX_GREETING {
+            let at = g.input.len();
+            g.input.resize(at + 4096, 0);
+            match (&g.client).read(&mut g.input[at..]) {
+                Ok(0) => {
+                    g.input.truncate(at);
+                    g.eof = true;
+                }
+                Ok(n) => g.input.truncate(at + n),
+                Err(e) => {
+                    g.input.truncate(at);
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => break,
+                        io::ErrorKind::Interrupted => {}
+                        _ => {
+                            failed = Some(recv_error(e).context("client"));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return self.end(slot, Err(e));
+        }
+        let greet = if (g.input.len(), g.eof) != before || (before.0 == 0 && g.sent == 0) {
+            g.out.clear();
+            match &mut g.front {
+                Some(front) => front.input(&g.input, g.eof, &mut g.out),
+                None => Greet::More,
+            }
+        } else {
+            Greet::More
+        };
+        if let Err(e) = g.flush() {
+            return self.end(slot, Err(e));
+        }
+        match greet {
+            Greet::More if g.eof => {
+                let e = anyhow!("the client closed the connection mid-handshake");
+                self.end(slot, Err(e))
+            }
+            Greet::More => {}
+            Greet::Fail(e) => self.end(slot, Err(e)),
+            Greet::Connect(target) => self.greeted(slot, Ok(target)),
+            Greet::Open(open) => {
+                g.opening = true;
+                let (tx, waker) = (self.opened_tx.clone(), self.waker.clone());
+                let epoch = self.generation[slot];
+                let spawned = std::thread::Builder::new().spawn(move || {
+                    let result = open();
+                    let _ = tx.send(Opened {
+                        slot,
+                        epoch,
+                        result,
+                    });
+                    let _ = waker.wake();
+                });
+                if let Err(e) = spawned {
+                    self.greeted(slot, Err(anyhow!(e).context("start a thread")));
+                }
+            }
+        }
+    }
+
+    /// The destination of a greeting client is connected (or connecting), or could not be opened.
+    fn greeted(&mut self, slot: usize, target: Result<Target>) {
+        let Some(Some(Entry::Greeting(g))) = self.pairs.get_mut(slot) else {
+            return;
+        };
+        let (Some(mut front), Some(done)) = (g.front.take(), g.done.take()) else {
+            return;
+        };
+        let idle = g.idle;
+        let target = match target {
+            Ok(t) => t,
+            Err(e) => {
+                let (reply, result) = front.connected(Err(e));
+                g.out.extend_from_slice(&reply);
+                let _ = g.flush();
+                g.done = Some(done);
+                let e = result.err().unwrap_or_else(|| anyhow!("no destination"));
+                return self.end(slot, Err(e));
+            }
+        };
+        let Some(Entry::Greeting(g)) = self.pairs[slot].take() else {
+            return;
+        };
+        let labels: [Arc<str>; 2] = ["client".into(), "destination".into()];
+        match target {
+            Target::Connected(sock) => {
+                // Opened on a thread: the front answers now.
+                let (reply, result) = front.connected(Ok(&sock));
+                match result {
+                    Ok((first, label)) => self.start_pair(
+                        slot,
+                        g.client,
+                        Target::Connected(sock),
+                        ["client".into(), label],
+                        [reply, first],
+                        None,
+                        idle,
+                        done,
+                    ),
+                    Err(e) => {
+                        let mut g = g;
+                        g.out.extend_from_slice(&reply);
+                        let _ = g.flush();
+                        g.done = Some(done);
+                        self.pairs[slot] = Some(Entry::Greeting(g));
+                        self.end(slot, Err(e));
+                    }
+                }
+            }
+            connecting => self.start_pair(
+                slot,
+                g.client,
+                connecting,
+                labels,
+                [Vec::new(), Vec::new()],
+                Some(front),
+                idle,
+                done,
+            ),
+        }
     }
 
     /// Handles what is ready: handed-over jobs, socket events, pairs with work left, due timers.
@@ -337,12 +626,22 @@ impl Pairs {
                 while let Ok(job) = self.rx.try_recv() {
                     self.add(job);
                 }
+                while let Ok(opened) = self.opened_rx.try_recv() {
+                    if self.generation.get(opened.slot) == Some(&opened.epoch) {
+                        let target = opened.result.map(Target::Connected);
+                        self.greeted(opened.slot, target);
+                    }
+                }
             }
             for (slot, side, r, w) in ready {
-                if let Some(p) = self.pairs.get_mut(slot).and_then(Option::as_mut) {
-                    p.readable[side] |= r;
-                    p.writable[side] |= w;
-                    self.step(slot);
+                match self.pairs.get_mut(slot).and_then(Option::as_mut) {
+                    Some(Entry::Pair(p)) => {
+                        p.readable[side] |= r;
+                        p.writable[side] |= w;
+                        self.step(slot);
+                    }
+                    Some(Entry::Greeting(_)) => self.greeting(slot),
+                    None => {}
                 }
             }
             if n < self.events.capacity() {
@@ -365,8 +664,18 @@ impl Pairs {
             if self.generation.get(slot) != Some(&epoch) {
                 continue;
             }
-            let Some(p) = self.pairs.get_mut(slot).and_then(Option::as_mut) else {
-                continue;
+            let p = match self.pairs.get_mut(slot).and_then(Option::as_mut) {
+                Some(Entry::Pair(p)) => p,
+                Some(Entry::Greeting(g)) => {
+                    if g.deadline <= now
+                        && let Some(front) = &g.front
+                    {
+                        let e = front.timed_out();
+                        self.end(slot, Err(e));
+                    }
+                    continue;
+                }
+                None => continue,
             };
             if let Some(c) = &p.connecting {
                 if c.deadline.is_some_and(|d| d <= now) {
@@ -374,9 +683,9 @@ impl Pairs {
                         "connect {}: timed out after {}",
                         display(&c.addr),
                         humantime::format_duration(c.timeout.unwrap_or_default())
-                    ))
-                    .context(c.what.clone());
-                    self.end(slot, Err(err));
+                    ));
+                    let end = p.connect_failed(err.context(c.what.clone()));
+                    self.end(slot, end);
                 }
                 continue;
             }
@@ -407,7 +716,7 @@ impl Pairs {
     /// Moves what can move in `slot`'s pair and applies the end-of-stream rules.
     fn step(&mut self, slot: usize) {
         let outcome = {
-            let Some(p) = self.pairs.get_mut(slot).and_then(Option::as_mut) else {
+            let Some(Some(Entry::Pair(p))) = self.pairs.get_mut(slot) else {
                 return;
             };
             let mut more = false;
@@ -424,11 +733,24 @@ impl Pairs {
 
     /// Ends a pair: deregistered, its owner told, its sockets closed, its pipes kept if clean.
     fn end(&mut self, slot: usize, result: Result<()>) {
-        let Some(mut p) = self.pairs.get_mut(slot).and_then(Option::take) else {
+        let Some(entry) = self.pairs.get_mut(slot).and_then(Option::take) else {
             return;
         };
         self.generation[slot] += 1;
         self.free.push(slot);
+        let mut p = match entry {
+            Entry::Pair(p) => p,
+            Entry::Greeting(mut g) => {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&g.client.as_raw_fd()));
+                if let Some(done) = g.done.take() {
+                    done(result, &g.client);
+                }
+                return;
+            }
+        };
         // Out of the epoll set now: a copy of a descriptor elsewhere (a client's thread that handed the
         // pair over) would keep it there past its close.
         for s in &p.socks {
@@ -471,9 +793,10 @@ impl Pair {
                 },
             };
             if let Some(e) = failed {
-                return Outcome::End(Err(anyhow::Error::new(e)
+                let e = anyhow::Error::new(e)
                     .context(format!("connect {}", display(&c.addr)))
-                    .context(c.what.clone())));
+                    .context(c.what.clone());
+                return Outcome::End(self.connect_failed(e));
             }
             if c.nodelay {
                 let _ = sock.set_tcp_nodelay(true);
@@ -483,6 +806,19 @@ impl Pair {
             }
             self.connecting = None;
             self.readable[1] = true;
+            if let Some(mut front) = self.hook.take() {
+                let (reply, result) = front.connected(Ok(&self.socks[1]));
+                match result {
+                    Ok((first, label)) => {
+                        self.first = [reply, first];
+                        self.labels[1] = label;
+                    }
+                    Err(e) => {
+                        let _ = (&self.socks[0]).send_first(&reply);
+                        return Outcome::End(Err(e));
+                    }
+                }
+            }
         }
         for d in 0..2 {
             if self.dirs[d].done {
@@ -505,6 +841,19 @@ impl Pair {
             }
         }
         Outcome::Go
+    }
+
+    /// The target could not be connected: the error that ends the pair (the front's, which answers
+    /// the client first, if there is one).
+    fn connect_failed(&mut self, e: anyhow::Error) -> Result<()> {
+        match self.hook.take() {
+            Some(mut front) => {
+                let (reply, result) = front.connected(Err(e));
+                let _ = (&self.socks[0]).send_first(&reply);
+                Err(result.err().unwrap_or_else(|| anyhow!("no destination")))
+            }
+            None => Err(e),
+        }
     }
 
     /// The end-of-stream rules, told that direction `d` ended with `result`.
@@ -543,18 +892,18 @@ impl Pair {
         }
         for _ in 0..MOVES_PER_TURN {
             let mut moved = false;
-            // The bytes that go first to the target.
-            if dst == 1 && !self.first.is_empty() {
-                if !self.writable[1] {
+            // The bytes that go first to that side.
+            if !self.first[dst].is_empty() {
+                if !self.writable[dst] {
                     return Ok(false);
                 }
-                match (&self.socks[1]).send_first(&self.first) {
+                match (&self.socks[dst]).send_first(&self.first[dst]) {
                     Ok(n) => {
-                        self.first.drain(..n);
+                        self.first[dst].drain(..n);
                         self.last = Instant::now();
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.writable[1] = false;
+                        self.writable[dst] = false;
                         return Ok(false);
                     }
                     Err(e) => return Err(self.write_error(dst, e)),
@@ -625,6 +974,21 @@ impl Pair {
 
     fn write_error(&self, side: usize, e: io::Error) -> anyhow::Error {
         send_error(e).context(self.labels[side].to_string())
+    }
+}
+
+impl Greeting {
+    /// Sends the client what its front wrote and it has not had yet.
+    fn flush(&mut self) -> Result<()> {
+        while self.sent < self.out.len() {
+            match (&self.client).send_first(&self.out[self.sent..]) {
+                Ok(n) => self.sent += n,
+                // The rest goes at the next turn (a client that does not read its answers).
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(send_error(e).context("client")),
+            }
+        }
+        Ok(())
     }
 }
 

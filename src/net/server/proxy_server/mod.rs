@@ -10,6 +10,7 @@
 //! and destination, zero-copy, half-close carried both ways.
 
 mod http;
+pub(crate) mod inline;
 mod policy;
 mod request;
 mod socks;
@@ -92,7 +93,11 @@ pub(crate) struct ProxyServer {
 
 impl ProxyServer {
     /// Resolves and checks the destination, then connects (Happy Eyeballs over the admitted addresses).
-    fn open(&self, req: &Request, deadline: Instant) -> std::result::Result<Socket, Refusal> {
+    pub(crate) fn open(
+        &self,
+        req: &Request,
+        deadline: Instant,
+    ) -> std::result::Result<Socket, Refusal> {
         let literal = req.host.parse::<IpAddr>().is_ok();
         let name = (!literal).then_some(req.host.as_str());
         if name.is_some_and(|n| self.policy.denies_name(n, req.port)) {

@@ -18,6 +18,8 @@ use crate::net::events::Events;
 use crate::net::events::Note;
 use crate::net::server::Mode;
 use crate::net::server::pairs::{Done, Handle, Pairs, suits};
+use crate::net::server::proxy_server::ProxyServer;
+use crate::net::server::proxy_server::inline::Inline;
 
 impl Loop {
     /// Serves the client on this loop's pairs when its mode allows; gives it back otherwise.
@@ -27,8 +29,13 @@ impl Loop {
         who: String,
         id: u64,
     ) -> Option<(Socket, String)> {
-        let Mode::Forward(fwd) = &self.mode else {
-            return Some((sock, who));
+        let fwd = match &self.mode {
+            Mode::Forward(fwd) => fwd,
+            Mode::ProxyServer(srv) => {
+                let srv = srv.clone();
+                return self.start_greeting(sock, who, id, srv);
+            }
+            _ => return Some((sock, who)),
         };
         let fwd = fwd.clone();
         let Some(addr) = fwd.inline_addr(self.cfg.tls.is_some()) else {
@@ -51,6 +58,48 @@ impl Loop {
                 }
             }
             Err((done, sock, e)) => done(Err(e), &sock),
+        }
+        None
+    }
+
+    /// A `--proxy-server` client whose handshake the loop can run (no TLS, no PROXY header to read,
+    /// the plain relay): admitted, then greeted by the pairs ([`Inline`]).
+    fn start_greeting(
+        &mut self,
+        sock: Socket,
+        who: String,
+        id: u64,
+        srv: Arc<ProxyServer>,
+    ) -> Option<(Socket, String)> {
+        let inline = self.cfg.keep_open
+            && self.cfg.tls.is_none()
+            && !srv.admission.accept_proxy_protocol
+            && suits(&srv.relay);
+        if !inline || self.pairs_ready().is_none() {
+            return Some((sock, who));
+        }
+        let done = self.pair_done(who, id, false);
+        // What the admission notes (a refusal) goes into the events file, as on a client's thread.
+        Note::start();
+        let addrs = match srv.admission.admit(&sock) {
+            Ok(a) => a,
+            Err(e) => {
+                done(Err(e), &sock);
+                return None;
+            }
+        };
+        Note::take();
+        let events = self.cfg.events.clone();
+        let on_dest = Box::new(move |d: &str| {
+            if let Some(ev) = &events {
+                ev.set_session_dest(id, d);
+            }
+        });
+        let deadline = Instant::now() + srv.handshake_timeout;
+        let idle = srv.relay.idle_timeout;
+        let front = Inline::new(srv, addrs.shown(), deadline, on_dest);
+        if let Some(pairs) = &mut self.pairs {
+            pairs.greet(sock, Box::new(front), deadline, idle, done);
         }
         None
     }

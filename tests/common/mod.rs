@@ -250,16 +250,36 @@ impl Proc {
         let deadline = Instant::now() + limit;
         let (lock, cond) = &*self.stdout_seen;
         let mut seen = lock.lock().unwrap();
+        // Only what came since the last look is searched (with the needle's length less one before
+        // it): a large stream is scanned once, not once per chunk.
+        let mut from = 0;
         loop {
-            if seen.windows(needle.len()).any(|w| w == needle) {
+            if seen[from..].windows(needle.len()).any(|w| w == needle) {
                 return true;
             }
+            from = seen.len().saturating_sub(needle.len().saturating_sub(1));
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
             }
             seen = cond.wait_timeout(seen, left).unwrap().0;
         }
+    }
+
+    /// Waits until stdout has carried at least `n` bytes (while the process may still run), at most
+    /// `limit`. Returns whether they came.
+    pub fn stdout_len_within(&self, n: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let (lock, cond) = &*self.stdout_seen;
+        let mut seen = lock.lock().unwrap();
+        while seen.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            seen = cond.wait_timeout(seen, left).unwrap().0;
+        }
+        true
     }
 
     /// How many bytes have come out on stdout so far, and stderr so far: for a failure's message.

@@ -420,3 +420,46 @@ fn sockopt_connect_tls_shows_the_tls_connections_options_and_session() {
         .code(2)
         .one_error_line("--tls needs --connect");
 }
+
+#[test]
+fn a_program_that_stopped_reading_still_has_its_output_sent() {
+    if !have("openssl") {
+        return;
+    }
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let (mut server, port) = s_server_by_sni(&pki);
+    let port = port.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("go");
+    // The program closes its stdin at once and answers only when the test says so: by then the
+    // peer's line has been read (the hex dump shows it) and written into the closed pipe.
+    let script = format!(
+        "exec 0<&-; while [ ! -e {} ]; do sleep 0.01; done; echo answer",
+        mark.display()
+    );
+    let mut client = Proc::spawn(
+        &[
+            "connect",
+            "-v",
+            "--hexdump",
+            "--tls",
+            "--ca",
+            &ca,
+            "-c",
+            &script,
+            "localhost",
+            &port,
+        ],
+        In::Null,
+    );
+    client.wait_line("tls TLSv1.3");
+    server.write(b"ping\n");
+    client.wait_line_containing("ping");
+    std::fs::write(&mark, b"").unwrap();
+    assert!(
+        server.stdout_has_within(b"answer\n", LIMIT),
+        "the answer was lost"
+    );
+    client.finish().ok();
+}

@@ -68,7 +68,10 @@ fn forward_tls_originates_verified_tls_to_openssl_s_server() {
     through(addr, b"insecure 1\n", &mut server, b"insecure out 1\n");
     through(addr, b"insecure 2\n", &mut server, b"insecure out 2\n");
     let warning = fwd.wait_line_containing("not verified");
-    assert!(warning.contains(&pin), "{warning}");
+    assert!(
+        warning.contains(&pin) && warning.contains("--forward-insecure"),
+        "{warning}"
+    );
     fwd.wait_line_containing(r#""event":"close""#);
     fwd.wait_line_containing(r#""event":"close""#);
     fwd.signal("TERM");
@@ -173,4 +176,62 @@ fn forward_tls_options_need_a_tls_target() {
     )
     .code(2)
     .one_error_line("/nonexistent/ca.pem");
+}
+
+#[test]
+fn tls_in_tls_out_and_the_outgoing_leg_through_a_proxy() {
+    if !have("openssl") || !have("microsocks") {
+        return;
+    }
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let (mut server, port) = s_server_by_sni(&pki);
+    let endpoint = format!("tls://localhost:{port}");
+
+    // --tls with a tls:// target: the client's session is terminated, a new one originated; the
+    // client trusts the forwarder's self-signed certificate by its pin.
+    let mut fwd = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--tls",
+            "127.0.0.1",
+            "0",
+            "--forward",
+            &endpoint,
+            "--forward-ca",
+            &ca,
+        ],
+        In::Null,
+    );
+    let addr = fwd.listening();
+    let pin = fwd.wait_line("tls pin ")["tls pin ".len()..].to_string();
+    let port_in = addr.port().to_string();
+    let mut client = Proc::spawn(
+        &[
+            "connect",
+            "-v",
+            "--tls",
+            "--pin",
+            &pin,
+            "127.0.0.1",
+            &port_in,
+        ],
+        In::Pipe,
+    );
+    client.wait_line("tls TLSv1.3");
+    client.write(b"re-encrypted\n");
+    assert!(server.stdout_has_within(b"re-encrypted\n", LIMIT));
+    server.write(b"and back\n");
+    assert!(client.stdout_has_within(b"and back\n", LIMIT));
+    fwd.wait_line_containing(&format!("to {endpoint}: tls TLSv1.3"));
+    drop(client);
+
+    // --proxy: the outgoing leg goes through microsocks, and TLS runs inside the tunnel to the
+    // target (SNI localhost, else s_server would show other.example and the check would fail).
+    let (_ms, ms_port) = crate::proxy::microsocks(&[]);
+    let url = format!("socks5://127.0.0.1:{ms_port}");
+    let (mut fwd, addr) = forwarder(&endpoint, &["--forward-ca", &ca, "--proxy", &url, "-4"]);
+    through(addr, b"via socks\n", &mut server, b"via socks back\n");
+    fwd.wait_line_containing(&format!("to {endpoint}: tls TLSv1.3"));
 }

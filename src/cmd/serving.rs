@@ -110,7 +110,9 @@ fn origin_tls(o: &ServeOpts, target: &Target) -> Result<Option<tls::Client>> {
         insecure: o.forward_insecure,
         ..tls::ClientOpts::default()
     };
-    Ok(Some(tls::Client::new(&opts)?))
+    Ok(Some(
+        tls::Client::new(&opts)?.insecure_flag("--forward-insecure"),
+    ))
 }
 
 /// Where `--proxy-server` binds: loopback when no ADDR was given; a non-loopback ADDR only with

@@ -1,6 +1,12 @@
 //! A child process on pipes as an [`Endpoint`]: what it writes to its stdout is the source, its stdin
 //! the sink; finishing the sink closes its stdin (it reads EOF). The child's exit status is its
 //! owner's business (see the caller that spawned it).
+//!
+//! A program that stops reading (it closed its stdin, or exited: `printf 'HTTP/1.0 200 OK...'` as a
+//! responder) does not end the session: what the peer sends from then on is read and dropped, as it
+//! would lie unread in the socket of a program given the socket itself, and the program's output is
+//! still relayed. Otherwise the peer's request, arriving after such a program exited, ended the
+//! session before its answer went out (curl: `Empty reply from server`).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -16,9 +22,11 @@ pub(crate) struct ChildSource {
     name: String,
 }
 
-/// The child's stdin; None once finished.
+/// The child's stdin; None once finished, or once the child closed it.
 pub(crate) struct ChildSink {
     input: Option<ChildStdin>,
+    /// The child closed its stdin (a write met EPIPE): what comes is dropped.
+    gone: bool,
     name: String,
 }
 
@@ -32,6 +40,7 @@ impl Endpoint {
             }),
             Box::new(ChildSink {
                 input: Some(input),
+                gone: false,
                 name: name.to_string(),
             }),
             None,
@@ -54,12 +63,23 @@ impl Source for ChildSource {
 impl Sink for ChildSink {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match &mut self.input {
-            Some(input) => input.write_all(buf),
+            Some(input) => match input.write_all(buf) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.input = None;
+                    self.gone = true;
+                    Ok(())
+                }
+                other => other,
+            },
+            None if self.gone => Ok(()),
             None => Err(io::ErrorKind::BrokenPipe.into()),
         }
     }
+    /// None: a splice into a pipe the child closed would fail the session (see the module header),
+    /// so this direction is buffered, where [`Sink::write_all`] can drop what the child no longer
+    /// reads.
     fn fd(&self) -> Option<BorrowedFd<'_>> {
-        self.input.as_ref().map(|i| i.as_fd())
+        None
     }
     fn finish(&mut self) -> io::Result<()> {
         self.input = None;

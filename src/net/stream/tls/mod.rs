@@ -112,6 +112,8 @@ pub(crate) struct Client {
     verifier: Arc<ServerVerifier>,
     sni: Option<String>,
     insecure: bool,
+    /// How the warning names the option that turned verification off.
+    insecure_flag: &'static str,
     /// `--insecure` has been said (once per process, not per connection).
     warned: AtomicBool,
 }
@@ -136,8 +138,15 @@ impl Client {
             verifier,
             sni: opts.sni.clone(),
             insecure: opts.insecure,
+            insecure_flag: "--insecure",
             warned: AtomicBool::new(false),
         })
+    }
+
+    /// Names the option that turned verification off in the warning (`--forward-insecure`).
+    pub(crate) fn insecure_flag(mut self, flag: &'static str) -> Client {
+        self.insecure_flag = flag;
+        self
     }
 
     /// The handshake on a connected socket, checking the server as configured against `host` (the
@@ -166,7 +175,8 @@ impl Client {
                 .map(|i| i.pin)
                 .unwrap_or_else(|| "unknown".into());
             crate::diag!(
-                "sockcat: warning: --insecure: the server's certificate was not verified (its pin: {pin})"
+                "sockcat: warning: {}: the server's certificate was not verified (its pin: {pin})",
+                self.insecure_flag
             );
         }
         Ok((stream, summary))

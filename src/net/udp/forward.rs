@@ -114,6 +114,9 @@ const TICK: Duration = Duration::from_millis(250);
 const REFUSED_MEMORY: usize = 4096;
 /// Datagrams per batch, each way.
 const BATCH: usize = 64;
+/// Batches taken from one socket per turn of the loop: a flood on one socket (faster than the relay)
+/// never keeps the others, the clock and the signals waiting; what is left is taken next turn.
+const TURNS: usize = 16;
 
 /// Why a new source got no session.
 enum NoSession {
@@ -154,6 +157,10 @@ struct Forwarder<'a> {
     gso: bool,
     stats: ForwardStats,
     next_expiry: Option<Instant>,
+    /// Sockets left with datagrams at the end of their turn (edge-triggered readiness will not say
+    /// so again): the listening socket, and session slots.
+    clients_pending: bool,
+    replies_pending: Vec<usize>,
 }
 
 /// Runs the relay on `rx` until `-w` passes without a datagram, a signal (`stop`, or the caught
@@ -213,6 +220,8 @@ impl<'a> Forwarder<'a> {
             gso: true,
             stats: ForwardStats::default(),
             next_expiry: None,
+            clients_pending: false,
+            replies_pending: Vec::new(),
         })
     }
 
@@ -240,33 +249,49 @@ impl<'a> Forwarder<'a> {
             if let Some(w) = self.opts.timeout {
                 wait = wait.min((last_in + w).saturating_duration_since(now));
             }
+            if self.clients_pending || !self.replies_pending.is_empty() {
+                wait = Duration::ZERO;
+            }
             match self.poll.poll(&mut ready, Some(wait)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(anyhow!(e).context("epoll_wait")),
             }
+            let mut clients = std::mem::take(&mut self.clients_pending);
+            let mut sessions = std::mem::take(&mut self.replies_pending);
             for ev in ready.iter() {
                 match ev.token() {
-                    LISTENER => {
-                        if self.relay_clients()? {
-                            last_in = Instant::now();
-                        }
-                    }
-                    Token(t) => self.relay_replies(t - BASE),
+                    LISTENER => clients = true,
+                    Token(t) => sessions.push(t - BASE),
+                }
+            }
+            if clients {
+                let (any, more) = self.relay_clients()?;
+                if any {
+                    last_in = Instant::now();
+                }
+                self.clients_pending = more;
+            }
+            sessions.sort_unstable();
+            sessions.dedup();
+            for slot in sessions {
+                if self.relay_replies(slot) {
+                    self.replies_pending.push(slot);
                 }
             }
         }
     }
 
-    /// Takes every queued client datagram and sends each on through its session. True when any came.
-    fn relay_clients(&mut self) -> Result<bool> {
+    /// Takes the queued client datagrams (up to [`TURNS`] batches) and sends each on through its
+    /// session: (any came, more may be queued).
+    fn relay_clients(&mut self) -> Result<(bool, bool)> {
         let mut any = false;
-        loop {
+        for _ in 0..TURNS {
             // No cap on the count: a batch of BATCH buffers may carry many more datagrams (UDP GRO),
             // and a cap would drop those beyond it.
             let n = match self.rx.recv(usize::MAX)? {
                 Received::Datagrams(n) => n,
-                Received::TimedOut | Received::Stopped => return Ok(any),
+                Received::TimedOut | Received::Stopped => return Ok((any, false)),
             };
             any = true;
             let now = Instant::now();
@@ -320,6 +345,7 @@ impl<'a> Forwarder<'a> {
                 i = j;
             }
         }
+        Ok((any, true))
     }
 
     /// The session of `client`, opened if it is new and there is room; an error: its datagrams are
@@ -411,16 +437,17 @@ impl<'a> Forwarder<'a> {
         Ok(sock)
     }
 
-    /// Takes every reply queued on session `slot`'s socket and sends it back to its client.
-    fn relay_replies(&mut self, slot: usize) {
+    /// Takes the replies queued on session `slot`'s socket (up to [`TURNS`] batches) and sends them
+    /// back to its client; true when more may be queued.
+    fn relay_replies(&mut self, slot: usize) -> bool {
         let Some(Some(s)) = self.slots.get_mut(slot) else {
-            return;
+            return false;
         };
-        loop {
+        for _ in 0..TURNS {
             let n = match self.replies.recv(&s.sock, BATCH, false) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) => {
                     // An ICMP error for an earlier datagram (the target's port is closed): the relay
                     // and the session go on.
@@ -447,6 +474,7 @@ impl<'a> Forwarder<'a> {
             }
             self.stats.replied.add(sent, bytes);
         }
+        true
     }
 
     /// Ends the sessions quiet for `--session-idle`; sets when to look next.

@@ -177,3 +177,29 @@ fn aws_lc_runs_nothing_at_start_up() {
          .cargo/config.toml lost?): {targets:x?} contains {init:x}"
     );
 }
+
+/// aws-lc is built without its CPU jitter entropy source (.cargo/config.toml): seeding from timing
+/// jitter took ~60 ms of every TLS run's start. Its functions (`jent_*`) must not be in the binary.
+#[test]
+fn aws_lc_has_no_jitter_entropy() {
+    if !glibc_host() || !have("readelf") {
+        return;
+    }
+    let out = Command::new("readelf")
+        .args(["-s", "-W"])
+        .arg(bin())
+        .output()
+        .expect("run readelf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let jent: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(7))
+        .filter(|name| name.contains("jent_"))
+        .take(3)
+        .collect();
+    assert!(
+        jent.is_empty(),
+        "aws-lc's jitter entropy is back in sockcat (AWS_LC_SYS_NO_JITTER_ENTROPY in \
+         .cargo/config.toml lost?): {jent:?}"
+    );
+}

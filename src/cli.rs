@@ -655,9 +655,10 @@ pub struct ListenArgs {
     pub mptcp: bool,
     /// JSON lines of accepts, refusals, closes to FILE (-: stderr)
     ///
-    /// {"ts","event":"accept","id","peer"}; "refuse" with "reason" (deny, max-conns; and, with the
-    /// accept's "id" in place of a close: tls for a failed handshake, proxy-protocol for a missing or
-    /// bad PROXY header, auth for failed proxy authentication); "close" with "bytes_in", "bytes_out"
+    /// {"ts","event":"accept","id","peer"} (under --accept-proxy-protocol: once the header is read,
+    /// as its source); "refuse" with "reason" (deny, max-conns, proxy-protocol for a missing or bad
+    /// PROXY header; and, with the accept's "id" in place of a close: tls for a failed handshake, auth
+    /// for failed proxy authentication); "close" with "bytes_in", "bytes_out"
     /// (under --tls: application bytes), "duration_ms", "reason" (eof, reset, idle, signal, or the
     /// error), "dest" when forwarding or proxying and "tls" under --tls. FILE is appended to; each
     /// line is written whole as it happens.

@@ -1,8 +1,8 @@
-//! Clients a proxy server or forwarder turns away after accepting them (issue 18): failed proxy
-//! authentication, a missing or bad PROXY protocol header, a PROXY source the access list denies.
-//! Each is a `refuse` line in `--events` with its reason (`auth`, `proxy-protocol`, `deny`) and the
-//! id of its `accept`, not a `close`; and a bad `--dest-allow`/`--dest-deny` rule is a usage error
-//! naming its option.
+//! Clients a proxy server or forwarder turns away (issue 18): failed proxy authentication (a
+//! `refuse` line with reason `auth` and the id of its `accept`, not a `close`); under
+//! `--accept-proxy-protocol`, a missing or bad PROXY header (`proxy-protocol`) or a source the access
+//! list denies (`deny`), refused before they are accepted, while an admitted client's lines carry its
+//! header's source; and a bad `--dest-allow`/`--dest-deny` rule is a usage error naming its option.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -128,9 +128,10 @@ fn send_and_wait_close(port: &str, data: &[u8]) {
     let _ = s.read_to_end(&mut rest);
 }
 
-fn check_proxy_protocol(args: &[&str], ev: &Path, port: &str, t: &str) {
+fn check_proxy_protocol(proxy: bool, ev: &Path, port: &str, t: &str) {
     // No header at all (curl speaks plain HTTP), a malformed one, and a good one naming a source that
-    // --allow does not admit.
+    // --allow does not admit: refused before they are admitted, so no accept, no id; the denied one
+    // as the address its header gave.
     if have("curl") {
         let done = Proc::spawn_program(
             "curl",
@@ -151,16 +152,49 @@ fn check_proxy_protocol(args: &[&str], ev: &Path, port: &str, t: &str) {
     }
     send_and_wait_close(port, b"PROXY TCP4 127.0.0.1 nonsense\r\n");
     send_and_wait_close(port, b"PROXY TCP4 10.9.9.9 127.0.0.1 4000 80\r\n");
-    let lines = wait_events(ev, "refuse", 3);
+    // A good header from an allowed source: the session is that source's, accept to close.
+    let mut good = b"PROXY TCP4 127.0.0.5 127.0.0.1 4000 80\r\n".to_vec();
+    if proxy {
+        good.extend_from_slice(format!("CONNECT 127.0.0.1:{t} HTTP/1.1\r\n\r\n").as_bytes());
+    }
+    send_and_wait_close(port, &good);
+    wait_events(ev, "refuse", 3);
+    let lines = wait_events(ev, "close", 1);
+    let mut refused: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["event"] == "refuse")
+        .map(|l| {
+            assert!(l.get("id").is_none(), "refused before its accept: {l}");
+            let peer = l["peer"].as_str().unwrap();
+            let peer = if peer.starts_with("127.0.0.1:") {
+                "client"
+            } else {
+                peer
+            };
+            (l["reason"].as_str().unwrap().into(), peer.into())
+        })
+        .collect();
+    refused.sort();
+    let want = [
+        ("deny", "10.9.9.9:4000"),
+        ("proxy-protocol", "client"),
+        ("proxy-protocol", "client"),
+    ]
+    .map(|(r, p)| (r.to_string(), p.to_string()));
+    assert_eq!(refused, want, "proxy {proxy}: {lines:?}");
+    let accepts: Vec<&Value> = lines.iter().filter(|l| l["event"] == "accept").collect();
+    assert_eq!(accepts.len(), 1, "{lines:?}");
+    assert_eq!(accepts[0]["peer"], "127.0.0.5:4000", "{lines:?}");
+    let close = lines.iter().find(|l| l["event"] == "close").unwrap();
     assert_eq!(
-        reasons(&lines),
-        vec!["deny", "proxy-protocol", "proxy-protocol"],
-        "{args:?}: {lines:?}"
+        (&close["peer"], &close["id"]),
+        (&accepts[0]["peer"], &accepts[0]["id"]),
+        "{close}"
     );
 }
 
 #[test]
-fn a_bad_proxy_protocol_header_is_a_refusal_with_reason_proxy_protocol() {
+fn proxy_protocol_refusals_and_sources_in_the_events() {
     let t = target().to_string();
     let dir = tempfile::tempdir().unwrap();
     for (i, mode) in [
@@ -176,7 +210,7 @@ fn a_bad_proxy_protocol_header_is_a_refusal_with_reason_proxy_protocol() {
         args.extend(["--allow", "127.0.0.0/8", "--events", ev.to_str().unwrap()]);
         args.extend(["127.0.0.1", "0"]);
         let (_srv, port) = spawn(&args);
-        check_proxy_protocol(&args, &ev, &port, &t);
+        check_proxy_protocol(i == 0, &ev, &port, &t);
     }
 }
 

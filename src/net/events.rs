@@ -294,6 +294,11 @@ impl Events {
         }
     }
 
+    /// Is connection `id` open (its accept line written, its close not yet)?
+    pub(crate) fn is_open(&self, id: u64) -> bool {
+        lock(&self.open).contains_key(&id)
+    }
+
     /// Ends connection `id` opened with [`Events::open_session`] with a `refuse` line instead of a
     /// `close`: it was accepted, then turned away before its session began (a failed TLS handshake, a
     /// bad PROXY protocol header, failed proxy authentication). The line carries its id (and its
@@ -438,7 +443,13 @@ pub(crate) struct Note {
     pub tls: Option<Json>,
     /// The application bytes (in, out) so far, for a session whose socket carries other bytes (TLS).
     pub bytes: Option<Box<dyn Fn() -> (u64, u64) + Send>>,
+    /// `--accept-proxy-protocol`: the client's address as its PROXY header gives it.
+    pub source: Option<String>,
+    on_admit: Option<OnAdmit>,
 }
+
+/// What hears a client's admission (see [`Note::start_admitting`]).
+pub(crate) type OnAdmit = Box<dyn FnMut(&str)>;
 
 thread_local! {
     static NOTE: std::cell::RefCell<Option<Note>> = const { std::cell::RefCell::new(None) };
@@ -448,6 +459,30 @@ impl Note {
     /// Starts noting on this thread (what an earlier client left is dropped).
     pub(crate) fn start() {
         NOTE.with(|n| *n.borrow_mut() = Some(Note::default()));
+    }
+
+    /// [`Note::start`] for a client whose accept line waits for its admission (under
+    /// `--accept-proxy-protocol` the client's address is its PROXY header's source): `on_admit` hears
+    /// that address when the client is admitted.
+    pub(crate) fn start_admitting(on_admit: OnAdmit) {
+        let note = Note {
+            on_admit: Some(on_admit),
+            ..Note::default()
+        };
+        NOTE.with(|n| *n.borrow_mut() = Some(note));
+    }
+
+    /// The client's address is `peer`, as its PROXY header says.
+    pub(crate) fn source(peer: &str) {
+        Note::with(|n| n.source = Some(peer.to_string()));
+    }
+
+    /// The client is admitted as `peer` (after its PROXY header and the access list).
+    pub(crate) fn admitted(peer: &str) {
+        let on_admit = NOTE.with(|n| n.borrow_mut().as_mut()?.on_admit.take());
+        if let Some(mut f) = on_admit {
+            f(peer);
+        }
     }
 
     /// What was noted since [`Note::start`]; noting stops.

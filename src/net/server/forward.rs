@@ -143,6 +143,7 @@ impl Admission {
             })?;
             sock.set_read_timeout(None)?;
             if let Some((src, dst)) = header.addrs {
+                Note::source(&display(&src));
                 if self.verbose {
                     crate::diag!(
                         "{real}: PROXY protocol says the client is {}",
@@ -159,6 +160,7 @@ impl Admission {
             Note::refused(RefuseReason::Deny);
             return Err(anyhow!("refused {}: not allowed", addrs.shown()));
         }
+        Note::admitted(&addrs.shown());
         Ok(addrs)
     }
 }

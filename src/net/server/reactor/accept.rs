@@ -114,6 +114,17 @@ impl Loop {
         });
     }
 
+    /// Does a client's accept line wait for its admission? Under `--accept-proxy-protocol` its
+    /// address is its PROXY header's source (for `--events` too), known only once the header is read
+    /// on its thread.
+    pub(super) fn deferred_accept(&self) -> bool {
+        match &self.mode {
+            Mode::Forward(fwd) => fwd.admission.accept_proxy_protocol,
+            Mode::ProxyServer(srv) => srv.admission.accept_proxy_protocol,
+            _ => false,
+        }
+    }
+
     /// A client is in: give it a slot and start serving it by the mode.
     fn admit(&mut self, sock: Socket, who: String) {
         self.accepted_any = true;
@@ -121,7 +132,9 @@ impl Loop {
         let id = self.next_id;
         self.next_id += 1;
         self.log(|| format!("connection from {who}"));
-        if let Some(ev) = &self.cfg.events {
+        if let Some(ev) = &self.cfg.events
+            && !self.deferred_accept()
+        {
             ev.open_session(id, &who);
         }
         if let Some((input, output)) = self.single.take() {

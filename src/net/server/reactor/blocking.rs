@@ -74,8 +74,17 @@ impl Loop {
             Mode::ProxyServer(_) => self.pairs_handle(),
             _ => None,
         };
+        // Under --accept-proxy-protocol the client's accept line waits for its header: its address is
+        // the header's source, and one turned away before that is only a `refuse`.
+        let deferred = events.is_some() && self.deferred_accept();
         let spawned = std::thread::Builder::new().spawn(move || {
-            Note::start();
+            match &events {
+                Some(ev) if deferred => {
+                    let ev = ev.clone();
+                    Note::start_admitting(Box::new(move |peer| ev.open_session(id, peer)));
+                }
+                _ => Note::start(),
+            }
             crate::net::stream::hexdump::serving(id, began);
             let dest = |d: &str| {
                 if let Some(ev) = &events {
@@ -130,8 +139,16 @@ impl Loop {
             {
                 crate::diag!("{who}: {}", exit::render(e));
             }
-            if let Some(ev) = &events {
-                report(ev, id, dup.as_ref(), &result);
+            match &events {
+                Some(ev) if deferred && !ev.is_open(id) => {
+                    // Never admitted: a refuse line, as the PROXY source if it said one.
+                    let note = Note::take();
+                    if let Some(reason) = note.refused {
+                        ev.refuse(note.source.as_deref().unwrap_or(&who), reason);
+                    }
+                }
+                Some(ev) => report(ev, id, dup.as_ref(), &result),
+                None => {}
             }
             in_use.fetch_sub(1, Ordering::SeqCst);
             if single {

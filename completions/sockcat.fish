@@ -105,7 +105,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sockopt -d '
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l sni -d 'Send and check NAME instead of HOST' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l ca -d 'Trust the CAs of FILE (PEM), not the system\'s' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l pin -d 'Accept the server key with this SPKI SHA-256' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l cert -d 'Client certificate chain for mutual TLS (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l cert -d 'Certificate chain (PEM): the client\'s, for mutual TLS' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l key -d 'The private key of --cert' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l alpn -d 'Offer these ALPN protocols (comma-separated)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''
@@ -150,7 +150,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -s w -l timeout
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l sni -d 'Send and check NAME instead of HOST' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l ca -d 'Trust the CAs of FILE (PEM), not the system\'s' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l pin -d 'Accept the server key with this SPKI SHA-256' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l cert -d 'Client certificate chain for mutual TLS (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l cert -d 'Certificate chain (PEM): the client\'s, for mutual TLS' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l key -d 'The private key of --cert' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l alpn -d 'Offer these ALPN protocols (comma-separated)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sockopt" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''
@@ -279,7 +279,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l proxy-auth-
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l sni -d 'Send and check NAME instead of HOST' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l ca -d 'Trust the CAs of FILE (PEM), not the system\'s' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l pin -d 'Accept the server key with this SPKI SHA-256' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l cert -d 'Client certificate chain for mutual TLS (PEM)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l cert -d 'Certificate chain (PEM): the client\'s, for mutual TLS' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l key -d 'The private key of --cert' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l alpn -d 'Offer these ALPN protocols (comma-separated)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand sendfile" -l tls-min -d 'The oldest TLS version accepted: 1.2 (default) or 1.3' -r -f -a "1.2\t''

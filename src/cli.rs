@@ -430,6 +430,8 @@ pub struct TlsClientOpts {
     ///
     /// TLS 1.2 or 1.3 over the TCP or Unix connection. The server's chain is checked against the system trust store and against HOST (SNI is sent
     /// unless HOST is an IP literal, whose IP SAN is checked instead). `tls://HOST:PORT` is the same.
+    /// sendfile --receive --tls is the server: --cert/--key, else a self-signed certificate whose
+    /// pin -v prints.
     #[arg(long)]
     pub tls: bool,
     /// Send and check NAME instead of HOST
@@ -453,9 +455,10 @@ pub struct TlsClientOpts {
     /// Says so once on stderr, with the server's pin (what --pin would take).
     #[arg(long, conflicts_with_all = ["ca", "pin"], hide_short_help = true)]
     pub insecure: bool,
-    /// Client certificate chain for mutual TLS (PEM)
+    /// Certificate chain (PEM): the client's, for mutual TLS
     ///
-    /// Sent when the server asks for one; --key gives its private key.
+    /// Sent when the server asks for one; --key gives its private key. With sendfile --receive
+    /// --tls, the receiver's own certificate.
     #[arg(long, value_name = "FILE", requires = "key", hide_short_help = true)]
     pub cert: Option<PathBuf>,
     /// The private key of --cert

@@ -258,3 +258,80 @@ fn tls_options_on_the_wrong_side_are_usage_errors() {
         .code(2)
         .one_error_line("--client-ca needs --tls");
 }
+
+#[test]
+fn sendfile_tls_through_proxies_is_verified_end_to_end() {
+    if !have("microsocks") {
+        return;
+    }
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = file(dir.path(), "proxied.bin", 1 << 20, 45);
+    let ca = pki.path("ca.pem");
+    let served = cert_args(&pki, "leaf");
+    let served: Vec<&str> = served.iter().map(String::as_str).collect();
+
+    // Plain, through microsocks (socks5:// with -4: localhost is resolved here to 127.0.0.1, and is
+    // still the name the receiver's certificate is checked against inside the tunnel).
+    let out = dir.path().join("plain.out");
+    let out_s = out.display().to_string();
+    let mut args = served.clone();
+    args.extend_from_slice(&["-o", &out_s]);
+    let (receiver, addr, _) = tls_receiver(&args);
+    let (_ms, ms_port) = crate::proxy::microsocks(&[]);
+    let url = format!("socks5://127.0.0.1:{ms_port}");
+    let port = addr.port().to_string();
+    let sent = run(
+        &[
+            "sendfile",
+            "-v",
+            "-4",
+            "--tls",
+            "--ca",
+            &ca,
+            "--proxy",
+            &url,
+            &src,
+            "localhost",
+            &port,
+        ],
+        b"",
+    )
+    .ok();
+    assert!(sent.stderr.contains("through socks5://"), "{}", sent.show());
+    receiver.finish().ok();
+    assert!(std::fs::read(&out).unwrap() == data);
+
+    // --verify needs the receiver's answer after the sender's half-close: through sockcat's own
+    // proxy server, which carries a half-close (microsocks and ncat end a tunnel at the first FIN).
+    let rx = dir.path().join("rx");
+    std::fs::create_dir(&rx).unwrap();
+    let rx_s = rx.display().to_string();
+    let mut args = served.clone();
+    args.extend_from_slice(&["--verify", "-o", &rx_s]);
+    let (receiver, addr, _) = tls_receiver(&args);
+    let mut proxy = Proc::spawn(
+        &["listen", "-v", "--proxy-server", "127.0.0.1", "0"],
+        In::Null,
+    );
+    let url = format!("socks5h://{}", proxy.listening());
+    let port = addr.port().to_string();
+    run(
+        &[
+            "sendfile",
+            "--tls",
+            "--ca",
+            &ca,
+            "--proxy",
+            &url,
+            "--verify",
+            &src,
+            "localhost",
+            &port,
+        ],
+        b"",
+    )
+    .ok();
+    receiver.finish().ok();
+    assert!(std::fs::read(rx.join("proxied.bin")).unwrap() == data);
+}

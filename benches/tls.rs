@@ -59,11 +59,21 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
     }];
     if with_peers {
         let (c3, k3) = (c2.clone(), k2.clone());
-        tools.push(Tool {
+        // Run through sh, ncat is not the program the harness looks for: left out when missing.
+        let have_ncat = std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("ncat").is_file()));
+        tools.extend(have_ncat.then(|| Tool {
             name: "ncat --ssl",
-            program: "ncat".into(),
+            // ncat's client (--send-only) ends its session without close_notify, and ncat's server,
+            // with OpenSSL 3, then exits 1 ("unexpected eof") after writing every byte: status 1 is
+            // taken as success here (the bytes arrive: checked by hand with `| wc -c`). Both sides
+            // run through sh (one program per tool); the sender execs ncat.
+            program: "sh".into(),
             receiver: Box::new(move |p| {
                 args(&[
+                    "-c",
+                    "ncat \"$@\"; [ $? -le 1 ]",
+                    "ncat",
                     "-l",
                     "--recv-only",
                     "--ssl",
@@ -75,9 +85,20 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
                     &p.to_string(),
                 ])
             }),
-            sender: Box::new(|p, _| args(&["--send-only", "--ssl", "127.0.0.1", &p.to_string()])),
+            sender: Box::new(|p, _| {
+                let port = p.to_string();
+                args(&[
+                    "-c",
+                    "exec ncat \"$@\"",
+                    "ncat",
+                    "--send-only",
+                    "--ssl",
+                    "127.0.0.1",
+                    &port,
+                ])
+            }),
             reads_stdin: true,
-        });
+        }));
         tools.push(Tool {
             name: "socat OPENSSL",
             program: "socat".into(),

@@ -48,6 +48,8 @@ const PIPE_SIZE: usize = crate::net::stream::zerocopy::PIPE_SIZE;
 const SPARE_PIPES: usize = 64;
 /// The most a greeting client's bytes are kept (its front refuses more: a bounded handshake).
 const MAX_GREETING: usize = 64 * 1024;
+/// The buffer of a direction's reads until one fills it (then it is spliced).
+const COPY_BUF: usize = 16 * 1024;
 /// Splices per direction per turn: a fast pair cannot starve the others.
 const MOVES_PER_TURN: usize = 16;
 
@@ -150,6 +152,9 @@ impl Handle {
 /// One direction: `src` side's bytes through the pipe to the other side.
 #[derive(Default)]
 struct Dir {
+    /// A read filled [`COPY_BUF`]: a bulk stream, spliced from then on (small messages are copied:
+    /// cheaper than splice's page per message, and no pipe for a short pair).
+    bulk: bool,
     /// (read end, write end, capacity).
     pipe: Option<(OwnedFd, OwnedFd, usize)>,
     in_pipe: usize,
@@ -367,19 +372,23 @@ impl Pairs {
                 }),
             ),
         };
-        let registered = target
-            .set_nonblocking(true)
-            .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
-            .and_then(|()| {
-                self.poll
-                    .registry()
-                    .register(
-                        &mut SourceFd(&target.as_raw_fd()),
-                        token(slot, 1),
-                        Interest::READABLE | Interest::WRITABLE,
-                    )
-                    .map_err(|e| anyhow!(e).context("epoll"))
-            });
+        // A connecting target is non-blocking already.
+        let registered = (if connecting.is_some() {
+            Ok(())
+        } else {
+            target.set_nonblocking(true)
+        })
+        .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
+        .and_then(|()| {
+            self.poll
+                .registry()
+                .register(
+                    &mut SourceFd(&target.as_raw_fd()),
+                    token(slot, 1),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .map_err(|e| anyhow!(e).context("epoll"))
+        });
         if let Err(e) = registered {
             let _ = self
                 .poll
@@ -911,7 +920,26 @@ impl Pair {
                 continue;
             }
             let dir = &mut self.dirs[d];
-            if !dir.eof && self.readable[src] {
+            if !dir.eof && !dir.bulk && self.readable[src] {
+                let mut buf = [0u8; COPY_BUF];
+                match (&self.socks[src]).read(&mut buf) {
+                    Ok(0) => dir.eof = true,
+                    Ok(n) => {
+                        // Sent as the side's first bytes, at the top of the next round.
+                        self.first[dst].extend_from_slice(&buf[..n]);
+                        dir.bulk = n == COPY_BUF;
+                        moved = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.readable[src] = false;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => moved = true,
+                    Err(e) => {
+                        let label = self.labels[src].to_string();
+                        return Err(recv_error(e).context(label));
+                    }
+                }
+            } else if !dir.eof && self.readable[src] {
                 let (_, w, cap) = match &mut dir.pipe {
                     Some(p) => p,
                     pipe => pipe.insert(match spare.pop() {
@@ -960,7 +988,7 @@ impl Pair {
                 }
             }
             let dir = &self.dirs[d];
-            if dir.eof && dir.in_pipe == 0 {
+            if dir.eof && dir.in_pipe == 0 && self.first[dst].is_empty() {
                 return Ok(true);
             }
             if !moved {

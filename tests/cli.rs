@@ -23,6 +23,7 @@ mod hostile;
 mod interop;
 mod listen;
 mod local;
+mod pair_endings;
 mod pairs;
 mod props;
 mod proxy;

@@ -176,6 +176,8 @@ struct Pair {
     /// The front that set the pair up, told how its connect went.
     hook: Option<Box<dyn Front>>,
     up_error: Option<anyhow::Error>,
+    /// Receiving from the client failed (it reset): nothing the target sends can reach it now.
+    client_gone: bool,
     idle: Option<Duration>,
     last: Instant,
     /// The send queues' sizes when last looked at, for `-i`.
@@ -411,6 +413,7 @@ impl Pairs {
             first,
             hook,
             up_error: None,
+            client_gone: false,
             idle,
             last: now,
             unsent: [0, 0],
@@ -879,8 +882,9 @@ impl Pair {
                 }
                 other_done.then_some(Ok(()))
             }
-            // Deliver whatever the target sends before reporting the client side's failure.
-            (0, Err(e)) if !other_done => {
+            // Deliver whatever the target sends before reporting the client side's failure, unless
+            // the client itself is gone (a reset): then the target would wait for ever.
+            (0, Err(e)) if !other_done && !self.client_gone => {
                 self.up_error = Some(e);
                 None
             }
@@ -965,6 +969,7 @@ impl Pair {
                             }
                         }
                         Err(e) => {
+                            self.client_gone |= src == 0;
                             let label = self.labels[src].to_string();
                             return Err(recv_error(e).context(label));
                         }

@@ -7,6 +7,7 @@
 //! | `a`'s source ends (stdin EOF) | finish `b`'s sink (FIN); keep relaying `b` until it ends, then Ok |
 //! | `b`'s source ends (the peer's FIN) | everything received is written out; finish `a`'s sink (close stdout); if `a` is a terminal, Ok now; otherwise keep sending until `a` ends, then Ok |
 //! | the peer resets, or stops reading before `a` was all sent | an error saying so (status 1), once what the peer sent is written out |
+//! | `a`'s source fails (a forwarded client reset) | finish `b`'s sink (FIN) too, then as above |
 //! | `a`'s sink is closed by its reader | [`StdoutClosed`] (quiet status 0) |
 //! | `close_on_eof` | when `a` ends, stop `b` (both ways) and Ok at once |
 //! | `no_shutdown` | when `a` ends, leave `b`'s sink open (no FIN) |
@@ -102,7 +103,12 @@ impl<'c> EndOfStream<'c> {
             }
             // Deliver whatever the peer sent before it went away, then report.
             Err(e) if self.down_done => Step::End(Err(e)),
+            // `b` hears that nothing more comes (a FIN): a forwarded client that reset would
+            // otherwise leave a target that waits for its request waiting for ever.
             Err(e) => {
+                if !self.cfg.no_shutdown {
+                    let _ = b_sink.finish();
+                }
                 self.up_error = Some(e);
                 Step::Go
             }

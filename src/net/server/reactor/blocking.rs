@@ -132,6 +132,9 @@ impl Loop {
                 // The loop relays it now, and reports its end.
                 return;
             }
+            // The place is free before the end is said: a client that reads the `-v` line or the
+            // close event and comes back is not refused for it.
+            in_use.fetch_sub(1, Ordering::SeqCst);
             // A one-client server's failure is its error line at exit: not said twice.
             if let Err(e) = &result
                 && verbose
@@ -150,7 +153,6 @@ impl Loop {
                 Some(ev) => report(ev, id, dup.as_ref(), &result),
                 None => {}
             }
-            in_use.fetch_sub(1, Ordering::SeqCst);
             if single {
                 *single_result.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
                 let _ = waker.wake();

@@ -71,13 +71,14 @@ impl Loop {
             let (stream, summary, (ours, theirs)) = match open(&server, sock, timeout) {
                 Ok(opened) => opened,
                 Err(err) => {
+                    // Free before said (see start_blocking).
+                    in_use.fetch_sub(1, Ordering::SeqCst);
                     if verbose {
                         crate::diag!("{who}: {}", exit::render(&err));
                     }
                     if let Some(ev) = &events {
                         ev.refuse_session(id, RefuseReason::Tls);
                     }
-                    in_use.fetch_sub(1, Ordering::SeqCst);
                     return;
                 }
             };

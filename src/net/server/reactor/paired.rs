@@ -170,6 +170,8 @@ pub(super) fn done_for(
 ) -> Done {
     let started = Instant::now();
     Box::new(move |result, client| {
+        // Free before said, as on a client's thread.
+        in_use.fetch_sub(1, Ordering::SeqCst);
         if verbose {
             match &result {
                 Err(e) => crate::diag!("{who}: {}", exit::render(e)),
@@ -182,6 +184,5 @@ pub(super) fn done_for(
         if let Some(ev) = &events {
             report(ev, id, Some(client), &result);
         }
-        in_use.fetch_sub(1, Ordering::SeqCst);
     })
 }

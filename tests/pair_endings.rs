@@ -1,0 +1,97 @@
+//! How forwarded pairs end when a peer misbehaves (an adversarial review of the loop's pairs and the
+//! thread-per-client relay): a client that resets mid-transfer must not leave its pair, its target
+//! connection and its `--max-conns` place held for ever. Loopback only.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use crate::common::{In, LIMIT, Proc, connect, tcp_listener};
+
+/// Resets `s` (SO_LINGER 0, then close: an RST, not a FIN).
+fn reset(s: TcpStream) {
+    socket2::SockRef::from(&s)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(s);
+}
+
+/// A client of `listen --forward HOST:PORT --max-conns 1` resets after its first bytes reached the
+/// target. The target hears the end (its read ends) and the one place is free again for a second
+/// client. `hold`: the target keeps its socket open after the end (the pair must end without it).
+fn client_reset_ends_the_pair(host: &str, hold: bool) {
+    let (listener, port) = tcp_listener();
+    let (got_tx, got_rx) = channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            s.set_read_timeout(Some(LIMIT)).unwrap();
+            let mut n = 0usize;
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut first = true;
+            let end = loop {
+                match s.read(&mut buf) {
+                    Ok(0) => break "eof",
+                    Ok(k) => {
+                        n += k;
+                        if first {
+                            first = false;
+                            let _ = got_tx.send((n, "started"));
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break "timed out",
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break "timed out",
+                    Err(_) => break "reset",
+                }
+            };
+            let _ = got_tx.send((n, end));
+            if hold {
+                held.push(s);
+            }
+        }
+    });
+    let target = format!("{host}:{port}");
+    let mut fwd = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "127.0.0.1",
+            "0",
+            "--max-conns",
+            "1",
+            "--forward",
+            &target,
+        ],
+        In::Null,
+    );
+    let addr = fwd.listening();
+    let mut c = connect(addr);
+    c.write_all(&[b'x'; 100_000]).unwrap();
+    assert_eq!(got_rx.recv_timeout(LIMIT).unwrap().1, "started");
+    reset(c);
+    let (_, end) = got_rx.recv_timeout(LIMIT).unwrap();
+    assert_ne!(
+        end, "timed out",
+        "the target never heard that its client reset"
+    );
+    fwd.wait_line_containing("client: connection reset by peer");
+    // The place is free: a second client gets through.
+    let mut c = connect(addr);
+    c.write_all(b"pong").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(got_rx.recv_timeout(LIMIT).unwrap(), (4, "started"));
+    assert_eq!(got_rx.recv_timeout(LIMIT).unwrap(), (4, "eof"));
+}
+
+#[test]
+fn a_client_reset_ends_its_pair_on_the_loop_even_if_the_target_holds_on() {
+    client_reset_ends_the_pair("127.0.0.1", true);
+}
+
+#[test]
+fn a_client_reset_reaches_the_target_of_a_threaded_pair() {
+    // A name to resolve: the pair gets a thread and the blocking relay.
+    client_reset_ends_the_pair("localhost", false);
+}

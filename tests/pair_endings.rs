@@ -95,3 +95,53 @@ fn a_client_reset_reaches_the_target_of_a_threaded_pair() {
     // A name to resolve: the pair gets a thread and the blocking relay.
     client_reset_ends_the_pair("localhost", false);
 }
+
+/// A listener whose accept queue is full (backlog 0, one connection never accepted): the kernel drops
+/// further SYNs, so a connect to it stays under way.
+fn unanswering_target() -> (socket2::Socket, TcpStream, u16) {
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    l.listen(0).unwrap();
+    let port = l.local_addr().unwrap().as_socket().unwrap().port();
+    let filler = connect(([127, 0, 0, 1], port).into());
+    (l, filler, port)
+}
+
+#[test]
+fn a_client_that_resets_while_its_target_is_connecting_frees_its_place_at_once() {
+    let (_listener, _filler, port) = unanswering_target();
+    let target = format!("127.0.0.1:{port}");
+    let mut fwd = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "127.0.0.1",
+            "0",
+            "--max-conns",
+            "1",
+            "--forward",
+            &target,
+        ],
+        In::Null,
+    );
+    let addr = fwd.listening();
+    let c = connect(addr);
+    let me = c.local_addr().unwrap();
+    // Its pair is started: the target's connect is under way (and stays so).
+    fwd.wait_line_containing(&format!("forwarding {me} to"));
+    reset(c);
+    // Without -w, the kernel gives up on the connect only after minutes of SYN retries.
+    fwd.wait_line_containing(&format!("{me}: client: connection reset by peer"));
+    let c = connect(addr);
+    let me = c.local_addr().unwrap();
+    let line = fwd.wait_line_containing(&me.to_string());
+    assert!(line.starts_with("connection from"), "{line}");
+    fwd.wait_line_containing(&format!("forwarding {me} to"));
+}

@@ -788,6 +788,18 @@ impl Pairs {
 impl Pair {
     fn step(&mut self, spare: &mut Vec<(OwnedFd, OwnedFd, usize)>, more: &mut bool) -> Outcome {
         if let Some(c) = &self.connecting {
+            // A client that reset while its target is still connecting: nothing to wait for (a
+            // target that drops SYNs would hold the pair and its --max-conns place for minutes).
+            // A FIN is no reason: what it sent before goes to the target once connected.
+            if self.readable[0] {
+                match self.socks[0].take_error() {
+                    Ok(None) => {}
+                    Ok(Some(e)) | Err(e) => {
+                        let label = self.labels[0].to_string();
+                        return Outcome::End(Err(recv_error(e).context(label)));
+                    }
+                }
+            }
             if !self.writable[1] {
                 return Outcome::Go;
             }

@@ -120,6 +120,8 @@ pub struct Proc {
     stdout_seen: Arc<(Mutex<Vec<u8>>, std::sync::Condvar)>,
     stderr_lines: Receiver<String>,
     stderr_all: Arc<Mutex<String>>,
+    /// The process leads a group of its own ([`Proc::spawn_program`]).
+    group: bool,
 }
 
 /// Where the child's stdin comes from.
@@ -134,8 +136,15 @@ pub enum In {
 
 impl Proc {
     /// Spawns `program args`, stdout collected, stderr readable line by line.
+    /// Spawns a peer program in a process group of its own, killed whole when the `Proc` is dropped:
+    /// a peer's children (socat's `fork`, a shell's commands) must not outlive the test, holding its
+    /// pipes or whatever descriptors the test run inherited.
     pub fn spawn_program(program: &str, args: &[&str], stdin: In) -> Proc {
-        Self::spawn_cmd(Command::new(program), program, args, stdin)
+        let mut command = Command::new(program);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut p = Self::spawn_cmd(command, program, args, stdin);
+        p.group = true;
+        p
     }
 
     /// Spawns sockcat with `args`.
@@ -194,6 +203,7 @@ impl Proc {
             stdout_seen: seen,
             stderr_lines: rx,
             stderr_all: all,
+            group: false,
         }
     }
 
@@ -392,6 +402,13 @@ impl runner::Watched for Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        if self.group {
+            // The whole group, the leader too if it still runs (its group id is its pid).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stderr(Stdio::null())
+                .status();
+        }
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use serde_json::{Value as Json, json};
 
-use super::{Shared, Summary, TlsReader, TlsWriter};
+use super::session::Shared;
+use super::{Summary, TlsReader, TlsWriter};
 use crate::net::stream::{Endpoint, Source};
 
 impl Summary {

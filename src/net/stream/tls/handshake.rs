@@ -1,0 +1,157 @@
+//! The handshake on a connected socket, for either side, and what it agreed on.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::anyhow;
+use rustls::Connection;
+use rustls::pki_types::CertificateDer;
+use socket2::Socket;
+
+use super::session::{Shared, TlsStream};
+use super::{BUF, cert, verify};
+use crate::exit;
+
+/// What the handshake agreed on.
+#[derive(Debug, Clone)]
+pub(crate) struct Summary {
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+    /// The peer's chain, leaf first (empty when the peer sent none).
+    pub peer_certs: Vec<CertificateDer<'static>>,
+}
+
+impl Summary {
+    fn of(conn: &Connection) -> Summary {
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+            Some(v) => format!("{v:?}"),
+            None => "?".to_string(),
+        };
+        let cipher = conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_else(|| "?".into());
+        Summary {
+            version,
+            cipher,
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            peer_certs: conn
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The `-v` line: `tls TLSv1.3 TLS13_AES_128_GCM_SHA256 alpn=h2` (no `alpn=` when none was agreed).
+    pub(crate) fn line(&self) -> String {
+        match &self.alpn {
+            Some(p) => format!("tls {} {} alpn={p}", self.version, self.cipher),
+            None => format!("tls {} {}", self.version, self.cipher),
+        }
+    }
+
+    /// The leaf's description, when there is one.
+    pub(crate) fn leaf(&self) -> Option<cert::CertInfo> {
+        self.peer_certs.first().and_then(|c| cert::info(c))
+    }
+
+    /// The `--show-cert` lines: every certificate of the peer's chain.
+    pub(crate) fn cert_lines(&self) -> Vec<String> {
+        self.peer_certs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| match cert::info(c) {
+                Some(info) => info.lines(i),
+                None => vec![format!("cert {i}: (not parsable)")],
+            })
+            .collect()
+    }
+}
+
+/// A handshake failure, before it is explained.
+pub(super) enum Failed {
+    Tls(rustls::Error),
+    Io(io::Error),
+    TimedOut(Duration),
+}
+
+pub(super) fn explain(
+    failed: Failed,
+    leaf: Option<&CertificateDer<'_>>,
+    expected: &str,
+) -> anyhow::Error {
+    match failed {
+        Failed::Tls(e) => anyhow!("TLS handshake: {}", verify::reason(&e, leaf, expected)),
+        Failed::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            anyhow!("TLS handshake: the peer closed the connection")
+        }
+        Failed::Io(e) => anyhow::Error::new(e).context("TLS handshake"),
+        Failed::TimedOut(d) => exit::timeout(format!(
+            "TLS handshake: no answer within {}",
+            humantime::format_duration(d)
+        )),
+    }
+}
+
+/// The rustls error inside an I/O error from `complete_io`, if that is what it is.
+fn tls_error(e: &io::Error) -> Option<rustls::Error> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .cloned()
+}
+
+pub(super) fn handshake(
+    sock: Socket,
+    mut conn: Connection,
+    timeout: Option<Duration>,
+) -> std::result::Result<(TlsStream, Summary), Failed> {
+    // A zero timeout (`-w 0`, `-i 0`, a deadline already reached) is not a socket timeout at all
+    // (the call fails and the socket would wait for ever): the least one instead.
+    let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+    let _ = sock.set_read_timeout(timeout);
+    let _ = sock.set_write_timeout(timeout);
+    let mut io = &sock;
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut io) {
+            return Err(match tls_error(&e) {
+                Some(t) => Failed::Tls(t),
+                None if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+                {
+                    Failed::TimedOut(timeout.unwrap_or_default())
+                }
+                None => Failed::Io(e),
+            });
+        }
+    }
+    while conn.wants_write() {
+        conn.write_tls(&mut io).map_err(Failed::Io)?;
+    }
+    let _ = sock.set_read_timeout(None);
+    let _ = sock.set_write_timeout(None);
+    conn.set_buffer_limit(Some(BUF));
+    let summary = Summary::of(&conn);
+    Ok((
+        TlsStream {
+            shared: Arc::new(Shared {
+                conn: Mutex::new(conn),
+                sock,
+                order: Mutex::new(()),
+                unclean_eof: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
+                plain_in: AtomicU64::new(0),
+                plain_out: AtomicU64::new(0),
+            }),
+        },
+        summary,
+    ))
+}

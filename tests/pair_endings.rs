@@ -145,3 +145,47 @@ fn a_client_that_resets_while_its_target_is_connecting_frees_its_place_at_once()
     assert!(line.starts_with("connection from"), "{line}");
     fwd.wait_line_containing(&format!("forwarding {me} to"));
 }
+
+/// The `close` event of a pair counts every byte relayed to the client, also those still on their
+/// way when the pair ended: a client with a small receive window reads only after the event.
+#[test]
+fn the_close_event_counts_bytes_still_on_their_way_to_the_client() {
+    const N: usize = 256 * 1024;
+    let (listener, port) = tcp_listener();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(&crate::common::pattern(N, 3)).unwrap();
+        // Closed after the client's FIN: nothing unread, a FIN and not a reset.
+        s.set_read_timeout(Some(LIMIT)).unwrap();
+        let _ = s.read(&mut [0u8; 1]);
+    });
+    let target = format!("127.0.0.1:{port}");
+    let mut fwd = Proc::spawn(
+        &[
+            "listen",
+            "-v",
+            "--events",
+            "-",
+            // Room for everything in the server's send queue while the client reads nothing.
+            "--sockopt",
+            "SO_SNDBUF=1048576",
+            "127.0.0.1",
+            "0",
+            "--forward",
+            &target,
+        ],
+        In::Null,
+    );
+    let addr = fwd.listening();
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&addr.into()).unwrap();
+    let c = TcpStream::from(sock);
+    c.shutdown(Shutdown::Write).unwrap();
+    let line = fwd.wait_line_containing(r#""event":"close""#);
+    let close: serde_json::Value = serde_json::from_str(&line).unwrap();
+    c.set_read_timeout(Some(LIMIT)).unwrap();
+    assert_eq!(crate::common::read_all(&c).len(), N);
+    assert_eq!(close["bytes_out"].as_u64(), Some(N as u64), "{close}");
+    assert_eq!(close["bytes_in"].as_u64(), Some(0), "{close}");
+}

@@ -14,20 +14,24 @@ use super::Loop;
 use super::paired::done_for;
 use crate::net::server::pairs::{Job, Target};
 
-/// Bytes received and bytes acknowledged on a TCP socket (TCP_INFO), (0, 0) for other sockets. The
-/// kernel counts a FIN as one byte each way; the state says whether one is in the counts.
+/// Bytes received and bytes sent on a TCP socket (TCP_INFO, and SIOCOUTQ for what was written but
+/// not yet acknowledged: a pair that ends as its last bytes are still on their way counts them),
+/// (0, 0) for other sockets. The kernel counts a FIN as one byte each way; the state says whether
+/// one is in the counts.
 pub(super) fn tcp_bytes(sock: &Socket) -> (u64, u64) {
     use std::os::fd::AsFd;
     let Ok(i) = crate::sys::sockopt::tcp_info(sock.as_fd()) else {
         return (0, 0);
     };
-    // CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, CLOSE: the peer's FIN came; FIN_WAIT2, TIME_WAIT,
-    // CLOSE: ours was acked. (CLOSE after a reset may count one byte too few.)
+    let unacked = crate::sys::zerocopy::unsent(sock.as_fd()).unwrap_or(0) as u64;
+    // CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, CLOSE: the peer's FIN came; FIN_WAIT1, FIN_WAIT2,
+    // TIME_WAIT, CLOSE, LAST_ACK, CLOSING: ours was queued (acked, or in the unacked count).
+    // (CLOSE after a reset may count one byte too few.)
     let fin_in = matches!(i.tcpi_state, 8 | 9 | 11 | 6 | 7);
-    let fin_out = matches!(i.tcpi_state, 5..=7);
+    let fin_out = matches!(i.tcpi_state, 4..=7 | 9 | 11);
     (
         i.tcpi_bytes_received.saturating_sub(u64::from(fin_in)),
-        i.tcpi_bytes_acked.saturating_sub(u64::from(fin_out)),
+        (i.tcpi_bytes_acked + unacked).saturating_sub(u64::from(fin_out)),
     )
 }
 

@@ -32,6 +32,7 @@ mod relay;
 mod resolve;
 mod review;
 mod sendfile;
+mod sendfile_verify;
 mod server;
 mod sockopt;
 mod startup;

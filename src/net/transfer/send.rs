@@ -13,9 +13,10 @@ use anyhow::{Result, anyhow, bail};
 use super::{ANSWER_WAIT, BUF, CHUNK, Range};
 use crate::exit;
 use crate::net::stream;
-use crate::net::transfer::verify::{self, DIGEST_LEN, Digest, Header};
+use crate::net::transfer::verify::{self, DIGEST_LEN, Digest, Hasher, Header};
 use crate::net::transfer::watchdog::{Watchdog, idle_message};
 use crate::net::transfer::wire::Wire;
+use crate::sys::mmap::{self, Window};
 use crate::sys::{fs as sysfs, poll, zerocopy as sys};
 
 fn send_error(err: io::Error, sent: u64, total: u64) -> anyhow::Error {
@@ -177,12 +178,51 @@ fn finish_tls(wire: &mut Wire) -> Result<()> {
     }
 }
 
-/// The digest of `range` of `file`, read independently of what sendfile sends.
+/// What a sender whose file shrank under it says (also from the SIGBUS guard, hence a whole line).
+const SHRANK: &str = "sockcat: error: the file shrank while it was being sent\n";
+
+/// Bytes of the file mapped and hashed at a time.
+const WINDOW: usize = 32 << 20;
+
+/// The digest of `range` of `file`, read independently of what sendfile sends: where it lies in the
+/// page cache, through read-only mappings of [`WINDOW`] bytes (no copy into a buffer), or by
+/// pread where the file cannot be mapped.
 fn hash_range(file: &File, range: Range, digest: Digest) -> Result<[u8; DIGEST_LEN]> {
     let mut hasher = digest.hasher();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut offset = range.offset;
     let end = range.offset + range.count;
+    let page = mmap::page_size() as u64;
+    let mut offset = range.offset;
+    while offset < end {
+        let start = offset - offset % page;
+        let len = (end - start).min(WINDOW as u64) as usize;
+        let Ok(window) = Window::of(file, start, len) else {
+            break;
+        };
+        loop {
+            match window.populate() {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::EFAULT) => {
+                    bail!("the file shrank while it was being sent")
+                }
+                Err(e) => return Err(anyhow!(e).context("read the file to hash it")),
+            }
+        }
+        let skip = (offset - start) as usize;
+        window.read(SHRANK, |bytes| hasher.update(&bytes[skip..]));
+        offset = start + len as u64;
+    }
+    read_hash(file, offset, end, hasher)
+}
+
+/// The rest of [`hash_range`] (from `offset` to `end`) through a buffer.
+fn read_hash(
+    file: &File,
+    mut offset: u64,
+    end: u64,
+    mut hasher: Hasher,
+) -> Result<[u8; DIGEST_LEN]> {
+    let mut buf = vec![0u8; (end - offset).min(1 << 20) as usize];
     while offset < end {
         let want = (end - offset).min(buf.len() as u64) as usize;
         match file.read_at(&mut buf[..want], offset) {

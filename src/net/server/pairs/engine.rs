@@ -1,0 +1,384 @@
+//! The loop: pairs added and handed over, each turn, the timers, a pair's end.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Waker};
+use socket2::Socket;
+
+use crate::exit;
+use crate::net::addr::display;
+use crate::sys::zerocopy as sys;
+
+use super::{
+    BASE, Connecting, Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES,
+    Target, WAKER, token,
+};
+
+impl Pairs {
+    pub(crate) fn new() -> io::Result<Pairs> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = channel();
+        let (opened_tx, opened_rx) = channel();
+        Ok(Pairs {
+            poll,
+            events: Events::with_capacity(256),
+            waker,
+            tx,
+            rx,
+            opened_tx,
+            opened_rx,
+            pairs: Vec::new(),
+            generation: Vec::new(),
+            free: Vec::new(),
+            spare: Vec::new(),
+            timers: BinaryHeap::new(),
+            again: Vec::new(),
+        })
+    }
+
+    /// The epoll descriptor to watch for readability.
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.poll.as_raw_fd()
+    }
+
+    pub(crate) fn handle(&self) -> Handle {
+        Handle {
+            tx: self.tx.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
+    /// When [`Pairs::turn`] is next due without an event: now when a pair has work left, else the
+    /// earliest timer (possibly one that no longer matters).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        if !self.again.is_empty() {
+            return Some(Instant::now());
+        }
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// A free slot.
+    pub(super) fn slot(&mut self) -> usize {
+        match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.pairs.push(None);
+                self.generation.push(0);
+                self.pairs.len() - 1
+            }
+        }
+    }
+
+    /// Starts relaying a pair.
+    pub(crate) fn add(&mut self, job: Job) {
+        let Job {
+            client,
+            target,
+            labels,
+            first,
+            idle,
+            done,
+        } = job;
+        if let Err(e) = client.set_nonblocking(true) {
+            return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
+        }
+        let slot = self.slot();
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&client.as_raw_fd()),
+            token(slot, 0),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.free.push(slot);
+            return done(Err(anyhow!(e).context("epoll")), &client);
+        }
+        self.start_pair(
+            slot,
+            client,
+            target,
+            labels,
+            [Vec::new(), first],
+            None,
+            idle,
+            done,
+        );
+    }
+
+    /// Starts relaying `client` (registered in `slot` already) with `target`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_pair(
+        &mut self,
+        slot: usize,
+        client: Socket,
+        target: Target,
+        labels: [Arc<str>; 2],
+        first: [Vec<u8>; 2],
+        hook: Option<Box<dyn Front>>,
+        idle: Option<Duration>,
+        done: Done,
+    ) {
+        let (target, connecting) = match target {
+            Target::Connected(sock) => (sock, None),
+            Target::Connecting {
+                sock,
+                addr,
+                deadline,
+                timeout,
+                what,
+                nodelay,
+                keepalive,
+            } => (
+                sock,
+                Some(Connecting {
+                    addr,
+                    deadline,
+                    timeout,
+                    what,
+                    nodelay,
+                    keepalive,
+                }),
+            ),
+        };
+        // A connecting target is non-blocking already.
+        let registered = (if connecting.is_some() {
+            Ok(())
+        } else {
+            target.set_nonblocking(true)
+        })
+        .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
+        .and_then(|()| {
+            self.poll
+                .registry()
+                .register(
+                    &mut SourceFd(&target.as_raw_fd()),
+                    token(slot, 1),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .map_err(|e| anyhow!(e).context("epoll"))
+        });
+        if let Err(e) = registered {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&client.as_raw_fd()));
+            self.generation[slot] += 1;
+            self.free.push(slot);
+            return done(Err(e), &client);
+        }
+        let now = Instant::now();
+        let connect_deadline = connecting.as_ref().and_then(|c| c.deadline);
+        let pair = Pair {
+            socks: [client, target],
+            labels,
+            // Edge-triggered: assume ready until a call says otherwise.
+            readable: [true, connecting.is_none()],
+            writable: [true, connecting.is_none()],
+            dirs: [Dir::default(), Dir::default()],
+            connecting,
+            first,
+            hook,
+            up_error: None,
+            client_gone: false,
+            idle,
+            last: now,
+            unsent: [0, 0],
+            done: Some(done),
+        };
+        self.pairs[slot] = Some(Entry::Pair(Box::new(pair)));
+        let epoch = self.generation[slot];
+        if let Some(t) = connect_deadline {
+            self.timers.push(Reverse((t, slot, epoch)));
+        }
+        if let Some(idle) = idle {
+            self.timers.push(Reverse((now + idle, slot, epoch)));
+        }
+        self.step(slot);
+    }
+
+    /// Handles what is ready: handed-over jobs, socket events, pairs with work left, due timers.
+    pub(crate) fn turn(&mut self) {
+        loop {
+            if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                return;
+            }
+            let mut n = 0;
+            let mut woken = false;
+            let ready: Vec<(usize, usize, bool, bool)> = self
+                .events
+                .iter()
+                .filter_map(|ev| {
+                    n += 1;
+                    if ev.token() == WAKER {
+                        woken = true;
+                        return None;
+                    }
+                    let t = ev.token().0 - BASE;
+                    let err = ev.is_error();
+                    Some((
+                        t / 2,
+                        t % 2,
+                        ev.is_readable() || ev.is_read_closed() || err,
+                        ev.is_writable() || ev.is_write_closed() || err,
+                    ))
+                })
+                .collect();
+            if woken {
+                while let Ok(job) = self.rx.try_recv() {
+                    self.add(job);
+                }
+                while let Ok(opened) = self.opened_rx.try_recv() {
+                    if self.generation.get(opened.slot) == Some(&opened.epoch) {
+                        let target = opened.result.map(Target::Connected);
+                        self.greeted(opened.slot, target);
+                    }
+                }
+            }
+            for (slot, side, r, w) in ready {
+                match self.pairs.get_mut(slot).and_then(Option::as_mut) {
+                    Some(Entry::Pair(p)) => {
+                        p.readable[side] |= r;
+                        p.writable[side] |= w;
+                        self.step(slot);
+                    }
+                    Some(Entry::Greeting(_)) => self.greeting(slot),
+                    None => {}
+                }
+            }
+            if n < self.events.capacity() {
+                break;
+            }
+        }
+        for slot in std::mem::take(&mut self.again) {
+            self.step(slot);
+        }
+        self.timers();
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((t, slot, epoch))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.generation.get(slot) != Some(&epoch) {
+                continue;
+            }
+            let p = match self.pairs.get_mut(slot).and_then(Option::as_mut) {
+                Some(Entry::Pair(p)) => p,
+                Some(Entry::Greeting(g)) => {
+                    if g.deadline <= now
+                        && let Some(front) = &g.front
+                    {
+                        let e = front.timed_out();
+                        self.end(slot, Err(e));
+                    }
+                    continue;
+                }
+                None => continue,
+            };
+            if let Some(c) = &p.connecting {
+                if c.deadline.is_some_and(|d| d <= now) {
+                    let err = exit::timeout(format!(
+                        "connect {}: timed out after {}",
+                        display(&c.addr),
+                        humantime::format_duration(c.timeout.unwrap_or_default())
+                    ));
+                    let end = p.connect_failed(err.context(c.what.clone()));
+                    self.end(slot, end);
+                }
+                continue;
+            }
+            let Some(limit) = p.idle else { continue };
+            // Bytes that left a send queue reached the peer: that is traffic too.
+            for side in 0..2 {
+                let q = sys::unsent(p.socks[side].as_fd()).unwrap_or(0);
+                if q != p.unsent[side] {
+                    p.unsent[side] = q;
+                    p.last = now;
+                }
+            }
+            let due = p.last + limit;
+            if due <= now {
+                let err = exit::timeout(format!(
+                    "idle timeout: no data for {}",
+                    humantime::format_duration(limit)
+                ));
+                self.end(slot, Err(err));
+            } else {
+                // Look again soon enough to see a send queue drain within the limit.
+                let next = due.min(now + limit / 4);
+                self.timers.push(Reverse((next, slot, epoch)));
+            }
+        }
+    }
+
+    /// Moves what can move in `slot`'s pair and applies the end-of-stream rules.
+    fn step(&mut self, slot: usize) {
+        let outcome = {
+            let Some(Some(Entry::Pair(p))) = self.pairs.get_mut(slot) else {
+                return;
+            };
+            let mut more = false;
+            let outcome = p.step(&mut self.spare, &mut more);
+            if more && matches!(outcome, Outcome::Go) {
+                self.again.push(slot);
+            }
+            outcome
+        };
+        if let Outcome::End(result) = outcome {
+            self.end(slot, result);
+        }
+    }
+
+    /// Ends a pair: deregistered, its owner told, its sockets closed, its pipes kept if clean.
+    pub(super) fn end(&mut self, slot: usize, result: Result<()>) {
+        let Some(entry) = self.pairs.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.generation[slot] += 1;
+        self.free.push(slot);
+        let mut p = match entry {
+            Entry::Pair(p) => p,
+            Entry::Greeting(mut g) => {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&g.client.as_raw_fd()));
+                if let Some(done) = g.done.take() {
+                    done(result, &g.client);
+                }
+                return;
+            }
+        };
+        // Out of the epoll set now: a copy of a descriptor elsewhere (a client's thread that handed the
+        // pair over) would keep it there past its close.
+        for s in &p.socks {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&s.as_raw_fd()));
+        }
+        if let Some(done) = p.done.take() {
+            done(result, &p.socks[0]);
+        }
+        for d in &mut p.dirs {
+            if d.in_pipe == 0
+                && let Some(pipe) = d.pipe.take()
+                && self.spare.len() < SPARE_PIPES
+            {
+                self.spare.push(pipe);
+            }
+        }
+    }
+}

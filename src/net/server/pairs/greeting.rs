@@ -1,0 +1,209 @@
+//! A client whose [`Front`] is still talking to it, until its destination is open.
+
+use std::cmp::Reverse;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use mio::Interest;
+use mio::unix::SourceFd;
+use socket2::Socket;
+
+use crate::net::stream::{recv_error, send_error};
+
+use super::pair::SendFirst;
+use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Target, token};
+
+impl Pairs {
+    /// Starts `client`'s handshake with `front`, within `deadline`; then its pair is relayed.
+    pub(crate) fn greet(
+        &mut self,
+        client: Socket,
+        front: Box<dyn Front>,
+        deadline: Instant,
+        idle: Option<Duration>,
+        done: Done,
+    ) {
+        if let Err(e) = client.set_nonblocking(true) {
+            return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
+        }
+        let slot = self.slot();
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&client.as_raw_fd()),
+            token(slot, 0),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.free.push(slot);
+            return done(Err(anyhow!(e).context("epoll")), &client);
+        }
+        self.pairs[slot] = Some(Entry::Greeting(Greeting {
+            client,
+            input: Vec::new(),
+            eof: false,
+            out: Vec::new(),
+            sent: 0,
+            front: Some(front),
+            done: Some(done),
+            idle,
+            deadline,
+            opening: false,
+        }));
+        let epoch = self.generation[slot];
+        self.timers.push(Reverse((deadline, slot, epoch)));
+        self.greeting(slot);
+    }
+
+    /// Reads what a greeting client sent and lets its front answer.
+    pub(super) fn greeting(&mut self, slot: usize) {
+        let Some(Some(Entry::Greeting(g))) = self.pairs.get_mut(slot) else {
+            return;
+        };
+        if g.opening {
+            return;
+        }
+        let before = (g.input.len(), g.eof);
+        let mut failed = None;
+        while !g.eof && g.input.len() <= MAX_GREETING {
+            let at = g.input.len();
+            g.input.resize(at + 4096, 0);
+            match (&g.client).read(&mut g.input[at..]) {
+                Ok(0) => {
+                    g.input.truncate(at);
+                    g.eof = true;
+                }
+                Ok(n) => g.input.truncate(at + n),
+                Err(e) => {
+                    g.input.truncate(at);
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => break,
+                        io::ErrorKind::Interrupted => {}
+                        _ => {
+                            failed = Some(recv_error(e).context("client"));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return self.end(slot, Err(e));
+        }
+        let greet = if (g.input.len(), g.eof) != before || (before.0 == 0 && g.sent == 0) {
+            g.out.clear();
+            match &mut g.front {
+                Some(front) => front.input(&g.input, g.eof, &mut g.out),
+                None => Greet::More,
+            }
+        } else {
+            Greet::More
+        };
+        if let Err(e) = g.flush() {
+            return self.end(slot, Err(e));
+        }
+        match greet {
+            Greet::More if g.eof => {
+                let e = anyhow!("the client closed the connection mid-handshake");
+                self.end(slot, Err(e))
+            }
+            Greet::More => {}
+            Greet::Fail(e) => self.end(slot, Err(e)),
+            Greet::Connect(target) => self.greeted(slot, Ok(target)),
+            Greet::Open(open) => {
+                g.opening = true;
+                let (tx, waker) = (self.opened_tx.clone(), self.waker.clone());
+                let epoch = self.generation[slot];
+                let spawned = std::thread::Builder::new().spawn(move || {
+                    let result = open();
+                    let _ = tx.send(Opened {
+                        slot,
+                        epoch,
+                        result,
+                    });
+                    let _ = waker.wake();
+                });
+                if let Err(e) = spawned {
+                    self.greeted(slot, Err(anyhow!(e).context("start a thread")));
+                }
+            }
+        }
+    }
+
+    /// The destination of a greeting client is connected (or connecting), or could not be opened.
+    pub(super) fn greeted(&mut self, slot: usize, target: Result<Target>) {
+        let Some(Some(Entry::Greeting(g))) = self.pairs.get_mut(slot) else {
+            return;
+        };
+        let (Some(mut front), Some(done)) = (g.front.take(), g.done.take()) else {
+            return;
+        };
+        let idle = g.idle;
+        let target = match target {
+            Ok(t) => t,
+            Err(e) => {
+                let (reply, result) = front.connected(Err(e));
+                g.out.extend_from_slice(&reply);
+                let _ = g.flush();
+                g.done = Some(done);
+                let e = result.err().unwrap_or_else(|| anyhow!("no destination"));
+                return self.end(slot, Err(e));
+            }
+        };
+        let Some(Entry::Greeting(g)) = self.pairs[slot].take() else {
+            return;
+        };
+        let labels: [Arc<str>; 2] = ["client".into(), "destination".into()];
+        match target {
+            Target::Connected(sock) => {
+                // Opened on a thread: the front answers now.
+                let (reply, result) = front.connected(Ok(&sock));
+                match result {
+                    Ok((first, label)) => self.start_pair(
+                        slot,
+                        g.client,
+                        Target::Connected(sock),
+                        ["client".into(), label],
+                        [reply, first],
+                        None,
+                        idle,
+                        done,
+                    ),
+                    Err(e) => {
+                        let mut g = g;
+                        g.out.extend_from_slice(&reply);
+                        let _ = g.flush();
+                        g.done = Some(done);
+                        self.pairs[slot] = Some(Entry::Greeting(g));
+                        self.end(slot, Err(e));
+                    }
+                }
+            }
+            connecting => self.start_pair(
+                slot,
+                g.client,
+                connecting,
+                labels,
+                [Vec::new(), Vec::new()],
+                Some(front),
+                idle,
+                done,
+            ),
+        }
+    }
+}
+
+impl Greeting {
+    /// Sends the client what its front wrote and it has not had yet.
+    fn flush(&mut self) -> Result<()> {
+        while self.sent < self.out.len() {
+            match (&self.client).send_first(&self.out[self.sent..]) {
+                Ok(n) => self.sent += n,
+                // The rest goes at the next turn (a client that does not read its answers).
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(send_error(e).context("client")),
+            }
+        }
+        Ok(())
+    }
+}

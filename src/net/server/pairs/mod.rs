@@ -1,0 +1,251 @@
+//! Socket pairs relayed on the server's own epoll loop: `--forward` and `--proxy-server` tunnels
+//! without a thread per pair. Each direction moves client -> private pipe -> target (and back) with
+//! non-blocking splice(2), so the bytes never enter user space, and a pair whose reader is slow
+//! stalls only itself (its pipe fills, its source is no longer read).
+//!
+//! The loop is an epoll set of its own ([`Pairs::fd`]), registered in the server's loop, which calls
+//! [`Pairs::turn`] when it is ready or a deadline ([`Pairs::deadline`]) passed. Work handed over from
+//! another thread (a pair whose handshake ran there) comes through a [`Handle`].
+//!
+//! The end-of-stream rules are those of [`crate::net::stream::relay`] for two sockets: a source's EOF
+//! is a FIN to the other side once its pipe is empty; the pair ends when both directions did, or at
+//! the first error (a failed client-to-target direction waits for what the target still sends); `-i`
+//! counts a byte moved either way, or a send queue that drained, as traffic.
+//!
+//! The target may still be connecting when the pair arrives ([`Target::Connecting`]): it is then
+//! watched for writability and checked with SO_ERROR, within its connect deadline.
+//!
+//! A client may also come alone, with a [`Front`] (the proxy server's handshake): all it sent so far
+//! is handed to the front at each arrival, which answers (bytes for the client) and finally names the
+//! destination, connected here non-blocking ([`Greet::Connect`]) or opened on a thread of its own
+//! ([`Greet::Open`]: a name to resolve); the front then writes the reply, and the pair is relayed.
+//!
+//! Here: the types a caller hands over and the records of the loop; `engine.rs` the loop itself
+//! (adding a pair, a turn, timers, ending a pair), `greeting.rs` a client still in its [`Front`]'s
+//! handshake, `pair.rs` a pair's two directions and the end-of-stream rules.
+
+mod engine;
+mod greeting;
+mod pair;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use mio::{Events, Poll, Token, Waker};
+use socket2::Socket;
+
+const WAKER: Token = Token(0);
+const BASE: usize = 1;
+
+/// The private pipe's size asked for (what one splice may move).
+const PIPE_SIZE: usize = crate::net::stream::zerocopy::PIPE_SIZE;
+/// Emptied pipes kept for the next pairs (a short pair then costs no pipe(2) or fcntl(2)).
+const SPARE_PIPES: usize = 64;
+/// The most a greeting client's bytes are kept (its front refuses more: a bounded handshake).
+const MAX_GREETING: usize = 64 * 1024;
+/// The buffer of a direction's reads until one fills it (then it is spliced).
+const COPY_BUF: usize = 16 * 1024;
+/// Splices per direction per turn: a fast pair cannot starve the others.
+const MOVES_PER_TURN: usize = 16;
+
+/// Can a session with these settings be relayed here (the plain relay: both ways, FIN for FIN, no
+/// bytes to look at)?
+pub(crate) fn suits(r: &crate::net::stream::relay::RelayConfig) -> bool {
+    !(r.recv_only
+        || r.send_only
+        || r.close_on_eof
+        || r.no_shutdown
+        || r.crlf
+        || r.hexdump
+        || r.progress)
+}
+
+/// What a [`Front`] says once the destination's connect ended: the bytes for the client (the reply),
+/// and either the bytes for the destination first and its label, or the error that ends the pair.
+pub(crate) type Connected = (Vec<u8>, Result<(Vec<u8>, Arc<str>)>);
+
+/// A handshake in front of a pair (see the module's header).
+pub(crate) trait Front: Send {
+    /// Everything the client sent so far (`eof`: and then it closed). `out` receives everything to
+    /// send the client from the start of the handshake (the engine sends what it has not yet sent),
+    /// so the front may parse it all again each time.
+    fn input(&mut self, input: &[u8], eof: bool, out: &mut Vec<u8>) -> Greet;
+    /// How the connection to the destination went: the bytes for the client (the reply), and either
+    /// the bytes for the destination first and its label, or the error that ends the pair.
+    fn connected(&mut self, result: Result<&Socket>) -> Connected;
+    /// The error when the handshake's deadline passed.
+    fn timed_out(&self) -> anyhow::Error;
+}
+
+/// What a [`Front`] decided.
+pub(crate) enum Greet {
+    /// It needs more bytes.
+    More,
+    /// The handshake failed (its answer, if any, is in `out`).
+    Fail(anyhow::Error),
+    /// A connect to the destination was started.
+    Connect(Target),
+    /// Opening the destination blocks (a name to resolve): done on a thread.
+    Open(Box<dyn FnOnce() -> Result<Socket> + Send>),
+}
+
+/// How a pair ended, told to its owner with the client socket (still open: TCP_INFO can count it).
+pub(crate) type Done = Box<dyn FnOnce(Result<()>, &Socket) + Send>;
+
+/// The outgoing side of a pair.
+pub(crate) enum Target {
+    Connected(Socket),
+    /// A non-blocking connect under way to `addr`; `what` names it in the error (`forward to X`).
+    Connecting {
+        sock: Socket,
+        addr: SocketAddr,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+        what: String,
+        /// TCP_NODELAY and SO_KEEPALIVE once connected.
+        nodelay: bool,
+        keepalive: bool,
+    },
+}
+
+/// One pair to relay.
+pub(crate) struct Job {
+    pub client: Socket,
+    pub target: Target,
+    /// How each side's errors are named (`client`, `to HOST:PORT`).
+    pub labels: [Arc<str>; 2],
+    /// Bytes for the target before anything of the client's (a PROXY protocol header, bytes that came
+    /// with a proxy request).
+    pub first: Vec<u8>,
+    /// `-i`.
+    pub idle: Option<Duration>,
+    pub done: Done,
+}
+
+/// Hands jobs to a [`Pairs`] from other threads.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    tx: Sender<Job>,
+    waker: Arc<Waker>,
+}
+
+impl Handle {
+    /// Queues `job`; if the loop is gone, its `done` hears so at once.
+    pub(crate) fn send(&self, job: Job) {
+        match self.tx.send(job) {
+            Ok(()) => {
+                let _ = self.waker.wake();
+            }
+            Err(e) => {
+                let job = e.0;
+                (job.done)(Err(anyhow!("the server is ending")), &job.client);
+            }
+        }
+    }
+}
+
+/// One direction: `src` side's bytes through the pipe to the other side.
+#[derive(Default)]
+struct Dir {
+    /// A read filled [`COPY_BUF`]: a bulk stream, spliced from then on (small messages are copied:
+    /// cheaper than splice's page per message, and no pipe for a short pair).
+    bulk: bool,
+    /// (read end, write end, capacity).
+    pipe: Option<(OwnedFd, OwnedFd, usize)>,
+    in_pipe: usize,
+    eof: bool,
+    done: bool,
+}
+
+struct Pair {
+    /// 0: the client, 1: the target.
+    socks: [Socket; 2],
+    labels: [Arc<str>; 2],
+    readable: [bool; 2],
+    writable: [bool; 2],
+    /// 0: client to target (up), 1: target to client (down).
+    dirs: [Dir; 2],
+    connecting: Option<Connecting>,
+    /// Bytes for each side before anything relayed (a proxy's reply, a PROXY header).
+    first: [Vec<u8>; 2],
+    /// The front that set the pair up, told how its connect went.
+    hook: Option<Box<dyn Front>>,
+    up_error: Option<anyhow::Error>,
+    /// Receiving from the client failed (it reset): nothing the target sends can reach it now.
+    client_gone: bool,
+    idle: Option<Duration>,
+    last: Instant,
+    /// The send queues' sizes when last looked at, for `-i`.
+    unsent: [usize; 2],
+    done: Option<Done>,
+}
+
+/// A client whose [`Front`] is still talking to it.
+struct Greeting {
+    client: Socket,
+    input: Vec<u8>,
+    eof: bool,
+    out: Vec<u8>,
+    sent: usize,
+    front: Option<Box<dyn Front>>,
+    done: Option<Done>,
+    idle: Option<Duration>,
+    deadline: Instant,
+    /// A thread is opening the destination.
+    opening: bool,
+}
+
+enum Entry {
+    Pair(Box<Pair>),
+    Greeting(Greeting),
+}
+
+/// A destination opened on a thread, for the greeting in `slot` (of `epoch`).
+struct Opened {
+    slot: usize,
+    epoch: u64,
+    result: Result<Socket>,
+}
+
+struct Connecting {
+    addr: SocketAddr,
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+    what: String,
+    nodelay: bool,
+    keepalive: bool,
+}
+
+/// What a pair's step decided.
+enum Outcome {
+    Go,
+    End(Result<()>),
+}
+
+pub(crate) struct Pairs {
+    poll: Poll,
+    events: Events,
+    waker: Arc<Waker>,
+    tx: Sender<Job>,
+    rx: Receiver<Job>,
+    opened_tx: Sender<Opened>,
+    opened_rx: Receiver<Opened>,
+    pairs: Vec<Option<Entry>>,
+    /// Generation of each slot, so a stale timer of a freed slot is ignored.
+    generation: Vec<u64>,
+    free: Vec<usize>,
+    spare: Vec<(OwnedFd, OwnedFd, usize)>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// Pairs that stopped at [`MOVES_PER_TURN`] with work left.
+    again: Vec<usize>,
+}
+
+fn token(slot: usize, side: usize) -> Token {
+    Token(BASE + slot * 2 + side)
+}

@@ -207,8 +207,15 @@ fn receive_in_place(
     })
 }
 
+/// Bytes per read (and per buffer handed to the hashing thread) on the `--verify` path through user
+/// space: a few large reads cost the receiver less than many small ones (1 GiB to /dev/null: about
+/// 0.55 s of CPU with 2-4 MiB reads, 0.7-0.9 s with 256 KiB ones), and each still fits the L2
+/// cache the hashing thread reads it from.
+const HASHED_BUF: usize = 2 << 20;
+
 /// Receives exactly `size` bytes into `out`, hashing them. The socket is read on this thread while a
-/// second one hashes and writes, [`DEPTH`] buffers apart, so hashing and receiving overlap.
+/// second one hashes and writes, [`DEPTH`] buffers of [`HASHED_BUF`] apart, so hashing and
+/// receiving overlap.
 fn receive_hashed<W: Write + Send>(
     wire: &mut Wire,
     size: u64,
@@ -221,7 +228,7 @@ fn receive_hashed<W: Write + Send>(
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(DEPTH);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..DEPTH {
-        let _ = empty_tx.send(vec![0u8; BUF]);
+        let _ = empty_tx.send(vec![0u8; HASHED_BUF]);
     }
     std::thread::scope(|s| {
         let worker = s.spawn(move || -> Result<([u8; DIGEST_LEN], W)> {
@@ -242,7 +249,7 @@ fn receive_hashed<W: Write + Send>(
                 let Ok(mut buf) = empty_rx.recv() else {
                     return Ok(());
                 };
-                let want = left.min(BUF as u64) as usize;
+                let want = left.min(HASHED_BUF as u64) as usize;
                 let n = loop {
                     match wire.read(&mut buf[..want]) {
                         Ok(0) => {

@@ -107,7 +107,7 @@ fn every_man_page_has_examples() {
     assert!(
         missing.is_empty(),
         "no `Examples:` paragraph in the after_long_help of: {}\n(the man page's EXAMPLES section and \
-         `--help` both come from it; see src/cli.rs)",
+         `--help` both come from it; see src/cli/)",
         missing.join(", ")
     );
 }

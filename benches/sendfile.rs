@@ -1,8 +1,8 @@
 //! File transfer: `sockcat sendfile --verify` (BLAKE3, the default) first, against sockcat's own
 //! unverified sendfile, `--verify=sha256`, and `nc -N < FILE` (no peer verifies), with iperf3 -Z
 //! (sendfile into a splice receiver) as the ceiling; every receiver writes /dev/null.
-//! `SOCKCAT_BENCH_BASELINE=PATH` adds an older sockcat's `--verify` (what "no slower than before" is
-//! judged against).
+//! `SOCKCAT_BENCH_BASELINE=PATH` adds an older sockcat's `--verify` and `--verify=sha256` (what "no
+//! slower than before" is judged against).
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -76,6 +76,12 @@ pub fn scenario(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             Path::new(&old),
             file.clone(),
             Some("--verify"),
+        ));
+        tools.push(sendfile_tool(
+            "baseline sockcat --verify=sha256",
+            Path::new(&old),
+            file.clone(),
+            Some("--verify=sha256"),
         ));
     }
     let source = Source::File(file);

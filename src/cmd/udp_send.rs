@@ -149,19 +149,7 @@ fn send_and_wait(
             .ok_or_else(|| anyhow!("stdin is closed"))?;
         if args.count > 1 || framing.hex && !framing.lines {
             // Repeating needs all of stdin; so does hex that may wrap anywhere.
-            let mut all = Vec::new();
-            (&stdin)
-                .read_to_end(&mut all)
-                .map_err(|e| anyhow!(e).context("read stdin"))?;
-            let data = if framing.hex && !framing.lines {
-                decode_hex(&all, || "stdin".to_string())?
-            } else {
-                all
-            };
-            let plain = Framing {
-                hex: framing.hex && framing.lines,
-                ..framing
-            };
+            let (data, plain) = whole_stdin(&stdin, framing)?;
             for _ in 0..args.count {
                 let mut line_no = 0;
                 let (frames, _) = frames(&data, plain, true, &mut line_no)?;
@@ -267,8 +255,17 @@ fn all_datagrams(payloads: &[Vec<u8>], framing: Framing) -> Result<Vec<Vec<u8>>>
     let stdin = Input::stdin()
         .map(|i| i.file)
         .ok_or_else(|| anyhow!("stdin is closed"))?;
+    let (data, plain) = whole_stdin(&stdin, framing)?;
+    let mut line_no = 0;
+    let (frames, _) = frames(&data, plain, true, &mut line_no)?;
+    Ok(refs(&frames).into_iter().map(<[u8]>::to_vec).collect())
+}
+
+/// All of stdin, hex-decoded first when `--hex` may wrap anywhere (without `--lines`), and the framing
+/// that cuts the result into datagrams (hex left only to lines, decoded one by one).
+fn whole_stdin(stdin: &std::fs::File, framing: Framing) -> Result<(Vec<u8>, Framing)> {
     let mut all = Vec::new();
-    (&stdin)
+    (&*stdin)
         .read_to_end(&mut all)
         .map_err(|e| anyhow!(e).context("read stdin"))?;
     let data = if framing.hex && !framing.lines {
@@ -280,9 +277,7 @@ fn all_datagrams(payloads: &[Vec<u8>], framing: Framing) -> Result<Vec<Vec<u8>>>
         hex: framing.hex && framing.lines,
         ..framing
     };
-    let mut line_no = 0;
-    let (frames, _) = frames(&data, plain, true, &mut line_no)?;
-    Ok(refs(&frames).into_iter().map(<[u8]>::to_vec).collect())
+    Ok((data, plain))
 }
 
 /// Reads stdin as it comes and sends what is complete: whole lines, or full --max-size chunks (the

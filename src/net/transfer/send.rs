@@ -192,7 +192,11 @@ fn hash_range(file: &File, range: Range, digest: Digest) -> Result<[u8; DIGEST_L
     let end = range.offset + range.count;
     let page = mmap::page_size() as u64;
     let mut offset = range.offset;
-    while offset < end {
+    // SHA-256 (one block after another) stalls on every page of a mapping it reads from memory
+    // (1 GiB: 1.0-1.3 s of CPU against 0.6 s reading copies in L2), BLAKE3 (16 chunks at once)
+    // does not: only BLAKE3 hashes in place.
+    let in_place = digest == Digest::Blake3;
+    while in_place && offset < end {
         let start = offset - offset % page;
         let len = (end - start).min(WINDOW as u64) as usize;
         let Ok(window) = Window::of(file, start, len) else {

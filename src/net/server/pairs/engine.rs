@@ -78,6 +78,24 @@ impl Pairs {
         }
     }
 
+    /// Takes a client into the loop: non-blocking, registered under a slot of its own (its side 0),
+    /// which is returned; on failure nothing is held.
+    pub(super) fn admit(&mut self, client: &Socket) -> Result<usize> {
+        client
+            .set_nonblocking(true)
+            .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))?;
+        let slot = self.slot();
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&client.as_raw_fd()),
+            token(slot, 0),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.free.push(slot);
+            return Err(anyhow!(e).context("epoll"));
+        }
+        Ok(slot)
+    }
+
     /// Starts relaying a pair.
     pub(crate) fn add(&mut self, job: Job) {
         let Job {
@@ -88,18 +106,10 @@ impl Pairs {
             idle,
             done,
         } = job;
-        if let Err(e) = client.set_nonblocking(true) {
-            return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
-        }
-        let slot = self.slot();
-        if let Err(e) = self.poll.registry().register(
-            &mut SourceFd(&client.as_raw_fd()),
-            token(slot, 0),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            self.free.push(slot);
-            return done(Err(anyhow!(e).context("epoll")), &client);
-        }
+        let slot = match self.admit(&client) {
+            Ok(slot) => slot,
+            Err(e) => return done(Err(e), &client),
+        };
         self.start_pair(
             slot,
             client,

@@ -2,19 +2,16 @@
 
 use std::cmp::Reverse;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
-use mio::Interest;
-use mio::unix::SourceFd;
 use socket2::Socket;
 
 use crate::net::stream::{recv_error, send_error};
 
 use super::pair::SendFirst;
-use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Target, token};
+use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Target};
 
 impl Pairs {
     /// Starts `client`'s handshake with `front`, within `deadline`; then its pair is relayed.
@@ -26,18 +23,10 @@ impl Pairs {
         idle: Option<Duration>,
         done: Done,
     ) {
-        if let Err(e) = client.set_nonblocking(true) {
-            return done(Err(anyhow!(e).context("set O_NONBLOCK")), &client);
-        }
-        let slot = self.slot();
-        if let Err(e) = self.poll.registry().register(
-            &mut SourceFd(&client.as_raw_fd()),
-            token(slot, 0),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            self.free.push(slot);
-            return done(Err(anyhow!(e).context("epoll")), &client);
-        }
+        let slot = match self.admit(&client) {
+            Ok(slot) => slot,
+            Err(e) => return done(Err(e), &client),
+        };
         self.pairs[slot] = Some(Entry::Greeting(Greeting {
             client,
             input: Vec::new(),

@@ -5,6 +5,7 @@
 
 pub(crate) mod activation;
 pub(crate) mod fs;
+pub(crate) mod heap;
 pub(crate) mod inet;
 pub(crate) mod mmap;
 pub(crate) mod mmsg;

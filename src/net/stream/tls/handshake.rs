@@ -139,6 +139,7 @@ pub(super) fn handshake(
     let _ = sock.set_read_timeout(None);
     let _ = sock.set_write_timeout(None);
     conn.set_buffer_limit(Some(BUF));
+    crate::sys::heap::keep_freed_heap();
     let summary = Summary::of(&conn);
     Ok((
         TlsStream {

@@ -189,3 +189,103 @@ fn the_close_event_counts_bytes_still_on_their_way_to_the_client() {
     assert_eq!(close["bytes_out"].as_u64(), Some(N as u64), "{close}");
     assert_eq!(close["bytes_in"].as_u64(), Some(0), "{close}");
 }
+
+/// A peer that takes connections and never says a word (a SOCKS proxy or a TLS server that never
+/// replies): the listener and the connections it holds, and its port.
+fn silent_peer() -> (u16, std::sync::mpsc::Sender<()>) {
+    let (listener, port) = tcp_listener();
+    let (stop_tx, stop_rx) = channel::<()>();
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let mut held = Vec::new();
+        loop {
+            if let Ok((s, _)) = listener.accept() {
+                held.push(s);
+            }
+            match stop_rx.recv_timeout(Duration::from_millis(20)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+        }
+    });
+    (port, stop_tx)
+}
+
+/// A client of `listen --forward TARGET --max-conns 1 -w 120` (TARGET served on a client's thread)
+/// resets while its target is still connecting (or, for a proxy or TLS, still in its handshake):
+/// its thread gives up at once, the `close` event says `reset`, and the one place is free for a
+/// second client long before `-w`.
+fn a_reset_while_connecting_frees_the_place(target: &str, extra: &[&str]) {
+    let mut args = vec![
+        "listen",
+        "-v",
+        "--events",
+        "-",
+        "-w",
+        "120",
+        "127.0.0.1",
+        "0",
+        "--max-conns",
+        "1",
+        "--forward",
+        target,
+    ];
+    args.extend_from_slice(extra);
+    let mut fwd = Proc::spawn(&args, In::Null);
+    let addr = fwd.listening();
+    let c = connect(addr);
+    let me = c.local_addr().unwrap();
+    // Admitted, and its target named: the connect (or handshake) is under way and stays so.
+    let line = fwd.wait_line_containing(r#""event":"accept""#);
+    assert!(line.contains(&me.to_string()), "{line}");
+    let started = std::time::Instant::now();
+    reset(c);
+    let line = fwd.wait_line_containing(r#""event":"close""#);
+    assert!(line.contains(r#""reason":"reset""#), "{line}");
+    let c = connect(addr);
+    let me = c.local_addr().unwrap();
+    let line = fwd.wait_line_containing(&me.to_string());
+    assert!(line.starts_with("connection from"), "{line}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_reset_while_a_named_target_connects_frees_the_place_at_once() {
+    let (_listener, _filler, port) = unanswering_target();
+    a_reset_while_connecting_frees_the_place(&format!("localhost:{port}"), &["-4"]);
+}
+
+#[test]
+fn a_reset_while_a_unix_target_connects_frees_the_place_at_once() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.sock");
+    // Backlog 0 and one connection never accepted: a further connect waits for room.
+    let l = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    l.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+    l.listen(0).unwrap();
+    let filler = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    filler.connect(&SockAddr::unix(&path).unwrap()).unwrap();
+    a_reset_while_connecting_frees_the_place(&format!("unix:{}", path.display()), &[]);
+    drop((l, filler));
+}
+
+#[test]
+fn a_reset_while_a_tls_target_handshakes_frees_the_place_at_once() {
+    let (port, _stop) = silent_peer();
+    a_reset_while_connecting_frees_the_place(
+        &format!("tls://127.0.0.1:{port}"),
+        &["--forward-insecure"],
+    );
+}
+
+#[test]
+fn a_reset_while_a_proxy_answers_nothing_frees_the_place_at_once() {
+    let (port, _stop) = silent_peer();
+    let proxy = format!("socks5://127.0.0.1:{port}");
+    a_reset_while_connecting_frees_the_place("127.0.0.1:9", &["--proxy", &proxy]);
+}

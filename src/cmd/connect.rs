@@ -52,6 +52,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
         proxies: proxy_chain(&args.proxy)?,
         sockopts: SockSettings::parse(&args.sockopts.list)?,
         mptcp: args.mptcp,
+        watch: None,
     };
     if args.unix.is_some() {
         opts.sockopts.check(Domain::UNIX, Type::STREAM)?;
@@ -102,7 +103,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<()> {
                 args.timeout,
                 args.wait_for,
                 on_retry,
-                |timeout| socket::unix_connect(path, timeout),
+                |timeout| socket::unix_connect(path, timeout, None),
             )
             .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?
         }

@@ -129,7 +129,7 @@ fn send(args: &SendfileArgs) -> Result<()> {
             }
             let name = path.display().to_string();
             retry(&name, args.timeout, args.wait_for, on_retry, |timeout| {
-                socket::unix_connect(path, timeout)
+                socket::unix_connect(path, timeout, None)
             })
             .and_then(|sock| opts.sockopts.apply(&sock).map(|()| sock))?
         }

@@ -4,7 +4,8 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -36,6 +37,17 @@ pub(crate) struct ConnectOpts {
     pub sockopts: SockSettings,
     /// `--mptcp`: Multipath TCP where the kernel allows it.
     pub mptcp: bool,
+    /// The client this connection is for (`listen --forward` on a client's thread): its reset
+    /// abandons the connect, a proxy's handshake and the TLS handshake at once
+    /// ([`poll::poll_watched`]) instead of at `-w`.
+    pub watch: Option<Arc<Socket>>,
+}
+
+impl ConnectOpts {
+    /// The descriptor to watch while waiting, if any ([`ConnectOpts::watch`]).
+    pub(crate) fn watched(&self) -> Option<BorrowedFd<'_>> {
+        self.watch.as_deref().map(AsFd::as_fd)
+    }
 }
 
 /// Orders addresses for Happy Eyeballs: families alternate, starting with the resolver's first choice.
@@ -170,7 +182,7 @@ pub(crate) fn happy_eyeballs(
             .iter()
             .map(|(s, _)| (s.as_fd(), poll::WRITABLE))
             .collect();
-        let ready = poll::poll(&fds, wait).context("poll")?;
+        let ready = poll::poll_watched(&fds, opts.watched(), wait).context("poll")?;
         drop(fds);
         let mut i = 0;
         let mut idx = 0;

@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -347,23 +348,45 @@ fn stale_socket_file(path: &Path, addr: &SockAddr) -> Result<Option<(u64, u64)>>
     Ok(if live { None } else { Some((dev, ino)) })
 }
 
-/// Connects a Unix-domain stream socket, within `timeout` when given.
-pub(crate) fn unix_connect(path: &Path, timeout: Option<Duration>) -> Result<Socket> {
+/// Connects a Unix-domain stream socket, within `timeout` when given. A listener whose queue is full
+/// makes the connect wait for room (tried again every few milliseconds: a Unix socket cannot be
+/// polled for it), as long as `watch` (the client it is for, see [`ConnectOpts::watch`]) is there.
+///
+/// [`ConnectOpts::watch`]: crate::net::connect::ConnectOpts::watch
+pub(crate) fn unix_connect(
+    path: &Path,
+    timeout: Option<Duration>,
+    watch: Option<BorrowedFd<'_>>,
+) -> Result<Socket> {
     let shown = path.display().to_string();
     let addr = unix_sockaddr(path)?;
     let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
         .with_context(|| format!("socket for {shown}"))?;
-    let result = match timeout {
-        Some(t) => sock.connect_timeout(&addr, t),
-        None => sock.connect(&addr),
-    };
-    match result {
-        Ok(()) => Ok(sock),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => {
-            Err(exit::timeout(format!("connect {shown}: timed out")))
+    sock.set_nonblocking(true)
+        .with_context(|| format!("socket for {shown}"))?;
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match sock.connect(&addr) {
+            Ok(()) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // EAGAIN: the listener's queue is full.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if left.is_some_and(|l| l.is_zero()) {
+                    return Err(exit::timeout(format!("connect {shown}: timed out")));
+                }
+                let wait = left.map_or(pause, |l| l.min(pause));
+                poll::poll_watched(&[], watch, Some(wait))
+                    .with_context(|| format!("connect {shown}"))?;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e).with_context(|| format!("connect {shown}")),
         }
-        Err(e) => Err(e).with_context(|| format!("connect {shown}")),
     }
+    sock.set_nonblocking(false)
+        .with_context(|| format!("connect {shown}"))?;
+    Ok(sock)
 }
 
 /// Accepts one connection, waiting at most `timeout` (None: forever). Ok(None) when the time ran out.
@@ -379,7 +402,6 @@ fn accept_with(
     timeout: Option<Duration>,
     mut take: impl FnMut(&Socket) -> io::Result<(Socket, SockAddr)>,
 ) -> io::Result<Option<(Socket, SockAddr)>> {
-    use std::os::fd::AsFd;
     let retry = |e: &io::Error| {
         matches!(
             e.kind(),
@@ -436,10 +458,13 @@ pub(crate) fn describe_sockaddr(addr: &SockAddr) -> String {
 }
 
 /// A socket whose reads and writes give up at `deadline` (SO_RCVTIMEO / SO_SNDTIMEO set to what is
-/// left before each call): the bound on a proxy handshake, client side and server side.
+/// left before each call): the bound on a proxy handshake, client side and server side. With `watch`
+/// (the client a forwarder's handshake is for), each call first waits in poll(2) for the socket or
+/// that client's reset, which ends it at once.
 pub(crate) struct Deadlined<'a> {
     pub(crate) sock: &'a Socket,
     pub(crate) deadline: Instant,
+    pub(crate) watch: Option<BorrowedFd<'a>>,
 }
 
 impl Deadlined<'_> {
@@ -450,18 +475,34 @@ impl Deadlined<'_> {
         }
         Ok(left.max(Duration::from_millis(1)))
     }
+
+    /// Waits for `events` on the socket, or the watched client's reset (an error), within `left`.
+    fn ready(&self, events: i16, left: Duration) -> io::Result<()> {
+        if self.watch.is_none() {
+            return Ok(());
+        }
+        let ready = poll::poll_watched(&[(self.sock.as_fd(), events)], self.watch, Some(left))?;
+        if ready[0] == 0 {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        Ok(())
+    }
 }
 
 impl Read for Deadlined<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.set_read_timeout(Some(self.left()?))?;
+        let left = self.left()?;
+        self.ready(poll::READABLE, left)?;
+        self.sock.set_read_timeout(Some(left))?;
         (&*self.sock).read(buf)
     }
 }
 
 impl Write for Deadlined<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.set_write_timeout(Some(self.left()?))?;
+        let left = self.left()?;
+        self.ready(poll::WRITABLE, left)?;
+        self.sock.set_write_timeout(Some(left))?;
         (&*self.sock).write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {

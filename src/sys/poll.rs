@@ -14,6 +14,35 @@ pub fn poll(fds: &[(BorrowedFd<'_>, i16)], timeout: Option<Duration>) -> io::Res
     poll_in_steps(fds, timeout, libc::c_int::MAX)
 }
 
+/// [`poll`], also watching `watch` (a peer whose hang-up makes the wait pointless, such as the client
+/// a forwarder is connecting for): Err(ConnectionReset) as soon as it reports POLLHUP or POLLERR
+/// (a reset; a FIN alone is neither).
+pub fn poll_watched(
+    fds: &[(BorrowedFd<'_>, i16)],
+    watch: Option<BorrowedFd<'_>>,
+    timeout: Option<Duration>,
+) -> io::Result<Vec<i16>> {
+    let Some(watch) = watch else {
+        return poll(fds, timeout);
+    };
+    let mut all = fds.to_vec();
+    all.push((watch, 0));
+    let mut ready = poll(&all, timeout)?;
+    if ready.pop().unwrap_or(0) & (libc::POLLHUP | libc::POLLERR) != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "the peer watched went away",
+        ));
+    }
+    Ok(ready)
+}
+
+/// Has `fd`'s peer gone (POLLHUP or POLLERR now: a TCP reset)?
+pub fn hung_up(fd: BorrowedFd<'_>) -> bool {
+    poll(&[(fd, 0)], Some(Duration::ZERO))
+        .is_ok_and(|r| r[0] & (libc::POLLHUP | libc::POLLERR) != 0)
+}
+
 /// [`poll`], each poll(2) call waiting at most `step_ms`: a call that comes back empty before the
 /// deadline is followed by another, until the deadline.
 fn poll_in_steps(
@@ -92,4 +121,29 @@ mod tests {
     }
 
     use std::io::Write;
+
+    #[test]
+    fn a_watched_peer_that_resets_ends_the_wait() {
+        use socket2::{Domain, Socket, Type};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        c.connect(&l.local_addr().unwrap().into()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        let (r, _w) = crate::sys::zerocopy::pipe().unwrap();
+        // A FIN is not a hang-up.
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let ready = poll_watched(
+            &[(r.as_fd(), READABLE)],
+            Some(s.as_fd()),
+            Some(Duration::from_millis(20)),
+        )
+        .unwrap();
+        assert_eq!(ready, vec![0]);
+        assert!(!hung_up(s.as_fd()));
+        c.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(c);
+        let e = poll_watched(&[(r.as_fd(), READABLE)], Some(s.as_fd()), None).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        assert!(hung_up(s.as_fd()));
+    }
 }

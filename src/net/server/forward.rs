@@ -14,7 +14,9 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -29,7 +31,8 @@ use crate::net::server::acl::Acl;
 use crate::net::server::pairs::{Done, Job, Target as PairTarget};
 use crate::net::socket::unix_connect;
 use crate::net::stream::relay::{RelayConfig, join};
-use crate::net::stream::{Endpoint, tls};
+use crate::net::stream::{Endpoint, recv_error, tls};
+use crate::sys::poll;
 
 /// How long a client has to send its PROXY protocol header.
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -183,10 +186,22 @@ impl Forward {
     /// with the TLS handshake done (bounded by `-w`, else [`tls::HANDSHAKE_TIMEOUT`]) after the
     /// PROXY protocol header, which goes to the target in the clear, as haproxy's `send-proxy` with
     /// `ssl` sends it.
-    fn open(&self, header: Option<&[u8]>, who: &str) -> Result<Endpoint> {
+    ///
+    /// `watch` is the client: its reset abandons the connect, a proxy's handshake or the TLS
+    /// handshake at once (see [`ConnectOpts::watch`]; a name is still resolved in full).
+    fn open(
+        &self,
+        header: Option<&[u8]>,
+        who: &str,
+        watch: Option<Arc<Socket>>,
+    ) -> Result<Endpoint> {
+        let opts = ConnectOpts {
+            watch,
+            ..self.connect.clone()
+        };
         let sock = match &self.target {
-            Target::Tcp(hp) | Target::Tls(hp) => connect(hp, &self.connect, None)?.0,
-            Target::Unix(path) => unix_connect(path, self.connect.timeout)?,
+            Target::Tcp(hp) | Target::Tls(hp) => connect(hp, &opts, None)?.0,
+            Target::Unix(path) => unix_connect(path, opts.timeout, opts.watched())?,
         };
         if let Some(header) = header {
             (&sock)
@@ -197,7 +212,8 @@ impl Forward {
         match (&self.target, &self.origin) {
             (Target::Tls(hp), Some(client)) => {
                 let timeout = self.connect.timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
-                let (stream, summary) = client.handshake(sock, &hp.host, Some(timeout))?;
+                let (stream, summary) =
+                    client.handshake_watched(sock, &hp.host, Some(timeout), opts.watched())?;
                 if self.admission.verbose {
                     crate::diag!("{who}: {name}: {}", summary.line());
                 }
@@ -297,6 +313,8 @@ impl Forward {
         let addrs = self.admission.admit(&client)?;
         // Named before the connect, so a target that cannot be reached has its name in the event.
         dest(&self.target.to_string());
+        // The client, watched while its target is opened: a reset frees its place at once.
+        let watch = client.try_clone().ok().map(Arc::new);
         let client = match tls {
             Some(server) => {
                 let timeout = self.relay.idle_timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
@@ -313,9 +331,18 @@ impl Forward {
         let header = self
             .proxy_protocol
             .map(|version| proxy_protocol::encode(version, addrs.peer.zip(addrs.local)));
-        let target = self
-            .open(header.as_deref(), &addrs.shown())
-            .with_context(|| format!("forward to {}", self.target))?;
+        let target = match self.open(header.as_deref(), &addrs.shown(), watch.clone()) {
+            Ok(target) => target,
+            // The client went away meanwhile: that, not the target, ended it.
+            Err(_) if watch.as_deref().is_some_and(|w| poll::hung_up(w.as_fd())) => {
+                let why = watch
+                    .as_deref()
+                    .and_then(|w| w.take_error().ok().flatten())
+                    .unwrap_or_else(|| std::io::ErrorKind::ConnectionReset.into());
+                return Err(recv_error(why).context("client"));
+            }
+            Err(e) => return Err(e.context(format!("forward to {}", self.target))),
+        };
         if self.admission.verbose {
             crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
         }

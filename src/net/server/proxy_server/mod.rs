@@ -155,6 +155,7 @@ impl ProxyServer {
             let mut wire = Wire::new(Deadlined {
                 sock: &client,
                 deadline,
+                watch: None,
             });
             let (dest, target) = self.tunnel(&mut wire, deadline, &who, on_dest)?;
             client.set_read_timeout(None)?;

@@ -164,6 +164,7 @@ pub(crate) fn connect_through(
         let mut s = Deadlined {
             sock: &sock,
             deadline,
+            watch: opts.watched(),
         };
         handshake(&mut s, hop, next, opts.family)
             .with_context(|| format!("connect {next} through {hop}"))?;

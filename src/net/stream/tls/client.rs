@@ -1,6 +1,7 @@
 //! A TLS client: its configuration, the name it sends and checks, its handshake.
 
 use std::net::IpAddr;
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -69,6 +70,18 @@ impl Client {
         host: &str,
         timeout: Option<Duration>,
     ) -> Result<(TlsStream, Summary)> {
+        self.handshake_watched(sock, host, timeout, None)
+    }
+
+    /// [`Client::handshake`], ended at once by `watch`'s reset (the client a forwarder's TLS
+    /// origination is for), `timeout` then bounding the handshake in all.
+    pub(crate) fn handshake_watched(
+        &self,
+        sock: Socket,
+        host: &str,
+        timeout: Option<Duration>,
+        watch: Option<BorrowedFd<'_>>,
+    ) -> Result<(TlsStream, Summary)> {
         let name = server_name(self.sni.as_deref(), host)?;
         let expected = match &name {
             ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
@@ -76,7 +89,7 @@ impl Client {
         };
         let conn =
             ClientConnection::new(self.config.clone(), name).map_err(|e| anyhow!("TLS: {e}"))?;
-        let result = handshake(sock, conn.into(), timeout);
+        let result = handshake(sock, conn.into(), timeout, watch);
         let (stream, summary) = result.map_err(|e| {
             let leaf = self.verifier.leaf();
             explain(e, leaf.as_ref(), &expected)

@@ -1,9 +1,10 @@
 //! The handshake on a connected socket, for either side, and what it agreed on.
 
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use rustls::Connection;
@@ -13,6 +14,7 @@ use socket2::Socket;
 use super::session::{Shared, TlsStream};
 use super::{BUF, cert, verify};
 use crate::exit;
+use crate::net::socket::Deadlined;
 
 /// What the handshake agreed on.
 #[derive(Debug, Clone)]
@@ -107,19 +109,14 @@ fn tls_error(e: &io::Error) -> Option<rustls::Error> {
         .cloned()
 }
 
-pub(super) fn handshake(
-    sock: Socket,
-    mut conn: Connection,
+/// Drives `conn`'s handshake over `io` until it is done or fails.
+fn drive(
+    conn: &mut Connection,
+    io: &mut (impl io::Read + io::Write),
     timeout: Option<Duration>,
-) -> std::result::Result<(TlsStream, Summary), Failed> {
-    // A zero timeout (`-w 0`, `-i 0`, a deadline already reached) is not a socket timeout at all
-    // (the call fails and the socket would wait for ever): the least one instead.
-    let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
-    let _ = sock.set_read_timeout(timeout);
-    let _ = sock.set_write_timeout(timeout);
-    let mut io = &sock;
+) -> std::result::Result<(), Failed> {
     while conn.is_handshaking() {
-        if let Err(e) = conn.complete_io(&mut io) {
+        if let Err(e) = conn.complete_io(io) {
             return Err(match tls_error(&e) {
                 Some(t) => Failed::Tls(t),
                 None if matches!(
@@ -134,7 +131,36 @@ pub(super) fn handshake(
         }
     }
     while conn.wants_write() {
-        conn.write_tls(&mut io).map_err(Failed::Io)?;
+        conn.write_tls(io).map_err(Failed::Io)?;
+    }
+    Ok(())
+}
+
+/// The handshake on `sock`, each wait bounded by `timeout`; with `watch` (the client a forwarder's
+/// TLS origination is for, see [`crate::net::connect::ConnectOpts::watch`]) bounded by `timeout` in
+/// all, and ended at once by that client's reset.
+pub(super) fn handshake(
+    sock: Socket,
+    mut conn: Connection,
+    timeout: Option<Duration>,
+    watch: Option<BorrowedFd<'_>>,
+) -> std::result::Result<(TlsStream, Summary), Failed> {
+    // A zero timeout (`-w 0`, `-i 0`, a deadline already reached) is not a socket timeout at all
+    // (the call fails and the socket would wait for ever): the least one instead.
+    let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+    let _ = sock.set_read_timeout(timeout);
+    let _ = sock.set_write_timeout(timeout);
+    match watch {
+        Some(watch) => {
+            let far = Duration::from_secs(365 * 24 * 3600);
+            let mut io = Deadlined {
+                sock: &sock,
+                deadline: Instant::now() + timeout.unwrap_or(far),
+                watch: Some(watch),
+            };
+            drive(&mut conn, &mut io, timeout)?;
+        }
+        None => drive(&mut conn, &mut &sock, timeout)?,
     }
     let _ = sock.set_read_timeout(None);
     let _ = sock.set_write_timeout(None);

@@ -102,7 +102,7 @@ impl Server {
         let conn = ServerConnection::new(self.config.clone()).map_err(|e| anyhow!("TLS: {e}"))?;
         // For --events: a failed handshake is a `refuse` (reason tls); a session's close line gets
         // what was agreed and its application bytes.
-        match handshake(sock, conn.into(), timeout) {
+        match handshake(sock, conn.into(), timeout, None) {
             Ok((stream, summary)) => {
                 Note::tls(summary.json(), served::counts(&stream.shared));
                 Ok((stream, summary))

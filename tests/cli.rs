@@ -43,3 +43,4 @@ mod tls_sendfile;
 mod tls_server;
 mod udp;
 mod udp_forward;
+mod udp_reply_source;

@@ -88,6 +88,9 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
         (None, None) => return Err(exit::usage("give [ADDR] PORT, or --unix PATH")),
     };
     let shown = rx.shown.clone();
+    if args.echo || args.reply {
+        rx.answer_from_arrival();
+    }
     let last_sender = if args.reply {
         let last = Arc::new(LastSender::default());
         reply::spawn_stdin_sender(rx.reply_socket()?, last.clone(), unix::MAX_DATAGRAM);
@@ -169,6 +172,8 @@ fn run_forward(
         let (addr, port) = parse_bind_endpoint(&args.endpoint, family)?;
         UdpReceiver::open(addr, port, family, &opts)?
     };
+    // Before the `listening on` line: a datagram that comes right after it knows where it arrived.
+    rx.answer_from_arrival();
     let signal = Arc::new(AtomicUsize::new(0));
     if args.stats {
         crate::sys::signal::catch_stop_signals().context("catch SIGINT and SIGTERM")?;
@@ -258,9 +263,11 @@ fn receive(
             rx.echo();
         }
         if let Some(last) = last_sender
-            && let Some(addr) = (0..n).rev().find_map(|i| rx.reply_addr(i))
+            && let Some((addr, local)) = (0..n)
+                .rev()
+                .find_map(|i| rx.reply_addr(i).map(|a| (a, rx.reply_from(i))))
         {
-            last.set(addr);
+            last.set(addr, local);
         }
         text.clear();
         let now = Instant::now();
@@ -333,6 +340,7 @@ mod tests {
             data: b"hi\"",
             from,
             truncated: false,
+            local: None,
         };
         let show = |f| {
             let mut t = Vec::new();
@@ -350,6 +358,7 @@ mod tests {
             data: &[0xff],
             from,
             truncated: false,
+            local: None,
         };
         let mut t = Vec::new();
         format(&mut t, &bin, "127.0.0.1:9", UdpFormat::Json);

@@ -5,7 +5,7 @@
 //! over send/recv one datagram at a time.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{SockAddr, Socket};
 
@@ -26,6 +26,111 @@ impl<'a> Dest<'a> {
             Dest::Connected => None,
             Dest::All(a) => Some(a),
             Dest::Each(list) => list.get(i),
+        }
+    }
+}
+
+/// Where a reply leaves from: the local end the datagram it answers arrived at (IP_PKTINFO /
+/// IPV6_PKTINFO), so a receiver bound to a wildcard address answers from the address the client sent
+/// to, not from the route's first address (a client with a connected socket drops that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Local {
+    /// IPv4: the local address (IP_PKTINFO's ipi_spec_dst: for a broadcast, the interface's).
+    V4(Ipv4Addr),
+    /// IPv6 (perhaps IPv4-mapped on a dual-stack socket): the source address (unspecified for a
+    /// datagram sent to a multicast group) and the interface (0 unless the address needs one).
+    V6(Ipv6Addr, u32),
+}
+
+/// The source of each datagram of a batch: the system's choice, one for all, or one per datagram.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Default,
+    All(Local),
+    Each(&'a [Option<Local>]),
+}
+
+impl Source<'_> {
+    fn get(&self, i: usize) -> Option<Local> {
+        match *self {
+            Source::Default => None,
+            Source::All(l) => Some(l),
+            Source::Each(list) => list.get(i).copied().flatten(),
+        }
+    }
+}
+
+/// Room for the control messages of one datagram, sent or received: UDP_SEGMENT or UDP_GRO (24
+/// bytes on 64-bit Linux), IP_PKTINFO (32) and IPV6_PKTINFO (40), 8-aligned.
+type Control = [u64; 16];
+
+/// Appends a control message (`level`, `ty`, `data`) to `buf` at `*used` bytes (a multiple of the
+/// alignment), and moves `*used` past it; false (nothing written) when it does not fit.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn put_cmsg(buf: &mut Control, used: &mut usize, level: i32, ty: i32, data: &[u8]) -> bool {
+    // SAFETY: CMSG_LEN and CMSG_SPACE only compute sizes.
+    let (len, space) = unsafe {
+        (
+            libc::CMSG_LEN(data.len() as u32) as usize,
+            libc::CMSG_SPACE(data.len() as u32) as usize,
+        )
+    };
+    if *used + space > std::mem::size_of::<Control>() {
+        return false;
+    }
+    // SAFETY: cmsghdr is plain C data; all-zero is valid and the fields are set next.
+    let mut hdr: libc::cmsghdr = unsafe { std::mem::zeroed() };
+    hdr.cmsg_len = len as _;
+    hdr.cmsg_level = level;
+    hdr.cmsg_type = ty;
+    let header = len - data.len();
+    // SAFETY: `*used + space` bytes fit in `buf` (checked above) and `header + data.len()` is `len`,
+    // at most `space`; the writes are unaligned-safe and stay inside the buffer.
+    unsafe {
+        let at = buf.as_mut_ptr().cast::<u8>().add(*used);
+        std::ptr::write_unaligned(at.cast::<libc::cmsghdr>(), hdr);
+        std::ptr::copy_nonoverlapping(data.as_ptr(), at.add(header), data.len());
+    }
+    *used += space;
+    true
+}
+
+/// Appends `local` as the control message that sets a datagram's source address.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn put_source(buf: &mut Control, used: &mut usize, local: Local) -> bool {
+    match local {
+        Local::V4(addr) => {
+            let info = libc::in_pktinfo {
+                ipi_ifindex: 0,
+                ipi_spec_dst: libc::in_addr {
+                    s_addr: u32::from(addr).to_be(),
+                },
+                ipi_addr: libc::in_addr { s_addr: 0 },
+            };
+            // SAFETY: in_pktinfo is plain C data of this size; viewed as bytes only to be copied.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(
+                    (&info as *const libc::in_pktinfo).cast::<u8>(),
+                    std::mem::size_of::<libc::in_pktinfo>(),
+                )
+            };
+            put_cmsg(buf, used, libc::IPPROTO_IP, libc::IP_PKTINFO, bytes)
+        }
+        Local::V6(addr, ifindex) => {
+            let info = libc::in6_pktinfo {
+                ipi6_addr: libc::in6_addr {
+                    s6_addr: addr.octets(),
+                },
+                ipi6_ifindex: ifindex,
+            };
+            // SAFETY: as above, for in6_pktinfo.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(
+                    (&info as *const libc::in6_pktinfo).cast::<u8>(),
+                    std::mem::size_of::<libc::in6_pktinfo>(),
+                )
+            };
+            put_cmsg(buf, used, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, bytes)
         }
     }
 }
@@ -58,27 +163,31 @@ fn plan(datagrams: &[&[u8]], gso: bool) -> Vec<(usize, usize)> {
     plan
 }
 
-/// A control message carrying UDP_SEGMENT (the GSO segment size), laid out as CMSG_SPACE(2).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[repr(C)]
-struct SegmentCmsg {
-    hdr: libc::cmsghdr,
-    size: u16,
-    _pad: [u8; 6],
-}
-
 /// Sends each of `datagrams` as one datagram, and returns how many went out: at least one unless
 /// `datagrams` is empty; an error only when none did (like sendmmsg). With `gso`, runs of equal-sized
 /// datagrams go as UDP GSO sends (UDP_SEGMENT): the caller turns `gso` off when the kernel or the route
 /// refuses it (EINVAL, EIO) and tries again.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn send_batch(
     sock: &Socket,
     datagrams: &[&[u8]],
     dest: Dest<'_>,
     gso: bool,
 ) -> io::Result<usize> {
+    send_batch_from(sock, datagrams, dest, Source::Default, gso)
+}
+
+/// [`send_batch`], each datagram from the local address `src` gives (IP_PKTINFO / IPV6_PKTINFO).
+/// With [`Source::Each`] no GSO (a run would need one source).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn send_batch_from(
+    sock: &Socket,
+    datagrams: &[&[u8]],
+    dest: Dest<'_>,
+    src: Source<'_>,
+    gso: bool,
+) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
+    let gso = gso && !matches!(src, Source::Each(_));
     let plan = plan(datagrams, gso);
     if plan.is_empty() {
         return Ok(0);
@@ -91,22 +200,20 @@ pub(crate) fn send_batch(
             iov_len: d.len(),
         })
         .collect();
-    // SAFETY: CMSG_LEN and CMSG_SPACE only compute sizes.
-    let (cmsg_len, cmsg_space) = unsafe { (libc::CMSG_LEN(2), libc::CMSG_SPACE(2)) };
-    debug_assert_eq!(cmsg_space as usize, std::mem::size_of::<SegmentCmsg>());
-    let mut cmsgs: Vec<SegmentCmsg> = plan
+    // Each message's control data: its GSO segment size, its source; and how many bytes of it.
+    let mut controls: Vec<(Control, usize)> = plan
         .iter()
-        .map(|&(i, _)| {
-            // SAFETY: cmsghdr is plain C data; all-zero is valid and the fields are set next.
-            let mut hdr: libc::cmsghdr = unsafe { std::mem::zeroed() };
-            hdr.cmsg_len = cmsg_len as _;
-            hdr.cmsg_level = libc::SOL_UDP;
-            hdr.cmsg_type = libc::UDP_SEGMENT;
-            SegmentCmsg {
-                hdr,
-                size: datagrams[i].len() as u16,
-                _pad: [0; 6],
+        .map(|&(i, n)| {
+            let mut c = [0u64; 16];
+            let mut len = 0;
+            if n > 1 {
+                let size = (datagrams[i].len() as u16).to_ne_bytes();
+                put_cmsg(&mut c, &mut len, libc::SOL_UDP, libc::UDP_SEGMENT, &size);
             }
+            if let Some(local) = src.get(i) {
+                put_source(&mut c, &mut len, local);
+            }
+            (c, len)
         })
         .collect();
     let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(plan.len());
@@ -116,9 +223,10 @@ pub(crate) fn send_batch(
         let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
         m.msg_hdr.msg_iov = &mut iovs[i];
         m.msg_hdr.msg_iovlen = n as _;
-        if n > 1 {
-            m.msg_hdr.msg_control = (&mut cmsgs[k] as *mut SegmentCmsg).cast();
-            m.msg_hdr.msg_controllen = cmsg_space as _;
+        let (control, len) = &mut controls[k];
+        if *len > 0 {
+            m.msg_hdr.msg_control = control.as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = *len as _;
         }
         if let Some(addr) = dest.get(i) {
             m.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
@@ -128,9 +236,9 @@ pub(crate) fn send_batch(
     }
     loop {
         // SAFETY: msgs holds initialised headers whose iovecs point into `iovs` (which point into
-        // `datagrams`), whose control data point into `cmsgs` and whose names point into `dest`, all
-        // alive and unmoved for the whole call; the kernel only reads them (and writes msg_len inside
-        // msgs, which we own).
+        // `datagrams`), whose control data point into `controls` (each `len` bytes of whole
+        // control messages) and whose names point into `dest`, all alive and unmoved for the whole
+        // call; the kernel only reads them (and writes msg_len inside msgs, which we own).
         let sent = unsafe {
             libc::sendmmsg(
                 sock.as_raw_fd(),
@@ -149,12 +257,13 @@ pub(crate) fn send_batch(
     }
 }
 
-/// Portable fallback: one send per datagram.
+/// Portable fallback: one send per datagram, from the system's choice of address.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn send_batch(
+pub(crate) fn send_batch_from(
     sock: &Socket,
     datagrams: &[&[u8]],
     dest: Dest<'_>,
+    _src: Source<'_>,
     _gso: bool,
 ) -> io::Result<usize> {
     let mut sent = 0;
@@ -196,6 +305,44 @@ pub(crate) fn enable_gro(_sock: &Socket) -> bool {
     false
 }
 
+/// Sets a boolean socket option; true when the kernel took it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_flag(sock: &Socket, level: libc::c_int, name: libc::c_int) -> bool {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a live c_int and its exact size is passed; the kernel only reads it.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    r == 0
+}
+
+/// Asks for each datagram's local end ([`Datagram::local`]): IP_PKTINFO on an IPv4 socket;
+/// IPV6_RECVPKTINFO on an IPv6 one, and IP_PKTINFO too for the IPv4 datagrams of a dual-stack one
+/// (its local address rather than the header's destination, a broadcast perhaps). False where the
+/// kernel gives none.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn enable_pktinfo(sock: &Socket) -> bool {
+    let v4 = set_flag(sock, libc::IPPROTO_IP, libc::IP_PKTINFO);
+    match sock.domain() {
+        Ok(d) if d == socket2::Domain::IPV6 => {
+            set_flag(sock, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) || v4
+        }
+        _ => v4,
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn enable_pktinfo(_sock: &Socket) -> bool {
+    false
+}
+
 /// One received datagram.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Datagram<'a> {
@@ -204,6 +351,8 @@ pub(crate) struct Datagram<'a> {
     pub from: Option<SocketAddr>,
     /// The datagram was larger than the slot and was cut.
     pub truncated: bool,
+    /// Where a reply should leave from (with [`enable_pktinfo`]; None without).
+    pub local: Option<Local>,
 }
 
 /// Where one received datagram lies in the batch buffer.
@@ -213,6 +362,7 @@ struct Item {
     len: usize,
     from: Option<SocketAddr>,
     truncated: bool,
+    local: Option<Local>,
 }
 
 /// Buffers for receiving up to `slots` buffers of up to `slot` bytes each in one call; with UDP GRO
@@ -254,6 +404,7 @@ impl RecvBatch {
             data: &self.buf[it.start..it.start + it.len],
             from: it.from,
             truncated: it.truncated,
+            local: it.local,
         }
     }
 
@@ -269,8 +420,8 @@ impl RecvBatch {
         let n = max.clamp(1, self.slots);
         let mut names: Vec<libc::sockaddr_storage> = Vec::with_capacity(n);
         let mut iovs: Vec<libc::iovec> = Vec::with_capacity(n);
-        // Room for one int-sized control message per buffer (the GRO segment size), 8-aligned.
-        let mut controls: Vec<[u64; 4]> = vec![[0; 4]; n];
+        // Room for the control messages of each buffer (the GRO segment size, the local address).
+        let mut controls: Vec<Control> = vec![[0; 16]; n];
         for i in 0..n {
             // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
             names.push(unsafe { std::mem::zeroed() });
@@ -290,7 +441,7 @@ impl RecvBatch {
             m.msg_hdr.msg_namelen =
                 std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             m.msg_hdr.msg_control = controls[i].as_mut_ptr().cast();
-            m.msg_hdr.msg_controllen = std::mem::size_of::<[u64; 4]>() as _;
+            m.msg_hdr.msg_controllen = std::mem::size_of::<Control>() as _;
             msgs.push(m);
         }
         let flags = if wait {
@@ -322,6 +473,7 @@ impl RecvBatch {
             let len = (m.msg_len as usize).min(self.slot);
             let truncated = m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
             let from = to_socket_addr(&names[i], m.msg_hdr.msg_namelen);
+            let local = local_end(&m.msg_hdr);
             let start = i * self.slot;
             let segment = gro_segment(&m.msg_hdr)
                 .filter(|&s| s > 0)
@@ -334,6 +486,7 @@ impl RecvBatch {
                     len: part,
                     from,
                     truncated: truncated && off + part == len,
+                    local,
                 });
                 off += part;
                 if off >= len {
@@ -367,6 +520,7 @@ impl RecvBatch {
                     len: len.min(self.slot),
                     from: addr.as_socket(),
                     truncated: len > self.slot,
+                    local: None,
                 }),
                 Err(e) if self.items.is_empty() => return Err(e),
                 Err(_) => break,
@@ -394,10 +548,54 @@ fn gro_segment(hdr: &libc::msghdr) -> Option<usize> {
     None
 }
 
+/// Where a reply to a received message should leave from, from its IP_PKTINFO (preferred: the local
+/// address even for a broadcast) or IPV6_PKTINFO control data.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn local_end(hdr: &libc::msghdr) -> Option<Local> {
+    let mut v6 = None;
+    // SAFETY: hdr is a msghdr just filled in by recvmmsg, whose msg_control points at a live buffer of
+    // msg_controllen bytes; the CMSG_* walkers stay inside it, and each value is read unaligned after
+    // its level and type say what it is (the kernel writes the whole structure).
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(hdr);
+        while !c.is_null() {
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    let info =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::in_pktinfo>());
+                    let addr = Ipv4Addr::from(u32::from_be(info.ipi_spec_dst.s_addr));
+                    return (!addr.is_unspecified()).then_some(Local::V4(addr));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let info =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::in6_pktinfo>());
+                    v6 = Some((Ipv6Addr::from(info.ipi6_addr.s6_addr), info.ipi6_ifindex));
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(hdr, c);
+        }
+    }
+    let (addr, ifindex) = v6?;
+    if let Some(v4) = addr.to_ipv4_mapped() {
+        // The header's destination: no source when it was a broadcast or group.
+        let plain = !(v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified());
+        return plain.then_some(Local::V6(addr, 0));
+    }
+    Some(if addr.is_multicast() {
+        // A reply never comes from a group: the interface only.
+        Local::V6(Ipv6Addr::UNSPECIFIED, ifindex)
+    } else if addr.is_unicast_link_local() {
+        Local::V6(addr, ifindex)
+    } else {
+        Local::V6(addr, 0)
+    })
+}
+
 /// Reads an IPv4 or IPv6 address the kernel wrote into a sockaddr_storage.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn to_socket_addr(name: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    use std::net::{SocketAddrV4, SocketAddrV6};
     let len = len as usize;
     match name.ss_family as libc::c_int {
         libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {

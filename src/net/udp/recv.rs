@@ -4,7 +4,7 @@ use crate::exit::{self, usage};
 use crate::net::addr::{Family, display};
 use crate::net::socket::ListenOpts;
 use crate::net::sockopt::SockSettings;
-use crate::sys::mmsg::{self, Datagram, Dest, RecvBatch};
+use crate::sys::mmsg::{self, Datagram, Dest, Local, RecvBatch, Source};
 use crate::sys::poll;
 use anyhow::{Context, Result, anyhow};
 use socket2::{Protocol, SockAddr, Socket, Type};
@@ -226,6 +226,7 @@ impl UdpReceiver {
                 data: &u.items[i].data,
                 from: None,
                 truncated: u.items[i].truncated,
+                local: None,
             },
             None => self.batch.get(i),
         }
@@ -251,6 +252,21 @@ impl UdpReceiver {
                 .map(|a| display(&a))
                 .unwrap_or_default(),
         }
+    }
+
+    /// Replies leave from the address each datagram arrived at ([`UdpReceiver::reply_from`]): on a
+    /// wildcard address, the one the client sent to, not the route's first (which a client with a
+    /// connected socket drops). Asked for by the modes that answer: `--echo`, `--reply`, `--forward`.
+    pub(crate) fn answer_from_arrival(&self) {
+        if self.unix.is_none() && self.local.ip().is_unspecified() {
+            mmsg::enable_pktinfo(&self.sock);
+        }
+    }
+
+    /// Where a reply to the `i`th datagram of the last batch leaves from (None: the system's choice;
+    /// always, without [`UdpReceiver::answer_from_arrival`]).
+    pub(crate) fn reply_from(&self, i: usize) -> Option<Local> {
+        self.datagram(i).local
     }
 
     /// The receiving socket (the forwarder polls it and replies from it).
@@ -302,6 +318,7 @@ impl UdpReceiver {
         }
         let mut payloads = Vec::with_capacity(n);
         let mut dests = Vec::with_capacity(n);
+        let mut sources = Vec::with_capacity(n);
         for i in 0..n {
             let d = self.batch.get(i);
             if let Some(from) = d.from
@@ -309,14 +326,16 @@ impl UdpReceiver {
             {
                 payloads.push(d.data);
                 dests.push(SockAddr::from(from));
+                sources.push(d.local);
             }
         }
         let mut done = 0;
         while done < payloads.len() {
-            match mmsg::send_batch(
+            match mmsg::send_batch_from(
                 &self.sock,
                 &payloads[done..],
                 Dest::Each(&dests[done..]),
+                Source::Each(&sources[done..]),
                 false,
             ) {
                 Ok(k) => done += k,

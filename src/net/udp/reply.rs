@@ -8,20 +8,23 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use socket2::{SockAddr, Socket};
 
-/// The most recent sender, shared by the receiving loop and the stdin thread.
+use crate::sys::mmsg::{self, Dest, Local, Source};
+
+/// The most recent sender and the local address it sent to, shared by the receiving loop and the
+/// stdin thread.
 #[derive(Default)]
 pub(crate) struct LastSender {
-    addr: Mutex<Option<SockAddr>>,
+    addr: Mutex<Option<(SockAddr, Option<Local>)>>,
     known: Condvar,
 }
 
 impl LastSender {
-    pub(crate) fn set(&self, addr: SockAddr) {
-        *self.addr.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+    pub(crate) fn set(&self, addr: SockAddr, local: Option<Local>) {
+        *self.addr.lock().unwrap_or_else(|p| p.into_inner()) = Some((addr, local));
         self.known.notify_all();
     }
 
-    fn wait(&self) -> SockAddr {
+    fn wait(&self) -> (SockAddr, Option<Local>) {
         let mut guard = self.addr.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(a) = guard.as_ref() {
@@ -48,8 +51,9 @@ pub(crate) fn spawn_stdin_sender(sock: Socket, last: Arc<LastSender>, max: usize
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
-            let to = last.wait();
-            let _ = sock.send_to(&buf[..n], &to);
+            let (to, local) = last.wait();
+            let src = local.map_or(Source::Default, Source::All);
+            let _ = mmsg::send_batch_from(&sock, &[&buf[..n]], Dest::All(&to), src, false);
         }
     });
 }

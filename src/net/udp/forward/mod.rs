@@ -2,8 +2,8 @@
 //!
 //! The first datagram from a client address opens its session: a UDP socket of its own, connected to
 //! the target, so the target sees one source port per client and its replies come back on that
-//! socket alone. Replies go back to that client from the listening port (the address the client sent
-//! to). A session ends after `--session-idle` without traffic either way; `--max-sessions` caps how
+//! socket alone. Replies go back to that client from the listening port and the address the client
+//! sent to (IP_PKTINFO / IPV6_PKTINFO on a wildcard listener). A session ends after `--session-idle` without traffic either way; `--max-sessions` caps how
 //! many are open (datagrams from a new source beyond the cap are dropped and counted).
 //!
 //! One mio (epoll) loop serves the listening socket and every session socket; datagrams move in
@@ -32,7 +32,7 @@ use socket2::{SockAddr, Socket};
 use crate::exit;
 use crate::net::addr::{Family, HostPort};
 use crate::net::events::{CloseReason, Events, Session as EventSession};
-use crate::sys::mmsg::RecvBatch;
+use crate::sys::mmsg::{Local, RecvBatch};
 
 use super::{Counter, UdpReceiver};
 // `batch.rs` calls `super::send::gso_refused` (the module `udp::send`).
@@ -137,6 +137,8 @@ use NoSession::{Full, NoSocket};
 struct Session {
     client: SocketAddr,
     client_to: SockAddr,
+    /// The local address the client's latest datagram arrived at: where its replies leave from.
+    local: Option<Local>,
     shown: String,
     /// Connected to the target.
     sock: Socket,

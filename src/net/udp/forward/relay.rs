@@ -162,6 +162,7 @@ impl<'a> Forwarder<'a> {
                         continue;
                     };
                     s.last = now;
+                    s.local = self.rx.reply_from(j - 1);
                     let (sent, bytes, lost) = send_all(&s.sock, &payloads, &mut self.gso);
                     if let Some(ev) = &s.event {
                         ev.add_in(bytes as u64);
@@ -213,8 +214,13 @@ impl<'a> Forwarder<'a> {
             s.last = Instant::now();
             s.refused_said = false;
             let payloads: Vec<&[u8]> = (0..n).map(|i| self.replies.get(i).data).collect();
-            let (sent, bytes, _) =
-                send_to_client(self.rx.socket(), &payloads, &s.client_to, &mut self.gso);
+            let (sent, bytes, _) = send_to_client(
+                self.rx.socket(),
+                &payloads,
+                &s.client_to,
+                s.local,
+                &mut self.gso,
+            );
             if let Some(ev) = &s.event {
                 ev.add_out(bytes as u64);
             }

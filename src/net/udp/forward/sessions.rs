@@ -83,6 +83,7 @@ impl<'a> Forwarder<'a> {
         self.slots[slot] = Some(Session {
             client,
             client_to: SockAddr::from(client),
+            local: None,
             shown,
             sock,
             last: now,

@@ -29,4 +29,18 @@ pub use crate::net::transfer::verify::{
     Digest, Header, NAME_MAX, read_digest, read_reply, safe_name,
 };
 pub use crate::sys::poll::{READABLE, WRITABLE, poll};
+
+/// A `sendfile --verify` receiver on `sock` (through a buffer, as `-o /dev/null` or stdout takes it),
+/// accepting the digest `accept` (None: any it knows): the header, exactly its size in bytes into
+/// memory, the trailer and the comparison. On failure the sender is sent `ERR <reason>` first; on
+/// success nothing (the command answers once the file is in place).
+pub fn receive_verified(
+    sock: std::os::unix::net::UnixStream,
+    accept: Option<Digest>,
+) -> anyhow::Result<(Header, Vec<u8>, [u8; 32])> {
+    let mut wire = crate::net::transfer::wire::Wire::Plain(socket2::Socket::from(
+        std::os::fd::OwnedFd::from(sock),
+    ));
+    crate::net::transfer::receive_verified(&mut wire, |_| Ok(Vec::new()), "memory", accept, &|_| {})
+}
 pub use crate::sys::process::raise_nofile_limit;

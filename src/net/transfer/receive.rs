@@ -134,6 +134,9 @@ pub(crate) trait Out: Write + Send {
     }
 }
 
+/// Bytes kept in memory (the fuzz target's receiver).
+impl Out for Vec<u8> {}
+
 /// Receives exactly `size` bytes into `file` (fresh, ours alone) without copying them through user
 /// space: splice(2) moves them from the socket through a private pipe into the page cache, and a
 /// second thread hashes each part where it lies, through a read-only mapping of the file, as soon as

@@ -1,7 +1,8 @@
 //! TLS bulk transfer on 127.0.0.1 (issue 16): a regular file on the sender's stdin, the receiver
 //! writing /dev/null, each tool to its own kind: sockcat `listen --tls` / `connect --tls`, `ncat --ssl`,
 //! socat `OPENSSL-LISTEN` / `OPENSSL`; and sockcat's peak RSS on each side. One ECDSA P-256
-//! certificate, made here, serves every tool.
+//! certificate, made here, serves every tool. `SOCKCAT_BENCH_BASELINE=PATH` adds an older sockcat
+//! build in the same run.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -26,11 +27,11 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
-    let (c, k) = cert();
-    let (c2, k2) = (c.clone(), k.clone());
-    let mut tools = vec![Tool {
-        name: "sockcat --tls",
+/// sockcat to sockcat over TLS (`name`: how the table calls this build).
+fn sockcat_tool(name: &'static str, sockcat: &Path, cert: &str, key: &str) -> Tool {
+    let (c, k) = (cert.to_string(), key.to_string());
+    Tool {
+        name,
         program: sockcat.display().to_string(),
         receiver: Box::new(move |p| {
             args(&[
@@ -56,7 +57,22 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
             ])
         }),
         reads_stdin: true,
-    }];
+    }
+}
+
+/// sockcat (and `SOCKCAT_BENCH_BASELINE`, an older build, when set), then the peers.
+fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
+    let (c, k) = cert();
+    let mut tools = vec![sockcat_tool("sockcat --tls", sockcat, &c, &k)];
+    if let Some(old) = std::env::var_os("SOCKCAT_BENCH_BASELINE") {
+        tools.push(sockcat_tool(
+            "baseline sockcat --tls",
+            Path::new(&old),
+            &c,
+            &k,
+        ));
+    }
+    let (c2, k2) = (c.clone(), k.clone());
     if with_peers {
         let (c3, k3) = (c2.clone(), k2.clone());
         // Run through sh, ncat is not the program the harness looks for: left out when missing.

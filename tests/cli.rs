@@ -38,6 +38,7 @@ mod sockopt;
 mod startup;
 mod tls;
 mod tls_client;
+mod tls_discard;
 mod tls_forward;
 mod tls_sendfile;
 mod tls_server;

@@ -60,6 +60,19 @@ pub(crate) trait Source: Send {
         None
     }
 
+    /// Can this source drop its bytes cheaper than it copies them ([`Source::skip`])? (TLS: they
+    /// must still be decrypted, to be authenticated and to find the end.)
+    fn skips(&self) -> bool {
+        false
+    }
+
+    /// As [`Source::read`] into a buffer of `max` bytes that nobody reads (the relay's output is
+    /// /dev/null): the count, Ok(0) at the end. Only called when [`Source::skips`].
+    fn skip(&mut self, max: usize) -> io::Result<usize> {
+        let _ = max;
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
     /// A terminal on this end: when the other end closes first, the session is over at once.
     fn is_terminal(&self) -> bool {
         false

@@ -12,6 +12,7 @@ use anyhow::Result;
 use crate::net::stream::hexdump::{Direction, Hexdump};
 use crate::net::stream::zerocopy::{self, Flow};
 use crate::net::stream::{Sink, Source};
+use crate::sys::zerocopy::FdKind;
 
 /// Bytes per read: large calls, few wake-ups.
 pub(crate) const CHUNK: usize = 256 * 1024;
@@ -125,6 +126,14 @@ impl Pump {
     /// The buffered copy. Watched, it writes to a descriptor no more than it takes at once (see
     /// [`zerocopy::writable`]), so a slow reader shows as progress rather than as a silent wait.
     fn buffered(&mut self, src: &mut dyn Source, dst: &mut dyn Sink) -> Result<()> {
+        if self.crlf.is_none()
+            && self.hexdump.is_none()
+            && src.skips()
+            && let Some(fd) = dst.fd()
+            && crate::sys::zerocopy::kind(fd).is_ok_and(|k| k == FdKind::DevNull)
+        {
+            return self.skip(src);
+        }
         if self.buf.is_empty() {
             self.buf = vec![0; CHUNK];
         }
@@ -163,6 +172,21 @@ impl Pump {
                 dst.write_all(&rest[..n]).map_err(|e| dst.write_error(e))?;
                 self.activity.moved(self.dir, n as u64);
                 rest = &rest[n..];
+            }
+        }
+    }
+}
+
+impl Pump {
+    /// The buffered copy when the sink is /dev/null and the source can drop what it reads without
+    /// copying it out (TLS, decrypted in rustls's buffers).
+    fn skip(&mut self, src: &mut dyn Source) -> Result<()> {
+        loop {
+            match src.skip(CHUNK) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.activity.moved(self.dir, n as u64),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(src.read_error(e)),
             }
         }
     }

@@ -1,6 +1,6 @@
 //! An established session: its shared state and the two halves the relay's threads take.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -120,11 +120,30 @@ impl TlsReader {
     }
 }
 
+/// Where [`TlsReader::fill`] puts the plaintext it takes.
+enum Plain<'a> {
+    /// Copied into this buffer.
+    Copy(&'a mut [u8]),
+    /// Dropped, up to this many bytes (the relay's output is /dev/null): decrypted and
+    /// authenticated, never copied out.
+    Skip(usize),
+}
+
+impl Plain<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Plain::Copy(out) => out.len(),
+            Plain::Skip(max) => *max,
+        }
+    }
+}
+
 impl TlsReader {
     /// Fills `out` with what is already decrypted or decryptable, waiting on the socket only when
     /// there is nothing at all. Ok(0): the peer's close_notify, or a TCP close without it.
-    fn fill(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.is_empty() {
+    fn fill(&mut self, mut out: Plain<'_>) -> io::Result<usize> {
+        let want = out.len();
+        if want == 0 {
             return Ok(0);
         }
         if self.buf.is_empty() {
@@ -136,19 +155,29 @@ impl TlsReader {
             let mut fed = false;
             {
                 let mut conn = self.shared.conn();
-                while filled < out.len() {
-                    match conn.reader().read(&mut out[filled..]) {
-                        Ok(0) => return Ok(filled),
-                        Ok(n) => filled += n,
+                while filled < want {
+                    let mut reader = conn.reader();
+                    let n = match reader.fill_buf() {
+                        // close_notify, and everything before it taken.
+                        Ok([]) => return Ok(filled),
+                        Ok(chunk) => {
+                            let n = chunk.len().min(want - filled);
+                            if let Plain::Copy(out) = &mut out {
+                                out[filled..filled + n].copy_from_slice(&chunk[..n]);
+                            }
+                            n
+                        }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                             self.shared.unclean_eof.store(true, Ordering::Relaxed);
                             return Ok(filled);
                         }
                         Err(e) => return Err(e),
-                    }
+                    };
+                    reader.consume(n);
+                    filled += n;
                 }
-                if filled == out.len() {
+                if filled == want {
                     return Ok(filled);
                 }
                 if self.pos < self.end {
@@ -245,7 +274,7 @@ impl TlsWriter {
 /// The plaintext as a blocking reader (`sendfile --tls`).
 impl Read for TlsReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fill(buf)
+        self.fill(Plain::Copy(buf))
     }
 }
 
@@ -267,9 +296,10 @@ impl TlsWriter {
     }
 }
 
-impl Source for TlsReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.fill(buf)?;
+impl TlsReader {
+    /// [`Source::read`] and [`Source::skip`]: counted, and an unclean end said under `-v`.
+    fn take(&mut self, out: Plain<'_>) -> io::Result<usize> {
+        let n = self.fill(out)?;
         self.shared.plain_in.fetch_add(n as u64, Ordering::Relaxed);
         if n == 0
             && self.verbose
@@ -279,6 +309,18 @@ impl Source for TlsReader {
             crate::diag!("tls: the peer closed the connection without close_notify");
         }
         Ok(n)
+    }
+}
+
+impl Source for TlsReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.take(Plain::Copy(buf))
+    }
+    fn skips(&self) -> bool {
+        true
+    }
+    fn skip(&mut self, max: usize) -> io::Result<usize> {
+        self.take(Plain::Skip(max))
     }
     fn read_error(&self, err: io::Error) -> anyhow::Error {
         recv_error(err)

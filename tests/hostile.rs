@@ -201,6 +201,61 @@ fn idle_clients_cost_no_thread() {
     drop((first, second));
 }
 
+/// Item 8: clients served on a thread of their own (`--forward` to a name, a program relayed with
+/// `--crlf`) leave no thread behind: 100 at once, then gone, and the server is back to the threads it
+/// had before them (the pool this replaced kept idle workers for minutes).
+#[test]
+fn thread_per_client_modes_leave_no_thread_behind() {
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!("localhost:{}", target.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for c in target.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                let mut b = [0u8; 64];
+                while let Ok(n @ 1..) = c.read(&mut b) {
+                    if c.write_all(&b[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    for args in [
+        &["-k", "--forward", &to, "127.0.0.1", "0"][..],
+        &["-k", "--crlf", "-c", "cat", "127.0.0.1", "0"][..],
+    ] {
+        let (p, addr) = server(args, In::Null);
+        let pid = p.pid();
+        let exchange = |c: &mut TcpStream| {
+            c.write_all(b"x").unwrap();
+            read_n(c, 1).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        };
+        let base = count(pid, "task");
+        exchange(&mut connect(addr));
+        eventually(&format!("{args:?}: settled after one client"), || {
+            count(pid, "task") <= base
+        });
+        // Each is served (its thread runs) once its byte came back.
+        let held: Vec<TcpStream> = (0..100)
+            .map(|_| {
+                let mut c = connect(addr);
+                exchange(&mut c);
+                c
+            })
+            .collect();
+        let busy = count(pid, "task");
+        assert!(
+            busy >= base + 100,
+            "{args:?}: {busy} threads: not a thread per client"
+        );
+        drop(held);
+        eventually(&format!("{args:?}: threads back to {base}"), || {
+            count(pid, "task") <= base
+        });
+    }
+}
+
 #[test]
 fn echo_client_that_stops_reading_is_closed_by_idle_timeout() {
     let (mut p, addr) = server(&["-k", "--echo", "-i", "1s", "127.0.0.1", "0"], In::Null);

@@ -1,4 +1,5 @@
-//! The C library's allocator, tuned for a TLS session.
+//! The C library's allocator: tuned for a TLS session, and told to give freed memory back once a
+//! server's crowd has left.
 
 /// Keeps up to 4 MiB of freed memory at the top of each malloc heap instead of giving it back to the
 /// kernel at once. rustls allocates every 16 KiB record it encrypts and frees it once written out; by
@@ -18,5 +19,18 @@ pub(crate) fn keep_freed_heap() {
                 libc::mallopt(libc::M_TRIM_THRESHOLD, 4 << 20);
             }
         });
+    }
+}
+
+/// Returns the allocator's free pages to the kernel now (glibc `malloc_trim`: the top of each arena
+/// and whole free pages inside it, whatever the trim threshold): a server whose many clients have all
+/// left returns to the memory it had before them (issue 14). Elsewhere (another C library) nothing
+/// happens.
+pub(crate) fn give_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and releases the allocator's own free memory; it takes no
+    // pointer and is thread-safe (it locks each arena).
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -18,6 +18,10 @@ use crate::net::server::exec;
 use super::blocking::tcp_bytes;
 use super::{Loop, child_token, sock_token};
 
+/// A slot table larger than this is dropped once its last client has left (and the heap given back):
+/// after a crowd, the server returns to the memory it had before it.
+const SLOTS_KEPT: usize = 64;
+
 impl Loop {
     /// Serves an admitted client in this loop: registers it (and its child) for readiness.
     pub(super) fn start(&mut self, sock: Socket, who: String, id: u64) {
@@ -142,6 +146,9 @@ impl Loop {
             ev.close_session(conn.id, i, o, &why.reason());
         }
         drop(conn);
+        if self.active == 0 {
+            self.forget_slots();
+        }
         if !self.cfg.keep_open {
             self.finish(match why {
                 Close::Eof => Ok(()),
@@ -151,5 +158,17 @@ impl Loop {
                 Close::Error(e) => Err(e),
             });
         }
+    }
+
+    /// With no client left: forgets a slot table grown by a crowd (its capacity would stay for
+    /// ever) and gives the freed heap back.
+    fn forget_slots(&mut self) {
+        if self.conns.len() <= SLOTS_KEPT {
+            return;
+        }
+        self.conns = Vec::new();
+        self.free = Vec::new();
+        self.ready = Vec::new();
+        crate::sys::heap::give_back();
     }
 }

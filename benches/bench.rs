@@ -18,6 +18,8 @@
 //! | `SOCKCAT_BENCH_BURST_RUNS` | 2 | measured rounds of the burst scenario (no warm-up) |
 //! | `SOCKCAT_BENCH_IDLE_CLIENTS` | 10000 | idle clients held in the scale scenario (sockcat, then haproxy) |
 //! | `SOCKCAT_BENCH_SOAK` | 1000 | idle, non-reading and slow clients (each) in the soak scenario |
+//! | `SOCKCAT_BENCH_PAIRS` | 100 | concurrent bulk pairs through the forwarder (its peak RSS, against haproxy) |
+//! | `SOCKCAT_BENCH_PAIR_BYTES` | 67108864 | bytes each of those pairs carries |
 //!
 //! The defaults keep a whole run near 4 minutes on a busy 2-CPU machine.
 //! | `SOCKCAT_BENCH_FILTER` | (all) | run only scenarios whose name contains this text |
@@ -71,6 +73,8 @@ fn main() {
     let echo_clients = env_num("SOCKCAT_BENCH_ECHO_CLIENTS", 200).max(1) as usize;
     let idle_clients = env_num("SOCKCAT_BENCH_IDLE_CLIENTS", 10_000).max(1) as usize;
     let soak_clients = env_num("SOCKCAT_BENCH_SOAK", 1000).max(1) as usize;
+    let pairs = env_num("SOCKCAT_BENCH_PAIRS", 100).max(1) as usize;
+    let pair_bytes = env_num("SOCKCAT_BENCH_PAIR_BYTES", 64 << 20).max(1);
     let echo_bytes = env_num("SOCKCAT_BENCH_ECHO_BYTES", 1 << 20).max(1) as usize;
     let udp_lines = env_num("SOCKCAT_BENCH_UDP_LINES", 1_000_000).max(1);
     let udp_slow = env_num("SOCKCAT_BENCH_UDP_SLOW_LINES", 100_000)
@@ -98,6 +102,8 @@ fn main() {
     let rss_bytes = bytes.min(256 << 20);
     let data = Rc::new(tcp::DataFile::create(bytes).expect("create the bulk data file"));
     let small = Rc::new(tcp::DataFile::create(rss_bytes).expect("create the RSS data file"));
+    let pair_file =
+        Rc::new(tcp::DataFile::create(pair_bytes).expect("create the forwarded pairs' file"));
     let path = |d: &Rc<tcp::DataFile>| Rc::new(d.0.clone());
 
     let scenarios: Vec<(Rounds, Box<dyn FnOnce() -> Scenario>)> = vec![
@@ -223,6 +229,13 @@ fn main() {
         (
             heavy,
             Box::new({
+                let (s, p) = (sockcat.clone(), path(&pair_file));
+                move || proxy::forwarding_pairs(&s, p, pair_bytes, pairs)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
                 let (s, p) = (sockcat.clone(), path(&small));
                 move || proxy::tunnels(&s, p, rss_bytes).swap_remove(0)
             }),
@@ -281,4 +294,5 @@ fn main() {
     println!("load at the end: {}", load_average());
     drop(data);
     drop(small);
+    drop(pair_file);
 }

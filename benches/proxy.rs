@@ -5,6 +5,8 @@
 //!
 //! - forwarding: `sockcat listen --forward`, haproxy (`option splice-request`/`splice-response`),
 //!   socat `TCP-LISTEN,fork`;
+//! - the forwarder's cost under 100 concurrent bulk pairs: its peak RSS and threads, sockcat against
+//!   haproxy;
 //! - SOCKS5 tunnel: `sockcat listen --proxy-server` against microsocks;
 //! - HTTP CONNECT tunnel: `sockcat listen --proxy-server` against tinyproxy.
 
@@ -13,7 +15,13 @@ use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Contender, Outcome, Proc, Scenario, Unit, free_port, quiet, wait_listening};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::harness::{
+    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, note, quiet, wait_listening,
+};
+use crate::scale::{open_fds, status_field};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -139,14 +147,14 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
-/// Forwarding throughput: sockcat, haproxy (splice), socat, and the direct ceiling.
-pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
-    let haproxy = Middle {
+/// haproxy forwarding with splice, at most `maxconn` clients at once.
+fn haproxy_splice(maxconn: usize) -> Middle {
+    Middle {
         name: "haproxy (splice)",
         program: "haproxy".into(),
-        args: Box::new(|m, r, dir| {
+        args: Box::new(move |m, r, dir| {
             let conf = format!(
-                "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+                "global\n  maxconn {maxconn}\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
                  timeout client 60s\n  timeout server 60s\n  option splice-request\n  \
                  option splice-response\nfrontend fe\n  bind 127.0.0.1:{m}\n  default_backend be\n\
                  backend be\n  server s1 127.0.0.1:{r}\n"
@@ -154,7 +162,12 @@ pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             s(&["-db", "-f", &write(dir, "haproxy.cfg", &conf)])
         }),
         proxy_url: None,
-    };
+    }
+}
+
+/// Forwarding throughput: sockcat, haproxy (splice), socat, and the direct ceiling.
+pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
+    let haproxy = haproxy_splice(100);
     let socat = Middle {
         name: "socat TCP-LISTEN,fork",
         program: "socat".into(),
@@ -195,6 +208,129 @@ pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
                 "socat TCP-LISTEN,fork",
             ),
             contender(sockcat, None, file, bytes, "direct (no forwarder)"),
+        ],
+    }
+}
+
+/// One run of `pairs` senders at once through `middle` into one `listen -k --recv-only`: the
+/// middle box's peak RSS (VmHWM, MiB), its peak thread count (the second figure) and, in notes, the
+/// peak of its descriptors (about 4 per pair: 400 says all 100 were open at once) and the aggregate
+/// throughput. Threads and descriptors are sampled every 2 ms.
+fn pairs_run(
+    sockcat: &Path,
+    middle: &Middle,
+    file: &Path,
+    bytes_each: u64,
+    pairs: usize,
+) -> Outcome {
+    let sc = sockcat.display().to_string();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let rport = free_port();
+    let mut receiver = Proc::spawn(
+        "receiver",
+        &mut quiet(
+            &sc,
+            &[
+                "listen",
+                "-k",
+                "--recv-only",
+                "127.0.0.1",
+                &rport.to_string(),
+            ],
+        ),
+    )?;
+    wait_listening(rport, &mut receiver, Duration::from_secs(10))?;
+    let mport = free_port();
+    let args = (middle.args)(mport, rport, dir.path());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut mid = Proc::spawn(middle.name, &mut quiet(&middle.program, &argv))?;
+    wait_listening(mport, &mut mid, Duration::from_secs(10))?;
+    let pid = mid.id();
+    let base_fds = open_fds(pid);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let (mut threads, mut fds) = (0u64, 0usize);
+            while !stop.load(Ordering::Relaxed) {
+                threads = threads.max(status_field(pid, "Threads:").unwrap_or(0));
+                fds = fds.max(open_fds(pid));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            (threads, fds)
+        }
+    });
+    let started = Instant::now();
+    let mut senders = Vec::with_capacity(pairs);
+    let file = file.display().to_string();
+    let port = mport.to_string();
+    for i in 0..pairs {
+        let argv = ["sendfile", "--no-progress", &file, "127.0.0.1", &port];
+        match Proc::spawn(&format!("sender #{i}"), &mut quiet(&sc, &argv)) {
+            Ok(p) => senders.push(p),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+    }
+    let mut failed = None;
+    for p in senders {
+        if let Err(e) = p.wait_ok(LIMIT) {
+            failed.get_or_insert(e);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (threads, fds) = sampler.join().map_err(|_| "the sampler panicked")?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let hwm_kib = status_field(pid, "VmHWM:").ok_or("no VmHWM")?;
+    extra("peak threads", threads as f64);
+    note(
+        format!(
+            "{}: peak descriptors beyond idle (a concurrent pair: 2 sockets and a splice pipe's 2)",
+            middle.name
+        ),
+        fds.saturating_sub(base_fds).to_string(),
+    );
+    note(
+        format!("{}: aggregate MiB/s", middle.name),
+        format!(
+            "{:.0}",
+            (bytes_each * pairs as u64) as f64 / (1 << 20) as f64 / secs
+        ),
+    );
+    Ok(hwm_kib as f64 / 1024.0)
+}
+
+/// The forwarder's cost under `pairs` concurrent bulk pairs (issue 17: "the forwarder's peak RSS
+/// under 100 concurrent bulk pairs"): `pairs` `sockcat sendfile` clients of `bytes_each` at once
+/// through the forwarder into one `sockcat listen -k --recv-only`; sockcat `listen --forward`
+/// against haproxy with splice, in the same run.
+pub fn forwarding_pairs(
+    sockcat: &Path,
+    file: Rc<PathBuf>,
+    bytes_each: u64,
+    pairs: usize,
+) -> Scenario {
+    let contender = |middle: Middle, file: Rc<PathBuf>| {
+        let sockcat = sockcat.to_path_buf();
+        let program = middle.program.clone();
+        Contender::new(middle.name, &[&program], move || {
+            pairs_run(&sockcat, &middle, &file, bytes_each, pairs)
+        })
+    };
+    Scenario {
+        name: format!(
+            "forwarder peak RSS, {pairs} concurrent pairs of {} MiB: sendfile x{pairs} -> forwarder -> listen -k --recv-only",
+            bytes_each >> 20
+        ),
+        unit: Unit::MiB,
+        contenders: vec![
+            contender(sockcat_forward(sockcat), file.clone()),
+            contender(haproxy_splice(4 * pairs), file),
         ],
     }
 }

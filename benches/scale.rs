@@ -18,7 +18,7 @@ use crate::harness::{
 };
 
 /// A number from /proc/PID/status (`VmRSS:`, `Threads:`...).
-fn status_field(pid: u32, field: &str) -> Option<u64> {
+pub fn status_field(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -27,7 +27,7 @@ fn status_field(pid: u32, field: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn open_fds(pid: u32) -> usize {
+pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
         .unwrap_or(0)

@@ -337,20 +337,21 @@ pub fn datagrams(sockcat: &Path, file: Rc<LineFile>, slow: Rc<LineFile>) -> Scen
 /// --format line`, counted at the receiver's stdout. The relays: `sockcat udp-recv --forward` (a
 /// session per client) and socat `UDP-LISTEN:P,fork UDP:127.0.0.1:Q` (a child per client); the direct
 /// pair without a relay is the ceiling. The sender's default pace is 1M datagrams/s; a second sockcat
-/// row paces it at 300k/s, the rate issue 17 asks the relay to carry with under 1% loss.
+/// row paces it at 300k/s, the rate issue 17 asks the relay to carry with under 1% loss; a third
+/// listens on 0.0.0.0 (each datagram's local address read, for the replies this run has none of).
 pub fn forward(sockcat: &Path, file: Rc<LineFile>) -> Scenario {
     let s = sockcat.display().to_string();
     let n = file.lines;
     let sock_send = || side(&s, &["udp-send", "--lines", "127.0.0.1", "{P}"]);
     let sock_recv = || side(&s, &["udp-recv", "--format", "line", "127.0.0.1", "{P}"]);
-    let sock_relay = || -> Middle {
+    let sock_relay_on = |bind: &'static str| -> Middle {
         let s = s.clone();
         (
             s.clone(),
             Box::new(move |listen, to| {
                 vec![
                     "udp-recv".into(),
-                    "127.0.0.1".into(),
+                    bind.into(),
                     listen.to_string(),
                     "--forward".into(),
                     format!("127.0.0.1:{to}"),
@@ -358,6 +359,7 @@ pub fn forward(sockcat: &Path, file: Rc<LineFile>) -> Scenario {
             }),
         )
     };
+    let sock_relay = || sock_relay_on("127.0.0.1");
     let socat_relay = || -> Middle {
         (
             "socat".into(),
@@ -396,6 +398,18 @@ pub fn forward(sockcat: &Path, file: Rc<LineFile>) -> Scenario {
                 ),
                 receiver: sock_recv(),
                 middle: Some(sock_relay()),
+                out_per_datagram: PAYLOAD as u64 + 1,
+                lines: n,
+            },
+        ),
+        (
+            // A wildcard listener reads each datagram's local address (IP_PKTINFO), to answer from
+            // it: what that costs (this run has no replies).
+            "sockcat --forward on 0.0.0.0",
+            Pair {
+                sender: sock_send(),
+                receiver: sock_recv(),
+                middle: Some(sock_relay_on("0.0.0.0")),
                 out_per_datagram: PAYLOAD as u64 + 1,
                 lines: n,
             },

@@ -124,6 +124,13 @@ fn main() {
         (
             rounds,
             Box::new({
+                let s = sockcat.clone();
+                move || tcp::bulk_pipe_to_pipe(&s, bytes)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
                 let (s, p) = (sockcat.clone(), path(&data));
                 move || sendfile::scenario(&s, p, bytes)
             }),

@@ -1,5 +1,6 @@
 //! TCP scenarios on 127.0.0.1: bulk throughput (regular file or pipe on the sender's stdin, receiver
-//! writing /dev/null), peak RSS during a bulk transfer, and client connection lifecycles per second.
+//! writing /dev/null, or a pipe to `cat`), peak RSS during a bulk transfer, and client connection
+//! lifecycles per second.
 //! Each tool sends to and receives from its own kind (nc to nc, socat to socat ...).
 
 use std::io::Read;
@@ -105,6 +106,17 @@ pub enum Measure {
 
 /// One transfer of `bytes` from `source` through `tool`; returns GiB/s or MiB.
 pub fn transfer(tool: &Tool, source: &Source, bytes: u64, measure: Measure) -> Outcome {
+    transfer_to(tool, source, bytes, measure, false)
+}
+
+/// [`transfer`], the receiver's stdout a pipe read by `cat > /dev/null` when `piped_out`.
+fn transfer_to(
+    tool: &Tool,
+    source: &Source,
+    bytes: u64,
+    measure: Measure,
+    piped_out: bool,
+) -> Outcome {
     let port = free_port();
     let rss_file = tempfile_path("rss");
     let wrap = |program: &str, args: Vec<String>, measured: bool| -> Command {
@@ -127,11 +139,20 @@ pub fn transfer(tool: &Tool, source: &Source, bytes: u64, measure: Measure) -> O
     };
 
     let mut recv_cmd = wrap(&tool.program, (tool.receiver)(port), rss_receiver);
-    recv_cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    recv_cmd.stdin(Stdio::null()).stderr(Stdio::null());
+    let mut reader = None;
+    if piped_out {
+        let mut cat = Command::new("cat");
+        cat.stdin(Stdio::piped()).stdout(Stdio::null());
+        let mut child = cat.spawn().map_err(|e| format!("spawn cat: {e}"))?;
+        recv_cmd.stdout(child.stdin.take().expect("cat stdin"));
+        reader = Some(Proc::from_child("cat", child));
+    } else {
+        recv_cmd.stdout(Stdio::null());
+    }
     let mut receiver = Proc::spawn(&format!("{} receiver", tool.name), &mut recv_cmd)?;
+    // Our copy of cat's stdin goes with the command: cat ends when the receiver has.
+    drop(recv_cmd);
     wait_listening(port, &mut receiver, Duration::from_secs(10))?;
 
     let mut send_cmd = wrap(&tool.program, (tool.sender)(port, bytes), rss_sender);
@@ -166,6 +187,9 @@ pub fn transfer(tool: &Tool, source: &Source, bytes: u64, measure: Measure) -> O
     let elapsed = start.elapsed();
     if let Some(head) = head {
         head.wait_ok(LIMIT)?;
+    }
+    if let Some(reader) = reader {
+        reader.wait_ok(LIMIT)?;
     }
     match sent {
         Ok(status) if status.success() => {}
@@ -285,6 +309,39 @@ pub fn bulk_pipe(sockcat: &Path, bytes: u64) -> Scenario {
             Measure::Throughput,
             &["head"],
         ),
+    }
+}
+
+/// Bulk throughput pipe to pipe: `head -c BYTES /dev/zero |` on the sender's stdin, the receiver's
+/// stdout a pipe read by `cat > /dev/null` (the socket-to-pipe path that must also hand bytes to an
+/// interactive reader at once). socat writes its STDOUT here, not /dev/null.
+pub fn bulk_pipe_to_pipe(sockcat: &Path, bytes: u64) -> Scenario {
+    let mut tools = relays(sockcat);
+    for tool in &mut tools {
+        if tool.name == "socat" {
+            tool.receiver = Box::new(|p| {
+                args(&[
+                    "-u",
+                    &format!("TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr"),
+                    "STDOUT",
+                ])
+            });
+        }
+    }
+    let contenders = tools
+        .into_iter()
+        .map(|tool| {
+            let programs = [tool.program.clone(), "head".into(), "cat".into()];
+            let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
+            Contender::new(tool.name, &programs, move || {
+                transfer_to(&tool, &Source::Pipe, bytes, Measure::Throughput, true)
+            })
+        })
+        .collect();
+    Scenario {
+        name: format!("TCP bulk {}: pipe on stdin -> pipe on stdout", gib(bytes)),
+        unit: Unit::GibPerSec,
+        contenders,
     }
 }
 

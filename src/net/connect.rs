@@ -88,7 +88,7 @@ pub(crate) fn start_attempt(
         sock.bind(&local.into())
             .with_context(|| format!("bind {}", display(&local)))?;
     }
-    if let Err(e) = sock.set_nonblocking(true) {
+    if let Err(e) = crate::sys::sockopt::set_nonblocking(sock.as_fd(), true) {
         return Ok(Err(e));
     }
     Ok(match sock.connect(&(*addr).into()) {

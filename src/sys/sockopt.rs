@@ -57,3 +57,14 @@ pub(crate) fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<libc::tcp_info> {
     }
     Ok(info)
 }
+
+/// Sets or clears O_NONBLOCK with one ioctl(FIONBIO), where fcntl takes two (F_GETFL, F_SETFL).
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    let mut arg = libc::c_int::from(on);
+    // SAFETY: FIONBIO reads one int through the pointer, which is valid for the call; fd is live.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONBIO, &mut arg) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

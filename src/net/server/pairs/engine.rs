@@ -81,8 +81,7 @@ impl Pairs {
     /// Takes a client into the loop: non-blocking, registered under a slot of its own (its side 0),
     /// which is returned; on failure nothing is held.
     pub(super) fn admit(&mut self, client: &Socket) -> Result<usize> {
-        client
-            .set_nonblocking(true)
+        crate::sys::sockopt::set_nonblocking(client.as_fd(), true)
             .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))?;
         let slot = self.slot();
         if let Err(e) = self.poll.registry().register(
@@ -119,10 +118,13 @@ impl Pairs {
             None,
             idle,
             done,
+            true,
         );
     }
 
-    /// Starts relaying `client` (registered in `slot` already) with `target`.
+    /// Starts relaying `client` (registered in `slot` already) with `target`. `client_ready`: the
+    /// client may have bytes waiting (false when a read just found it drained: its next bytes then
+    /// come with an event).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_pair(
         &mut self,
@@ -134,6 +136,7 @@ impl Pairs {
         hook: Option<Box<dyn Front>>,
         idle: Option<Duration>,
         done: Done,
+        client_ready: bool,
     ) {
         let (target, connecting) = match target {
             Target::Connected(sock) => (sock, None),
@@ -161,7 +164,7 @@ impl Pairs {
         let registered = (if connecting.is_some() {
             Ok(())
         } else {
-            target.set_nonblocking(true)
+            crate::sys::sockopt::set_nonblocking(target.as_fd(), true)
         })
         .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
         .and_then(|()| {
@@ -188,9 +191,12 @@ impl Pairs {
         let pair = Pair {
             socks: [client, target],
             labels,
-            // Edge-triggered: assume ready until a call says otherwise.
-            readable: [true, connecting.is_none()],
-            writable: [true, connecting.is_none()],
+            // Edge-triggered: assume ready until a call says otherwise. A connecting target is
+            // assumed writable too: on loopback the connect is over already, and the first step
+            // finds so without waiting a turn for its event (else it says "not yet": ENOTCONN).
+            readable: [client_ready, connecting.is_none()],
+            writable: [true, true],
+            closed: [false, false],
             dirs: [Dir::default(), Dir::default()],
             connecting,
             first,
@@ -223,7 +229,7 @@ impl Pairs {
             }
             let mut n = 0;
             let mut woken = false;
-            let ready: Vec<(usize, usize, bool, bool)> = self
+            let ready: Vec<(usize, usize, bool, bool, bool)> = self
                 .events
                 .iter()
                 .filter_map(|ev| {
@@ -239,6 +245,7 @@ impl Pairs {
                         t % 2,
                         ev.is_readable() || ev.is_read_closed() || err,
                         ev.is_writable() || ev.is_write_closed() || err,
+                        ev.is_read_closed() || err,
                     ))
                 })
                 .collect();
@@ -253,14 +260,20 @@ impl Pairs {
                     }
                 }
             }
-            for (slot, side, r, w) in ready {
+            for (slot, side, r, w, closed) in ready {
                 match self.pairs.get_mut(slot).and_then(Option::as_mut) {
                     Some(Entry::Pair(p)) => {
                         p.readable[side] |= r;
                         p.writable[side] |= w;
+                        p.closed[side] |= closed;
                         self.step(slot);
                     }
-                    Some(Entry::Greeting(_)) => self.greeting(slot),
+                    Some(Entry::Greeting(g)) => {
+                        g.closed |= closed;
+                        // Whatever it said, the client is worth reading again.
+                        g.drained = false;
+                        self.greeting(slot)
+                    }
                     None => {}
                 }
             }

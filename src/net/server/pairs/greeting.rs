@@ -13,6 +13,9 @@ use crate::net::stream::{recv_error, send_error};
 use super::pair::SendFirst;
 use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Target};
 
+/// What one read of a greeting client asks for.
+const READ_CHUNK: usize = 4096;
+
 impl Pairs {
     /// Starts `client`'s handshake with `front`, within `deadline`; then its pair is relayed.
     pub(crate) fn greet(
@@ -38,6 +41,8 @@ impl Pairs {
             idle,
             deadline,
             opening: false,
+            drained: false,
+            closed: false,
         }));
         let epoch = self.generation[slot];
         self.timers.push(Reverse((deadline, slot, epoch)));
@@ -54,19 +59,26 @@ impl Pairs {
         }
         let before = (g.input.len(), g.eof);
         let mut failed = None;
-        while !g.eof && g.input.len() <= MAX_GREETING {
+        while !g.eof && !g.drained && g.input.len() <= MAX_GREETING {
             let at = g.input.len();
-            g.input.resize(at + 4096, 0);
+            g.input.resize(at + READ_CHUNK, 0);
             match (&g.client).read(&mut g.input[at..]) {
                 Ok(0) => {
                     g.input.truncate(at);
                     g.eof = true;
                 }
-                Ok(n) => g.input.truncate(at + n),
+                Ok(n) => {
+                    g.input.truncate(at + n);
+                    // A short read emptied the socket (see `Pair::step`'s reads).
+                    g.drained = n < READ_CHUNK && !g.closed;
+                }
                 Err(e) => {
                     g.input.truncate(at);
                     match e.kind() {
-                        io::ErrorKind::WouldBlock => break,
+                        io::ErrorKind::WouldBlock => {
+                            g.drained = true;
+                            break;
+                        }
                         io::ErrorKind::Interrupted => {}
                         _ => {
                             failed = Some(recv_error(e).context("client"));
@@ -128,6 +140,7 @@ impl Pairs {
             return;
         };
         let idle = g.idle;
+        let client_ready = !g.drained || g.eof;
         let target = match target {
             Ok(t) => t,
             Err(e) => {
@@ -157,6 +170,7 @@ impl Pairs {
                         None,
                         idle,
                         done,
+                        client_ready,
                     ),
                     Err(e) => {
                         let mut g = g;
@@ -177,6 +191,7 @@ impl Pairs {
                 Some(front),
                 idle,
                 done,
+                client_ready,
             ),
         }
     }

@@ -169,6 +169,9 @@ struct Pair {
     labels: [Arc<str>; 2],
     readable: [bool; 2],
     writable: [bool; 2],
+    /// An event of that side said its peer closed (or an error): a short read is then no sign that
+    /// the socket is drained (see [`Pair::step`]).
+    closed: [bool; 2],
     /// 0: client to target (up), 1: target to client (down).
     dirs: [Dir; 2],
     connecting: Option<Connecting>,
@@ -199,6 +202,11 @@ struct Greeting {
     deadline: Instant,
     /// A thread is opening the destination.
     opening: bool,
+    /// The client's last read found nothing more waiting (and no event came since): its pair starts
+    /// with the client known drained, so nothing reads it before its next event.
+    drained: bool,
+    /// An event said the client closed (or an error): a short read is then no sign it is drained.
+    closed: bool,
 }
 
 enum Entry {

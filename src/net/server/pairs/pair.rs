@@ -62,7 +62,8 @@ impl Pair {
                 let _ = sock.set_keepalive(true);
             }
             self.connecting = None;
-            self.readable[1] = true;
+            // Not assumed readable: it was registered before it could receive anything, so
+            // whatever it receives comes with an event.
             if let Some(mut front) = self.hook.take() {
                 let (reply, result) = front.connected(Ok(&self.socks[1]));
                 match result {
@@ -177,6 +178,13 @@ impl Pair {
                         // Sent as the side's first bytes, at the top of the next round.
                         self.first[dst].extend_from_slice(&buf[..n]);
                         dir.bulk = n == COPY_BUF;
+                        // A short read emptied the socket: what comes next comes with an event
+                        // (edge-triggered), so no read that would say EAGAIN. Unless an event said
+                        // its peer closed: the end of stream is then read now, as it has no event
+                        // of its own left to come.
+                        if n < COPY_BUF && !self.closed[src] {
+                            self.readable[src] = false;
+                        }
                         moved = true;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

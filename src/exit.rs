@@ -13,6 +13,8 @@
 use std::fmt;
 use std::io;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Success.
 pub const OK: u8 = 0;
@@ -151,6 +153,28 @@ pub fn diag_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut err = io::stderr().lock();
     let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
+
+/// Set by the thread SIGINT/SIGTERM wake before it cleans up and dies by that signal (CLI.md). The
+/// cleanup ends the children, and with them the session they served: the command's own end, which
+/// may follow at once, must not exit first with a status and an error line of its own.
+static ENDING_BY_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+/// A signal is ending the process: see [`await_signal_end`].
+pub fn ending_by_signal() {
+    ENDING_BY_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+/// If a signal is ending the process, leaves the end to it: waits, bounded (its cleanup gives the
+/// children 2 s before SIGKILL), and returns only if that end did not come.
+pub fn await_signal_end() {
+    if !ENDING_BY_SIGNAL.load(Ordering::SeqCst) {
+        return;
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Prints the error once (unless it is a quiet one) and gives the exit code.

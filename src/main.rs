@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
-    match sockcat::run(cli) {
+    let result = sockcat::run(cli);
+    // A signal being handled ends the process by that signal, not with this result.
+    exit::await_signal_end();
+    match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(err) => exit::report(&err),
     }

@@ -368,6 +368,43 @@ fn signals_end_each_childs_whole_process_group() {
     }
 }
 
+/// CLI.md: SIGINT and SIGTERM clean up, then sockcat dies by that same signal. Ending the children
+/// also ends the session they served, and that end must not win with a status of its own: a one-client
+/// `--pty` server said `error: wait for /bin/sh: no child processes` and exited 1 (the cleanup had
+/// reaped the child its relay was waiting for), and a `--crlf` one `error: /bin/sh exited with
+/// signal: 15`, each 5 times in 5.
+#[test]
+fn a_signal_ends_a_one_client_program_server_by_that_signal() {
+    for (args, sig, number) in [
+        (
+            &["--pty", "-c", "echo started; cat | sleep 30"][..],
+            "TERM",
+            15,
+        ),
+        (
+            &["--pty", "-c", "echo started; sleep 30; echo"][..],
+            "INT",
+            2,
+        ),
+        (
+            &["--crlf", "-c", "echo started; cat | sleep 30"][..],
+            "TERM",
+            15,
+        ),
+        (&["-c", "echo started; cat | sleep 30"][..], "TERM", 15),
+    ] {
+        let mut full = args.to_vec();
+        full.extend(["127.0.0.1", "0"]);
+        let (p, addr) = server(&full, In::Null);
+        let mut c = connect(addr);
+        read_n(&mut c, 8).unwrap();
+        p.signal(sig);
+        let done = p.finish();
+        assert!(!done.stderr.contains("error"), "{args:?}: {}", done.show());
+        done.killed_by(number);
+    }
+}
+
 #[test]
 fn a_unix_clients_path_cannot_forge_child_environment() {
     use socket2::{Domain, SockAddr, Socket, Type};

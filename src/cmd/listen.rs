@@ -159,6 +159,7 @@ fn end_on_signals(unix_path: Option<PathBuf>, events: Option<Arc<Events>>) {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
+            crate::exit::ending_by_signal();
             exec::terminate_children();
             if let Some(ev) = &events {
                 ev.close_all(CloseReason::Signal);

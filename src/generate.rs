@@ -170,7 +170,7 @@ fn render_page(man: &Man, cmd: &clap::Command, w: &mut dyn io::Write) -> io::Res
                 None => vec![arg.get_id().to_string().to_uppercase()],
             };
             roff.control("TP", []);
-            roff.text([bold(names.join(" "))]);
+            roff.text([bold(as_in_usage(cmd, &names))]);
             let help = arg
                 .get_long_help()
                 .or_else(|| arg.get_help())
@@ -204,6 +204,35 @@ fn render_page(man: &Man, cmd: &clap::Command, w: &mut dyn io::Write) -> io::Res
     see_also(&mut roff, cmd);
     roff.to_writer(w)?;
     man.render_version_section(w)
+}
+
+/// A positional's value names as the first usage line writes them: `[ADDR] PORT`, `PORT [MESSAGE]...`
+/// (clap knows only whether the whole argument is optional, so it would say `[ADDR] [PORT]`); the
+/// names joined as they are when the usage line does not have them in a row.
+fn as_in_usage(cmd: &clap::Command, names: &[String]) -> String {
+    let usage = cmd
+        .get_overridden_usage()
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let words: Vec<&str> = usage
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let bare = |w: &str| {
+        w.trim_end_matches("...")
+            .trim_start_matches(['[', '<'])
+            .trim_end_matches([']', '>'])
+            .to_string()
+    };
+    (0..words.len())
+        .find(|&i| {
+            words.len() - i >= names.len()
+                && names.iter().zip(&words[i..]).all(|(n, w)| bare(w) == *n)
+        })
+        .map(|i| words[i..i + names.len()].join(" "))
+        .unwrap_or_else(|| names.join(" "))
 }
 
 /// clap_mangen puts `.br`, a blank line and `.br` between an option's help and its list of possible

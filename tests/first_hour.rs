@@ -139,6 +139,23 @@ fn positionals_read_clearly_in_help_and_man_pages() {
             assert!(args < options, "man sockcat-{sub}: ARGUMENTS after OPTIONS");
         }
     }
+    // The man pages' ARGUMENTS say which value is optional as the usage line does (clap alone
+    // would write `ADDR PORT`, or `[ADDR] [PORT]` in --help).
+    for (sub, heading) in [
+        ("listen", "[ADDR] PORT"),
+        ("udp-recv", "[ADDR] PORT"),
+        ("udp-send", "PORT [MESSAGE]..."),
+        ("sendfile", "FILE HOST PORT"),
+    ] {
+        let page = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("man/sockcat-{sub}.1")),
+        )
+        .unwrap();
+        assert!(
+            page.contains(&format!(".TP\n\\fB{heading}\\fR\n")),
+            "man sockcat-{sub}: no argument {heading:?}\n{page}"
+        );
+    }
     let page = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/sockcat-sendfile.1"),
     )

@@ -211,3 +211,39 @@ fn aws_lc_has_no_jitter_entropy() {
          .cargo/config.toml lost?): {jent:?}"
     );
 }
+
+/// The value of a symbol of any type the file defines (`readelf -s`), if it does.
+fn symbol_value(file: &Path, name: &str) -> Option<u64> {
+    let out = Command::new("readelf")
+        .args(["-s", "-W"])
+        .arg(file)
+        .output()
+        .expect("run readelf");
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() >= 8 && f[6] != "UND" && f[7] == name)
+            .then(|| u64::from_str_radix(f[1], 16).ok())?
+    })
+}
+
+/// The functions a plain run executes are linked first in the text, together (src/hot-text.ld,
+/// given to the linker by src/build.rs): spread out, they made the kernel map 2.0-2.5 MiB of the
+/// binary's code into every plain transfer (its peak RSS: `cargo bench`). The script's two markers
+/// must enclose a non-empty range holding `main`. Whether the list is still complete is for
+/// `scripts/hot-text.py --check` on a release build (README, Contributing).
+#[test]
+fn the_plain_path_code_is_gathered() {
+    if !glibc_host() || !have("readelf") || option_env!("SOCKCAT_HOT_TEXT") == Some("0") {
+        return;
+    }
+    let start = symbol_value(&bin(), "__sockcat_hot_start");
+    let end = symbol_value(&bin(), "__sockcat_hot_end");
+    let (Some(start), Some(end)) = (start, end) else {
+        panic!("sockcat was linked without src/hot-text.ld (src/build.rs: layout)");
+    };
+    let main = address_of(&bin(), "main").expect("sockcat defines main");
+    assert!(
+        start < end && (start..end).contains(&main),
+        "src/hot-text.ld gathered nothing, or not main: {start:x}..{end:x}, main at {main:x}"
+    );
+}

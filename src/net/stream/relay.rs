@@ -269,13 +269,19 @@ pub(crate) fn join(a: Endpoint, b: Endpoint, cfg: &RelayConfig) -> Result<()> {
                 }
             }
         };
-        // Both threads are gone; whatever they said has been handled.
+        // Both threads are gone; whatever they said has been handled, unless one of them died
+        // without a word (a panic in a debug build): that direction failed, never a quiet success.
         let Some(Event {
             dir,
             result,
             mut sink,
         }) = event
         else {
+            if running > 0 {
+                break Err(anyhow!(
+                    "a relay thread ended without finishing its direction"
+                ));
+            }
             break eos.result();
         };
         running -= 1;

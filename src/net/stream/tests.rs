@@ -110,3 +110,32 @@ fn a_join_that_times_out_closes_both_sockets() {
     assert_eq!(client.read(&mut buf).unwrap(), 0, "client leg still open");
     assert_eq!(target.read(&mut buf).unwrap(), 0, "target leg still open");
 }
+
+/// A source that dies in its read, as a library's internal check can in a debug build.
+struct Panics;
+
+impl crate::net::stream::Source for Panics {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        panic!("a direction that dies without a report (expected by this test)");
+    }
+
+    fn read_error(&self, err: std::io::Error) -> anyhow::Error {
+        err.into()
+    }
+}
+
+/// A direction thread that dies without reporting how it ended fails the join: the session is not
+/// taken for a clean end (status 0) because the other direction ended well.
+#[test]
+fn a_direction_that_dies_fails_the_join() {
+    let (peer, leg) = pair();
+    peer.shutdown(Shutdown::Both).unwrap();
+    let a = Endpoint::new(
+        Box::new(Panics),
+        Box::new(crate::net::stream::Discard),
+        None,
+    );
+    let result = join(a, Endpoint::socket(leg.into()), &RelayConfig::default());
+    let err = result.expect_err("a dead direction is a failure");
+    assert!(format!("{err:#}").contains("relay thread"), "{err:#}");
+}

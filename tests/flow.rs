@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::{In, LIMIT, Proc, connect, tcp_listener};
 
-/// How long a byte may take from the socket to sockcat's stdout: generous for a loaded machine, far
-/// below "never" (the sessions below stay open until the test ends them).
-const PROMPT: Duration = Duration::from_secs(5);
+/// How long a byte may take from the socket to sockcat's stdout, counted from the start of the
+/// programs in the connect cases (python3 for a pty, a shell and dd): generous for a loaded machine,
+/// and still a bound that only a bug reaches, since the sessions below stay open until the test has
+/// seen the bytes (the bug held them until the session ended).
+const PROMPT: Duration = Duration::from_secs(15);
 
 /// What the peers below send: a line long enough that a reader taking one byte per read needs many.
 const LINE: &[u8] = b"hello, this line is read while the session is still open\n";

@@ -9,8 +9,9 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
+use mio::event::Event;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Waker};
+use mio::{Interest, Registry, Token, Waker};
 use socket2::Socket;
 
 use crate::exit;
@@ -18,19 +19,19 @@ use crate::net::addr::display;
 use crate::sys::zerocopy as sys;
 
 use super::{
-    BASE, Connecting, Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES,
-    Target, WAKER, token,
+    Connecting, Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES, Target,
+    token,
 };
 
 impl Pairs {
-    pub(crate) fn new() -> io::Result<Pairs> {
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    /// The pairs of a server loop: their sockets go into its epoll set (`registry`) under tokens from
+    /// `base` up, and a [`Handle`] wakes the loop with its `waker`.
+    pub(crate) fn new(registry: &Registry, base: usize, waker: Arc<Waker>) -> io::Result<Pairs> {
         let (tx, rx) = channel();
         let (opened_tx, opened_rx) = channel();
         Ok(Pairs {
-            poll,
-            events: Events::with_capacity(256),
+            registry: registry.try_clone()?,
+            base,
             waker,
             tx,
             rx,
@@ -45,9 +46,9 @@ impl Pairs {
         })
     }
 
-    /// The epoll descriptor to watch for readability.
-    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
-        self.poll.as_raw_fd()
+    /// Is this event's token one of the pairs'?
+    pub(crate) fn owns(&self, token: Token) -> bool {
+        token.0 >= self.base
     }
 
     pub(crate) fn handle(&self) -> Handle {
@@ -57,7 +58,7 @@ impl Pairs {
         }
     }
 
-    /// When [`Pairs::turn`] is next due without an event: now when a pair has work left, else the
+    /// When [`Pairs::settle`] is next due without an event: now when a pair has work left, else the
     /// earliest timer (possibly one that no longer matters).
     pub(crate) fn deadline(&self) -> Option<Instant> {
         if !self.again.is_empty() {
@@ -84,9 +85,9 @@ impl Pairs {
         crate::sys::sockopt::set_nonblocking(client.as_fd(), true)
             .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))?;
         let slot = self.slot();
-        if let Err(e) = self.poll.registry().register(
+        if let Err(e) = self.registry.register(
             &mut SourceFd(&client.as_raw_fd()),
-            token(slot, 0),
+            token(self.base, slot, 0),
             Interest::READABLE | Interest::WRITABLE,
         ) {
             self.free.push(slot);
@@ -168,20 +169,16 @@ impl Pairs {
         })
         .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
         .and_then(|()| {
-            self.poll
-                .registry()
+            self.registry
                 .register(
                     &mut SourceFd(&target.as_raw_fd()),
-                    token(slot, 1),
+                    token(self.base, slot, 1),
                     Interest::READABLE | Interest::WRITABLE,
                 )
                 .map_err(|e| anyhow!(e).context("epoll"))
         });
         if let Err(e) = registered {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&client.as_raw_fd()));
+            let _ = self.registry.deregister(&mut SourceFd(&client.as_raw_fd()));
             self.generation[slot] += 1;
             self.free.push(slot);
             return done(Err(e), &client);
@@ -219,68 +216,46 @@ impl Pairs {
         self.step(slot);
     }
 
-    /// Handles what is ready: handed-over jobs, socket events, pairs with work left, due timers.
-    pub(crate) fn turn(&mut self) {
-        loop {
-            if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO))
-                && e.kind() != io::ErrorKind::Interrupted
-            {
-                return;
-            }
-            let mut n = 0;
-            let mut woken = false;
-            let ready: Vec<(usize, usize, bool, bool, bool)> = self
-                .events
-                .iter()
-                .filter_map(|ev| {
-                    n += 1;
-                    if ev.token() == WAKER {
-                        woken = true;
-                        return None;
-                    }
-                    let t = ev.token().0 - BASE;
-                    let err = ev.is_error();
-                    Some((
-                        t / 2,
-                        t % 2,
-                        ev.is_readable() || ev.is_read_closed() || err,
-                        ev.is_writable() || ev.is_write_closed() || err,
-                        ev.is_read_closed() || err,
-                    ))
-                })
-                .collect();
-            if woken {
-                while let Ok(job) = self.rx.try_recv() {
-                    self.add(job);
-                }
-                while let Ok(opened) = self.opened_rx.try_recv() {
-                    if self.generation.get(opened.slot) == Some(&opened.epoch) {
-                        let target = opened.result.map(Target::Connected);
-                        self.greeted(opened.slot, target);
-                    }
-                }
-            }
-            for (slot, side, r, w, closed) in ready {
-                match self.pairs.get_mut(slot).and_then(Option::as_mut) {
-                    Some(Entry::Pair(p)) => {
-                        p.readable[side] |= r;
-                        p.writable[side] |= w;
-                        p.closed[side] |= closed;
-                        self.step(slot);
-                    }
-                    Some(Entry::Greeting(g)) => {
-                        g.closed |= closed;
-                        // Whatever it said, the client is worth reading again.
-                        g.drained = false;
-                        self.greeting(slot)
-                    }
-                    None => {}
-                }
-            }
-            if n < self.events.capacity() {
-                break;
+    /// Takes what other threads handed over: pairs, and destinations opened for greeting clients.
+    pub(crate) fn woken(&mut self) {
+        while let Ok(job) = self.rx.try_recv() {
+            self.add(job);
+        }
+        while let Ok(opened) = self.opened_rx.try_recv() {
+            if self.generation.get(opened.slot) == Some(&opened.epoch) {
+                let target = opened.result.map(Target::Connected);
+                self.greeted(opened.slot, target);
             }
         }
+    }
+
+    /// Handles one event of a pair's (or a greeting client's) socket.
+    pub(crate) fn event(&mut self, ev: &Event) {
+        let t = ev.token().0 - self.base;
+        let (slot, side) = (t / 2, t % 2);
+        let err = ev.is_error();
+        let r = ev.is_readable() || ev.is_read_closed() || err;
+        let w = ev.is_writable() || ev.is_write_closed() || err;
+        let closed = ev.is_read_closed() || err;
+        match self.pairs.get_mut(slot).and_then(Option::as_mut) {
+            Some(Entry::Pair(p)) => {
+                p.readable[side] |= r;
+                p.writable[side] |= w;
+                p.closed[side] |= closed;
+                self.step(slot);
+            }
+            Some(Entry::Greeting(g)) => {
+                g.closed |= closed;
+                // Whatever it said, the client is worth reading again.
+                g.drained = false;
+                self.greeting(slot)
+            }
+            None => {}
+        }
+    }
+
+    /// After a turn's events: the pairs that stopped with work left move on, due timers fire.
+    pub(crate) fn settle(&mut self) {
         for slot in std::mem::take(&mut self.again) {
             self.step(slot);
         }
@@ -375,8 +350,7 @@ impl Pairs {
             Entry::Pair(p) => p,
             Entry::Greeting(mut g) => {
                 let _ = self
-                    .poll
-                    .registry()
+                    .registry
                     .deregister(&mut SourceFd(&g.client.as_raw_fd()));
                 if let Some(done) = g.done.take() {
                     done(result, &g.client);
@@ -387,10 +361,7 @@ impl Pairs {
         // Out of the epoll set now: a copy of a descriptor elsewhere (a client's thread that handed the
         // pair over) would keep it there past its close.
         for s in &p.socks {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&s.as_raw_fd()));
+            let _ = self.registry.deregister(&mut SourceFd(&s.as_raw_fd()));
         }
         if let Some(done) = p.done.take() {
             done(result, &p.socks[0]);

@@ -3,9 +3,12 @@
 //! non-blocking splice(2), so the bytes never enter user space, and a pair whose reader is slow
 //! stalls only itself (its pipe fills, its source is no longer read).
 //!
-//! The loop is an epoll set of its own ([`Pairs::fd`]), registered in the server's loop, which calls
-//! [`Pairs::turn`] when it is ready or a deadline ([`Pairs::deadline`]) passed. Work handed over from
-//! another thread (a pair whose handshake ran there) comes through a [`Handle`].
+//! The pairs' sockets are registered in the server loop's own epoll set, under tokens from a base of
+//! their own ([`Pairs::owns`]): the loop hands each of their events to [`Pairs::event`], then calls
+//! [`Pairs::settle`] (pairs with work left, timers) once per turn, and at [`Pairs::deadline`]. One
+//! epoll_wait per wakeup, where an epoll set of their own inside the loop's took two. Work handed over
+//! from another thread (a pair whose handshake ran there) comes through a [`Handle`], which wakes the
+//! loop with its waker; the loop then calls [`Pairs::woken`].
 //!
 //! The end-of-stream rules are those of [`crate::net::stream::relay`] for two sockets: a source's EOF
 //! is a FIN to the other side once its pipe is empty; the pair ends when both directions did, or at
@@ -37,11 +40,8 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
-use mio::{Events, Poll, Token, Waker};
+use mio::{Registry, Token, Waker};
 use socket2::Socket;
-
-const WAKER: Token = Token(0);
-const BASE: usize = 1;
 
 /// The private pipe's size asked for (what one splice may move).
 const PIPE_SIZE: usize = crate::net::stream::zerocopy::PIPE_SIZE;
@@ -237,8 +237,11 @@ enum Outcome {
 }
 
 pub(crate) struct Pairs {
-    poll: Poll,
-    events: Events,
+    /// The server loop's epoll set.
+    registry: Registry,
+    /// The first token of the pairs' sockets (the loop's own are below it).
+    base: usize,
+    /// The server loop's waker, for a [`Handle`].
     waker: Arc<Waker>,
     tx: Sender<Job>,
     rx: Receiver<Job>,
@@ -254,6 +257,6 @@ pub(crate) struct Pairs {
     again: Vec<usize>,
 }
 
-fn token(slot: usize, side: usize) -> Token {
-    Token(BASE + slot * 2 + side)
+fn token(base: usize, slot: usize, side: usize) -> Token {
+    Token(base + slot * 2 + side)
 }

@@ -44,8 +44,9 @@ mod time;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-/// The epoll set of the pairs relayed on this loop ([`crate::net::server::pairs`]).
-const PAIRS: Token = Token(usize::MAX);
+/// The first token of the pairs relayed on this loop ([`crate::net::server::pairs`]): their sockets
+/// are in this loop's epoll set, above every token of its own.
+const PAIRS_BASE: usize = usize::MAX / 2;
 /// Tokens from here on: slot * 2 for a client's socket, slot * 2 + 1 for its child's pidfd.
 const BASE: usize = 2;
 
@@ -281,12 +282,21 @@ impl Loop {
             {
                 return Err(anyhow!(e).context("epoll"));
             }
-            let mut pairs_ready = false;
             for ev in events.iter() {
+                if let Some(p) = &mut self.pairs
+                    && p.owns(ev.token())
+                {
+                    p.event(ev);
+                    continue;
+                }
                 match ev.token() {
-                    PAIRS => pairs_ready = true,
                     LISTENER => self.accept_all(),
-                    WAKER => self.woken(),
+                    WAKER => {
+                        if let Some(p) = &mut self.pairs {
+                            p.woken();
+                        }
+                        self.woken()
+                    }
                     Token(t) => {
                         let slot = (t - BASE) / 2;
                         if (t - BASE) % 2 == 1 {
@@ -299,7 +309,7 @@ impl Loop {
                     }
                 }
             }
-            self.turn_pairs(pairs_ready);
+            self.settle_pairs();
             self.serve_ready();
             self.timers();
             self.update_feed();

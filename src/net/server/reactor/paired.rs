@@ -2,17 +2,14 @@
 //! client blocks (see [`crate::net::server::forward::Forward::inline_addr`]); the others still get a
 //! thread ([`Loop::start_blocking`]).
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use mio::Interest;
-use mio::unix::SourceFd;
 use socket2::Socket;
 
 use super::blocking::report;
-use super::{Loop, PAIRS};
+use super::{Loop, PAIRS_BASE};
 use crate::exit;
 use crate::net::events::Events;
 use crate::net::events::Note;
@@ -104,25 +101,16 @@ impl Loop {
         None
     }
 
-    /// This loop's pairs, started (and watched) on first use.
+    /// This loop's pairs, started on first use (their sockets go into this loop's epoll set).
     fn pairs_ready(&mut self) -> Option<&mut Pairs> {
         if self.pairs.is_none() {
-            let pairs = match Pairs::new() {
-                Ok(p) => p,
+            match Pairs::new(self.poll.registry(), PAIRS_BASE, self.waker.clone()) {
+                Ok(p) => self.pairs = Some(p),
                 Err(e) => {
                     self.log(|| format!("epoll: {e}"));
                     return None;
                 }
-            };
-            if let Err(e) = self.poll.registry().register(
-                &mut SourceFd(&pairs.fd().as_raw_fd()),
-                PAIRS,
-                Interest::READABLE,
-            ) {
-                self.log(|| format!("epoll: {e}"));
-                return None;
             }
-            self.pairs = Some(pairs);
         }
         self.pairs.as_mut()
     }
@@ -148,12 +136,10 @@ impl Loop {
         self.pairs_ready().map(|p| p.handle())
     }
 
-    /// Lets the pairs move when their epoll set said so, or a deadline of theirs passed.
-    pub(super) fn turn_pairs(&mut self, ready: bool) {
-        if let Some(p) = &mut self.pairs
-            && (ready || p.deadline().is_some_and(|d| d <= Instant::now()))
-        {
-            p.turn();
+    /// After a turn's events: the pairs with work left move on, and their due timers fire.
+    pub(super) fn settle_pairs(&mut self) {
+        if let Some(p) = &mut self.pairs {
+            p.settle();
         }
     }
 }

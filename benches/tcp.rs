@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Contender, Outcome, Proc, Scenario, Unit, free_port, quiet, wait_listening};
+use crate::harness::{
+    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, quiet, wait_listening,
+};
 
 /// The longest one transfer may take before it counts as hung.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -118,6 +120,7 @@ fn transfer_to(
     piped_out: bool,
 ) -> Outcome {
     let port = free_port();
+    let cpu_before = children_cpu();
     let rss_file = tempfile_path("rss");
     let wrap = |program: &str, args: Vec<String>, measured: bool| -> Command {
         if measured {
@@ -207,7 +210,13 @@ fn transfer_to(
         Err(e) => return Err(e),
     }
     match measure {
-        Measure::Throughput => Ok(bytes as f64 / elapsed.as_secs_f64() / (1u64 << 30) as f64),
+        Measure::Throughput => {
+            let gib = bytes as f64 / (1u64 << 30) as f64;
+            if let (Some(before), Some(after)) = (cpu_before, children_cpu()) {
+                extra("CPU s per GiB, all its processes", (after - before) / gib);
+            }
+            Ok(gib / elapsed.as_secs_f64())
+        }
         Measure::PeakRss { .. } => {
             let text = std::fs::read_to_string(&rss_file).map_err(|e| format!("rss: {e}"))?;
             let _ = std::fs::remove_file(&rss_file);
@@ -219,6 +228,19 @@ fn transfer_to(
             Ok(kib / 1024.0)
         }
     }
+}
+
+/// CPU seconds (user + system) of this process's children reaped so far (/proc/self/stat cutime and
+/// cstime, in the kernel's 100 Hz user ticks). A transfer's difference is what its sender, receiver
+/// (and `head`) used: a loaded machine divides CPU time between programs, so a contender's rate there
+/// follows its CPU cost more than its design.
+fn children_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after "pid (comm)": state is field 3, cutime 16, cstime 17.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(13)? + ticks(14)?) / 100.0)
 }
 
 fn tempfile_path(tag: &str) -> PathBuf {

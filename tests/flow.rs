@@ -367,16 +367,23 @@ fn broker_stdout_of_every_kind_gets_bytes_at_once() {
 }
 
 #[test]
-fn connect_stdout_of_every_kind_gets_bytes_at_once() {
+fn connect_and_recv_only_stdout_of_every_kind_gets_bytes_at_once() {
     // The pty here is stdout's only (the test above gives script(1)'s to all three).
-    for out in OUTS {
-        let (port, done, server) = talker();
-        let Some(w) = Watched::spawn(&["connect", "127.0.0.1", &port.to_string()], out) else {
-            continue;
-        };
-        w.assert_prompt(LINE, "connect");
-        drop(done);
-        server.join().unwrap();
+    for recv_only in [false, true] {
+        for out in OUTS {
+            let (port, done, server) = talker();
+            let port = port.to_string();
+            let mut args = vec!["connect", "127.0.0.1", &port];
+            if recv_only {
+                args.insert(1, "--recv-only");
+            }
+            let Some(w) = Watched::spawn(&args, out) else {
+                continue;
+            };
+            w.assert_prompt(LINE, &args.join(" "));
+            drop(done);
+            server.join().unwrap();
+        }
     }
 }
 

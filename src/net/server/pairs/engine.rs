@@ -23,6 +23,10 @@ use super::{
     token,
 };
 
+/// A slot table larger than this is dropped once its last pair has ended (see
+/// [`Pairs::forget_if_empty`]).
+const SLOTS_KEPT: usize = 64;
+
 impl Pairs {
     /// The pairs of a server loop: their sockets go into its epoll set (`registry`) under tokens from
     /// `base` up, and a [`Handle`] wakes the loop with its `waker`.
@@ -73,7 +77,10 @@ impl Pairs {
             Some(s) => s,
             None => {
                 self.pairs.push(None);
-                self.generation.push(0);
+                // A slot of a table forgotten before has its generation still.
+                if self.generation.len() < self.pairs.len() {
+                    self.generation.push(0);
+                }
                 self.pairs.len() - 1
             }
         }
@@ -260,6 +267,21 @@ impl Pairs {
             self.step(slot);
         }
         self.timers();
+        self.forget_if_empty();
+    }
+
+    /// With no pair or greeting left: drops a slot table grown by a crowd (its capacity would stay
+    /// for ever) and the timers (every one of them stale now), and gives the freed heap back. The
+    /// generations stay, so a late connect result or timer of an old pair never matches a new one.
+    fn forget_if_empty(&mut self) {
+        if self.pairs.len() <= SLOTS_KEPT || self.free.len() < self.pairs.len() {
+            return;
+        }
+        self.pairs = Vec::new();
+        self.free = Vec::new();
+        self.again = Vec::new();
+        self.timers = BinaryHeap::new();
+        crate::sys::heap::give_back();
     }
 
     fn timers(&mut self) {

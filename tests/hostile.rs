@@ -256,6 +256,35 @@ fn thread_per_client_modes_leave_no_thread_behind() {
     }
 }
 
+/// A client served on a thread of its own (`--forward` to a name) costs the server two sockets while
+/// it is relayed, its own and its target's: the copy of it watched while the target was opened (a
+/// reset then frees its place at once) is not kept through the relay, which halved how many such
+/// clients fit under the descriptor limit.
+#[test]
+fn a_forwarded_client_on_its_own_thread_holds_two_sockets() {
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!("localhost:{}", target.local_addr().unwrap().port());
+    let (p, addr) = server(&["-k", "--forward", &to, "127.0.0.1", "0"], In::Null);
+    let pid = p.pid();
+    let base = sockets(pid);
+    let mut c = connect(addr);
+    let (mut t, _) = target.accept().unwrap();
+    // Both ways once: the relay runs.
+    c.write_all(b"x").unwrap();
+    let mut one = [0u8; 1];
+    t.set_read_timeout(Some(LIMIT)).unwrap();
+    t.read_exact(&mut one).unwrap();
+    t.write_all(b"y").unwrap();
+    read_n(&mut c, 1).unwrap();
+    assert_eq!(
+        sockets(pid),
+        base + 2,
+        "the client, its target and nothing else"
+    );
+    drop((c, t));
+    eventually("the pair closed", || sockets(pid) <= base);
+}
+
 #[test]
 fn echo_client_that_stops_reading_is_closed_by_idle_timeout() {
     let (mut p, addr) = server(&["-k", "--echo", "-i", "1s", "127.0.0.1", "0"], In::Null);

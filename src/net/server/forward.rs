@@ -343,6 +343,9 @@ impl Forward {
             }
             Err(e) => return Err(e.context(format!("forward to {}", self.target))),
         };
+        // Its copy of the client's descriptor is not held through the relay: one descriptor per
+        // client, not two, and the client's end is the relay's alone to close.
+        drop(watch);
         if self.admission.verbose {
             crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
         }

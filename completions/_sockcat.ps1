@@ -65,7 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Close after DUR without traffic (status 3)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close after DUR without traffic (status 3)')
             [CompletionResult]::new('--sockopt', '--sockopt', [CompletionResultType]::ParameterName, 'Set a socket option, NAME=VALUE (repeatable)')
-            [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'JSON lines of accepts, refusals, closes to FILE (-: stderr)')
+            [CompletionResult]::new('--events', '--events', [CompletionResultType]::ParameterName, 'Server events as JSON lines to FILE (-: stderr)')
             [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'The server''s certificate chain (PEM)')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The private key of --cert')
             [CompletionResult]::new('--client-ca', '--client-ca', [CompletionResultType]::ParameterName, 'Require a client certificate that chains to the CAs of FILE (PEM)')

@@ -61,7 +61,7 @@ set edit:completion:arg-completer[sockcat] = {|@words|
             cand -i 'Close after DUR without traffic (status 3)'
             cand --idle-timeout 'Close after DUR without traffic (status 3)'
             cand --sockopt 'Set a socket option, NAME=VALUE (repeatable)'
-            cand --events 'JSON lines of accepts, refusals, closes to FILE (-: stderr)'
+            cand --events 'Server events as JSON lines to FILE (-: stderr)'
             cand --cert 'The server''s certificate chain (PEM)'
             cand --key 'The private key of --cert'
             cand --client-ca 'Require a client certificate that chains to the CAs of FILE (PEM)'

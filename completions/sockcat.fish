@@ -59,7 +59,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l forward-pin -
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l hexdump -d 'Hex dump of the traffic on stderr (or =FILE)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s i -l idle-timeout -d 'Close after DUR without traffic (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l sockopt -d 'Set a socket option, NAME=VALUE (repeatable)' -r
-complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l events -d 'JSON lines of accepts, refusals, closes to FILE (-: stderr)' -r -F
+complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l events -d 'Server events as JSON lines to FILE (-: stderr)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l cert -d 'The server\'s certificate chain (PEM)' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l key -d 'The private key of --cert' -r -F
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l client-ca -d 'Require a client certificate that chains to the CAs of FILE (PEM)' -r -F

@@ -124,7 +124,7 @@ fn positionals_read_clearly_in_help_and_man_pages() {
         "byteorder",
     ] {
         let help = run(&[sub, "--help"], b"").ok().stdout_str();
-        for bad in ["<ARGS>", "[PORT]...", "<[ADDR]", "ADDR] [PORT]..."] {
+        for bad in ["<ARGS>", "[PORT]...", "<[ADDR]", "[ADDR] [PORT]"] {
             assert!(
                 !help.contains(bad),
                 "sockcat {sub} --help shows {bad:?}\n{help}"
@@ -139,11 +139,21 @@ fn positionals_read_clearly_in_help_and_man_pages() {
             assert!(args < options, "man sockcat-{sub}: ARGUMENTS after OPTIONS");
         }
     }
+    // `[ADDR] PORT`: the address is optional, the port is not, in --help as in the usage line.
+    for sub in ["listen", "udp-recv"] {
+        let help = run(&[sub, "--help"], b"").ok().stdout_str();
+        assert!(
+            help.contains("\n  [ADDR]\n") && help.contains("\n  <PORT>\n"),
+            "sockcat {sub} --help: [ADDR] and <PORT>\n{help}"
+        );
+    }
     // The man pages' ARGUMENTS say which value is optional as the usage line does (clap alone
     // would write `ADDR PORT`, or `[ADDR] [PORT]` in --help).
     for (sub, heading) in [
-        ("listen", "[ADDR] PORT"),
-        ("udp-recv", "[ADDR] PORT"),
+        ("listen", "[ADDR]"),
+        ("listen", "PORT"),
+        ("udp-recv", "[ADDR]"),
+        ("udp-recv", "PORT"),
         ("udp-send", "PORT [MESSAGE]..."),
         ("sendfile", "FILE HOST PORT"),
     ] {

@@ -42,27 +42,31 @@ Exit status: 0 success, 1 runtime failure, 2 usage error or invalid input, 3 a t
 #[derive(Debug, Args)]
 #[command(
     after_long_help = LISTEN_EXAMPLES,
-    override_usage = "sockcat listen [OPTIONS] [ADDR] PORT\n       sockcat listen [OPTIONS] --unix PATH"
+    override_usage = "sockcat listen [OPTIONS] [ADDR] PORT\n       sockcat listen [OPTIONS] --unix PATH",
+    allow_missing_positional = true
 )]
 pub struct ListenArgs {
-    /// Address (default: every address) and port (0 picks one)
+    /// The address to listen on (default: every address)
+    #[arg(value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// The port to listen on (0 picks one)
     ///
-    /// [ADDR] PORT: the address to listen on (default: every address) and the port (0 picks one).
-    #[arg(value_names = ["ADDR", "PORT"], num_args = 0..=2, action = clap::ArgAction::Set, required_unless_present_any = ["unix", "systemd"])]
-    pub endpoint: Vec<String>,
+    /// ADDR:PORT in one argument also works ([IPV6]:PORT for an IPv6 address).
+    #[arg(value_name = "PORT", required = true)]
+    pub port: Option<String>,
     /// Listen on a Unix socket at PATH instead (or @NAME)
     ///
     /// A stream socket. @NAME is the Linux abstract namespace: no file is created or removed. A stale socket file at PATH (no socket is bound to it: the kernel is asked,
     /// nothing connects to it) is replaced; a live one is left alone ("address in use", status 1), and
     /// so is anything that is not a socket.
-    #[arg(long, value_name = "PATH", conflicts_with = "endpoint")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["addr", "port"])]
     pub unix: Option<PathBuf>,
     /// Take the socket from systemd socket activation
     ///
     /// No ADDR PORT then.
     /// The first stream socket passed by LISTEN_PID/LISTEN_FDS (fd 3 on), as with systemd's
     /// Accept=no or systemd-socket-activate; the variables are not passed on to -e/-c children.
-    #[arg(long, conflicts_with_all = ["endpoint", "unix"])]
+    #[arg(long, conflicts_with_all = ["addr", "port", "unix"])]
     pub systemd: bool,
     #[command(flatten)]
     pub family: FamilyOpts,
@@ -153,7 +157,7 @@ pub struct ListenArgs {
     /// Where the kernel refuses it (net.mptcp.enabled=0), plain TCP, said with -v.
     #[arg(long, hide_short_help = true)]
     pub mptcp: bool,
-    /// JSON lines of accepts, refusals, closes to FILE (-: stderr)
+    /// Server events as JSON lines to FILE (-: stderr)
     ///
     /// {"ts","event":"accept","id","peer"} (under --accept-proxy-protocol: once the header is read,
     /// as its source); "refuse" with "reason" (deny, max-conns, proxy-protocol for a missing or bad

@@ -150,3 +150,8 @@ Examples:
 
 Exit status: 0 success, 1 runtime failure (refused, reset, not found, I/O error),
 2 usage error or invalid input, 3 a timeout expired.";
+
+/// `[ADDR] PORT` as the words given (one when ADDR is left out), for the parser of bind endpoints.
+pub(crate) fn bind_words(addr: &Option<String>, port: &Option<String>) -> Vec<String> {
+    addr.iter().chain(port).cloned().collect()
+}

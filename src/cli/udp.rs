@@ -138,23 +138,29 @@ pub enum UdpFormat {
 #[derive(Debug, Args)]
 #[command(
     after_long_help = UDP_RECV_EXAMPLES,
-    override_usage = "sockcat udp-recv [OPTIONS] [ADDR] PORT\n       sockcat udp-recv [OPTIONS] --unix PATH"
+    override_usage = "sockcat udp-recv [OPTIONS] [ADDR] PORT\n       sockcat udp-recv [OPTIONS] --unix PATH",
+    allow_missing_positional = true
 )]
 pub struct UdpRecvArgs {
-    /// The address to bind (default: every address) and the port (0 picks one)
-    #[arg(value_names = ["ADDR", "PORT"], num_args = 1..=2, action = clap::ArgAction::Set, required_unless_present_any = ["unix", "systemd"])]
-    pub endpoint: Vec<String>,
+    /// The address to bind (default: every address)
+    #[arg(value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// The port to bind (0 picks one)
+    ///
+    /// ADDR:PORT in one argument also works ([IPV6]:PORT for an IPv6 address).
+    #[arg(value_name = "PORT", required = true)]
+    pub port: Option<String>,
     /// Receive on the Unix datagram socket PATH instead (`@NAME`: abstract, no file)
     ///
     /// A stale socket file at PATH is replaced, a live one is "address in use"; the file is removed
     /// when udp-recv ends (also at Ctrl-C). --echo answers senders that have a name (udp-send binds one).
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["endpoint", "group", "reuseaddr", "reuseport"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["addr", "port", "group", "reuseaddr", "reuseport"])]
     pub unix: Option<PathBuf>,
     /// Take the socket from systemd socket activation
     ///
     /// No ADDR PORT then.
     /// The first datagram socket (UDP or Unix) passed by LISTEN_PID/LISTEN_FDS (fd 3 on).
-    #[arg(long, conflicts_with_all = ["endpoint", "unix", "group", "reuseaddr", "reuseport"])]
+    #[arg(long, conflicts_with_all = ["addr", "port", "unix", "group", "reuseaddr", "reuseport"])]
     pub systemd: bool,
     #[command(flatten)]
     pub family: FamilyOpts,

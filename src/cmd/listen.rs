@@ -86,7 +86,11 @@ pub(crate) fn run(args: &ListenArgs) -> Result<()> {
             (sock, guard, path.display().to_string())
         }
         None => {
-            let (addr, port) = parse_bind_endpoint(&args.endpoint, family, "tcp")?;
+            let (addr, port) = parse_bind_endpoint(
+                &crate::cli::bind_words(&args.addr, &args.port),
+                family,
+                "tcp",
+            )?;
             let addr = super::serving::bind_addr(args, addr, port, family)?;
             let (sock, local) = socket::tcp_listener(addr, port, family, &opts)?;
             (sock, None, display(&local))

@@ -28,7 +28,10 @@ pub(crate) fn run(args: &UdpRecvArgs) -> Result<()> {
     let endpoint = match &args.unix {
         _ if args.systemd => None,
         Some(_) => None,
-        None => Some(parse_bind_endpoint(&args.endpoint, family)?),
+        None => Some(parse_bind_endpoint(
+            &crate::cli::bind_words(&args.addr, &args.port),
+            family,
+        )?),
     };
     let group =
         match &args.group {
@@ -169,7 +172,8 @@ fn run_forward(
         }
         UdpReceiver::from_socket(sock, shown, &opts)?
     } else {
-        let (addr, port) = parse_bind_endpoint(&args.endpoint, family)?;
+        let (addr, port) =
+            parse_bind_endpoint(&crate::cli::bind_words(&args.addr, &args.port), family)?;
         UdpReceiver::open(addr, port, family, &opts)?
     };
     // Before the `listening on` line: a datagram that comes right after it knows where it arrived.

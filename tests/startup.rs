@@ -230,7 +230,7 @@ fn symbol_value(file: &Path, name: &str) -> Option<u64> {
 /// given to the linker by src/build.rs): spread out, they made the kernel map 2.0-2.5 MiB of the
 /// binary's code into every plain transfer (its peak RSS: `cargo bench`). The script's two markers
 /// must enclose a non-empty range holding `main`. Whether the list is still complete is for
-/// `scripts/hot-text.py --check` on a release build (README, Contributing).
+/// `benches/hot-text.py --check` on a release build (README, Contributing).
 #[test]
 fn the_plain_path_code_is_gathered() {
     if !glibc_host() || !have("readelf") || option_env!("SOCKCAT_HOT_TEXT") == Some("0") {

@@ -26,3 +26,4 @@ pub(crate) mod sockopt;
 pub(crate) mod stream;
 pub(crate) mod transfer;
 pub(crate) mod udp;
+pub(crate) mod unix;

@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod activation;
+pub(crate) mod cmsg;
 pub(crate) mod fs;
 pub(crate) mod heap;
 pub(crate) mod inet;

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use crate::common::blackhole::blackhole;
-use crate::common::{In, Proc, closed_port, have_ipv6, read_all, run, tcp_listener};
+use crate::common::{In, Proc, closed_port, free_port, have_ipv6, read_all, run, tcp_listener};
 
 #[test]
 fn host_port_forms() {
@@ -65,7 +65,7 @@ fn connect_timeout_is_status_3() {
 
 #[test]
 fn wait_for_succeeds_once_the_service_is_up() {
-    let port = closed_port();
+    let port = free_port();
     let mut p = Proc::spawn(
         &[
             "connect",
@@ -243,7 +243,7 @@ fn source_address_and_port() {
         drop(s);
         peer
     });
-    let sport = closed_port();
+    let sport = free_port();
     run(
         &[
             "connect",

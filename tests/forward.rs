@@ -7,7 +7,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-use crate::common::{In, LIMIT, Proc, closed_port, connect, have, pattern, read_all, tcp_listener};
+use crate::common::{
+    In, LIMIT, Proc, closed_port, connect, free_port, have, pattern, read_all, tcp_listener,
+};
 
 /// Starts `sockcat listen -v 127.0.0.1 0 ARGS...` and returns it with its address.
 fn sockcat_server(args: &[&str]) -> (Proc, SocketAddr) {
@@ -251,7 +253,7 @@ fn haproxy_send_proxy_v2_into_accept_proxy_protocol() {
     let (_echo, target) = echo_server();
     let t = target.to_string();
     let (mut fwd, addr) = sockcat_server(&["--forward", &t, "--accept-proxy-protocol"]);
-    let front = closed_port();
+    let front = free_port();
     let _ha = haproxy(
         dir.path(),
         &format!(
@@ -277,7 +279,7 @@ fn proxy_protocol_v2_into_an_haproxy_accept_proxy_frontend() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_echo, target) = echo_server();
-    let front = closed_port();
+    let front = free_port();
     let mut ha = haproxy(
         dir.path(),
         &format!(

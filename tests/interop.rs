@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::{In, Proc, closed_port, have, pattern};
+use crate::common::{In, Proc, free_port, have, pattern};
 
 struct Files {
     _dir: tempfile::TempDir,
@@ -77,7 +77,7 @@ fn connect_to_peer(peer: &str) {
         return;
     }
     let f = files();
-    let port = closed_port();
+    let port = free_port();
     let listener = peer_listener(peer, port, &f.theirs);
     let done = Proc::spawn(
         &["connect", "127.0.0.1", &port.to_string()],
@@ -166,7 +166,7 @@ fn socat_receiver_unidirectional() {
         return;
     }
     let f = files();
-    let port = closed_port();
+    let port = free_port();
     let mut rx = Proc::spawn_program(
         "socat",
         &[

@@ -417,7 +417,7 @@ fn systemd_socket_activate_runs_listen() {
         return;
     }
     // Find a free port, then let systemd-socket-activate bind it and start sockcat on the first client.
-    let port = crate::common::closed_port().to_string();
+    let port = crate::common::free_port().to_string();
     let bin = crate::common::bin();
     let mut p = Proc::spawn_program(
         "systemd-socket-activate",

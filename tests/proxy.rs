@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub(crate) use crate::common::free_port;
 use crate::common::{In, LIMIT, Proc, closed_port, have, pattern, run, tcp_listener};
 
 const GREETING: &[u8] = b"hello from the target\n";
@@ -36,11 +37,6 @@ fn serve_greeter(listener: TcpListener) {
             });
         }
     });
-}
-
-/// A free loopback port (bound, then released for a peer that cannot be told to use port 0).
-pub(crate) fn free_port() -> u16 {
-    closed_port()
 }
 
 /// Waits until something accepts on 127.0.0.1:port (a peer that prints nothing when ready).
@@ -373,7 +369,7 @@ fn scan_and_wait_for_through_a_proxy() {
     );
 
     // --wait-for: the target comes up only after the proxy has refused a first attempt.
-    let late = closed_port();
+    let late = free_port();
     let l = late.to_string();
     let mut p = Proc::spawn(
         &[

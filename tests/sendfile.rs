@@ -169,7 +169,7 @@ fn openbsd_nc_receives_byte_exact() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(8 << 20, 4);
     let file = write_file(dir.path(), "f", &data);
-    let port = crate::common::closed_port();
+    let port = crate::common::free_port();
     let mut nc = Proc::spawn_program("nc", &["-l", "127.0.0.1", &port.to_string()], In::Null);
     crate::common::runner::wait_listening(port, &mut nc, LIMIT).unwrap();
     send(&file, port, &[]).ok();
@@ -773,7 +773,7 @@ fn wait_for_retries_until_the_receiver_is_up() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(100_000, 15);
     let file = write_file(dir.path(), "f", &data);
-    let port = crate::common::closed_port().to_string();
+    let port = crate::common::free_port().to_string();
     let args = [
         "sendfile",
         "-v",

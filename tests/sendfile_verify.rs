@@ -78,7 +78,7 @@ fn a_file_that_shrinks_under_the_sender_fails_without_a_crash() {
     for cut in [WINDOW + 5, 5000] {
         let data = pattern(2 * WINDOW, 32);
         let file = write_file(src.path(), "s.bin", &data);
-        let port = crate::common::closed_port().to_string();
+        let port = crate::common::free_port().to_string();
         // The sender opens the file (and takes its size) before it connects: it is cut while the
         // sender waits for the receiver, so it must read past the new end whatever the timing.
         let mut sender = Proc::spawn(

@@ -404,7 +404,7 @@ fn connect_to_openssl_s_server_and_s_client_to_listen() {
     let ca = pki.path("ca.pem");
     let (leaf, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
     // s_server: answers what it reads on its stdin pipe; -quiet prints only the data.
-    let port = crate::common::closed_port().to_string();
+    let port = crate::common::free_port().to_string();
     let accept = format!("127.0.0.1:{port}");
     let mut server = Proc::spawn_program(
         "openssl",
@@ -470,7 +470,7 @@ fn ncat_ssl_and_socat_openssl_both_ways() {
             continue;
         }
         // The peer listens with our leaf; sockcat connects, verified.
-        let port = crate::common::closed_port().to_string();
+        let port = crate::common::free_port().to_string();
         let listen_arg = format!(
             "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,cert={leaf},key={key},verify=0"
         );

@@ -454,8 +454,25 @@ pub fn sink_server() -> (u16, JoinHandle<Vec<u8>>) {
     (port, handle)
 }
 
-/// A port on which nothing listens (bound then closed; refused on connect).
+/// A port on 127.0.0.1 on which nothing listens, for as long as the tests run: a connect to it is
+/// refused. It stays bound (not listening, no SO_REUSEADDR), so no other test's listener, which the
+/// suite runs beside this one, can take it meanwhile (a port merely freed was, under load: a sender
+/// meant to be refused reached another test's receiver). A test that starts its own server on the
+/// port later wants [`free_port`].
 pub fn closed_port() -> u16 {
+    static HELD: Mutex<Vec<socket2::Socket>> = Mutex::new(Vec::new());
+    let s =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind 127.0.0.1:0");
+    let port = s.local_addr().unwrap().as_socket().unwrap().port();
+    HELD.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+    port
+}
+
+/// A port on 127.0.0.1 free a moment ago (bound, then closed), for a test that starts a server on
+/// it late on purpose: until then a connect to it is refused, unless another test took it.
+pub fn free_port() -> u16 {
     let (l, port) = tcp_listener();
     drop(l);
     port

@@ -175,14 +175,16 @@ pub struct UdpRecvArgs {
     pub timeout: Option<Duration>,
     /// Send stdin to the most recent sender (as nc -u -l)
     ///
-    /// Each read of stdin (a line from a terminal) is one datagram, sent from the receiving port to
-    /// whoever sent the last datagram; what is typed before anyone sent waits for the first sender.
+    /// Each read of stdin (a line from a terminal) is one datagram, sent from the receiving port (and,
+    /// on a wildcard address, the local address that sender sent to) to whoever sent the last
+    /// datagram; what is typed before anyone sent waits for the first sender.
     #[arg(long, conflicts_with = "echo")]
     pub reply: bool,
     /// Send each datagram back to its sender
     ///
-    /// Never to source port 0 or to this receiver's own address (a spoofed datagram from itself would
-    /// loop), nor to an unnamed Unix sender.
+    /// Sent from the address the datagram arrived at (on a wildcard address too). Never to source
+    /// port 0 or to this receiver's own address (a spoofed datagram from itself would loop), nor to an
+    /// unnamed Unix sender.
     #[arg(long)]
     pub echo: bool,
     /// Join this multicast group (SO_REUSEADDR is then on)
@@ -211,7 +213,7 @@ pub struct UdpRecvArgs {
     ///
     /// The first datagram from a client opens its session: a UDP socket connected to HOST:PORT, so
     /// the target sees one source port per client and its replies go back to that client alone, from
-    /// the port the client sent to. Nothing is printed on stdout. A session ends after --session-idle
+    /// the port and address the client sent to. Nothing is printed on stdout. A session ends after --session-idle
     /// without traffic either way; beyond --max-sessions, datagrams from new sources are dropped
     /// (said once per source with -v, as a `refuse` event with reason `max-sessions`, counted by
     /// --stats). A target that is down (ICMP port-unreachable) loses those datagrams, not the relay.

@@ -27,6 +27,11 @@ impl Mapping {
     /// Maps the first `len` bytes of `file` (which may still be shorter: only the part written so
     /// far may be read, see [`Mapping::bytes`]). `len` must not be 0.
     pub(crate) fn of(file: &File, len: usize) -> io::Result<Mapping> {
+        Mapping::at(file, 0, len)
+    }
+
+    /// Maps `len` bytes of `file` from `offset` (a multiple of [`page_size`]).
+    fn at(file: &File, offset: libc::off_t, len: usize) -> io::Result<Mapping> {
         // SAFETY: a fresh mapping chosen by the kernel (null hint), of a descriptor live for the
         // call; the result is checked against MAP_FAILED before use.
         let ptr = unsafe {
@@ -36,7 +41,7 @@ impl Mapping {
                 libc::PROT_READ,
                 libc::MAP_SHARED,
                 file.as_raw_fd(),
-                0,
+                offset,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -78,23 +83,8 @@ impl Window {
     pub(crate) fn of(file: &File, offset: u64, len: usize) -> io::Result<Window> {
         let offset = libc::off_t::try_from(offset)
             .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
-        // SAFETY: a fresh mapping chosen by the kernel (null hint), of a descriptor live for the
-        // call; the result is checked against MAP_FAILED before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                offset,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
         Ok(Window {
-            map: Mapping { ptr, len },
+            map: Mapping::at(file, offset, len)?,
         })
     }
 

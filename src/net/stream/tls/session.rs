@@ -342,15 +342,7 @@ impl Sink for TlsWriter {
 impl Endpoint {
     /// An established TLS session (`verbose`: say when the peer closes without close_notify).
     pub(crate) fn tls(stream: TlsStream, verbose: bool) -> Endpoint {
-        let stop = stream.shared.clone();
-        let (mut reader, writer) = stream.split();
-        reader.verbose = verbose;
-        Endpoint::new(
-            Box::new(reader),
-            Box::new(writer),
-            Some(Arc::new(move || {
-                stop.stop();
-            })),
-        )
+        let (reader, writer) = stream.split();
+        Endpoint::tls_halves(reader, writer, verbose)
     }
 }

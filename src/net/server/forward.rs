@@ -28,7 +28,7 @@ use crate::net::connect::{ConnectOpts, connect, start_attempt};
 use crate::net::events::{Note, RefuseReason};
 use crate::net::proxy_protocol::{self, Version};
 use crate::net::server::acl::Acl;
-use crate::net::server::pairs::{Done, Job, Target as PairTarget};
+use crate::net::server::pairs::{Connecting, Done, Job, Target as PairTarget};
 use crate::net::socket::unix_connect;
 use crate::net::stream::relay::{RelayConfig, join};
 use crate::net::stream::{Endpoint, recv_error, tls};
@@ -283,12 +283,14 @@ impl Forward {
             client,
             target: PairTarget::Connecting {
                 sock,
-                addr,
-                deadline: self.connect.timeout.map(|t| Instant::now() + t),
-                timeout: self.connect.timeout,
-                what,
-                nodelay: self.connect.nodelay,
-                keepalive: self.connect.keepalive,
+                connect: Connecting {
+                    addr,
+                    deadline: self.connect.timeout.map(|t| Instant::now() + t),
+                    timeout: self.connect.timeout,
+                    what,
+                    nodelay: self.connect.nodelay,
+                    keepalive: self.connect.keepalive,
+                },
             },
             labels: ["client".into(), format!("to {}", self.target).into()],
             first,

@@ -19,8 +19,7 @@ use crate::net::addr::display;
 use crate::sys::zerocopy as sys;
 
 use super::{
-    Connecting, Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES, Target,
-    token,
+    Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES, Target, token,
 };
 
 /// A slot table larger than this is dropped once its last pair has ended (see
@@ -148,25 +147,7 @@ impl Pairs {
     ) {
         let (target, connecting) = match target {
             Target::Connected(sock) => (sock, None),
-            Target::Connecting {
-                sock,
-                addr,
-                deadline,
-                timeout,
-                what,
-                nodelay,
-                keepalive,
-            } => (
-                sock,
-                Some(Connecting {
-                    addr,
-                    deadline,
-                    timeout,
-                    what,
-                    nodelay,
-                    keepalive,
-                }),
-            ),
+            Target::Connecting { sock, connect } => (sock, Some(connect)),
         };
         // A connecting target is non-blocking already.
         let registered = (if connecting.is_some() {

@@ -101,16 +101,10 @@ pub(crate) type Done = Box<dyn FnOnce(Result<()>, &Socket) + Send>;
 /// The outgoing side of a pair.
 pub(crate) enum Target {
     Connected(Socket),
-    /// A non-blocking connect under way to `addr`; `what` names it in the error (`forward to X`).
+    /// A non-blocking connect under way on `sock`.
     Connecting {
         sock: Socket,
-        addr: SocketAddr,
-        deadline: Option<Instant>,
-        timeout: Option<Duration>,
-        what: String,
-        /// TCP_NODELAY and SO_KEEPALIVE once connected.
-        nodelay: bool,
-        keepalive: bool,
+        connect: Connecting,
     },
 }
 
@@ -221,13 +215,15 @@ struct Opened {
     result: Result<Socket>,
 }
 
-struct Connecting {
-    addr: SocketAddr,
-    deadline: Option<Instant>,
-    timeout: Option<Duration>,
-    what: String,
-    nodelay: bool,
-    keepalive: bool,
+/// A connect under way to `addr`; `what` names it in the error (`forward to X`).
+pub(crate) struct Connecting {
+    pub addr: SocketAddr,
+    pub deadline: Option<Instant>,
+    pub timeout: Option<Duration>,
+    pub what: String,
+    /// TCP_NODELAY and SO_KEEPALIVE once connected.
+    pub nodelay: bool,
+    pub keepalive: bool,
 }
 
 /// What a pair's step decided.

@@ -18,7 +18,7 @@ use crate::exit;
 use crate::net::addr::{Family, HostPort, display};
 use crate::net::connect::{ConnectOpts, start_attempt};
 use crate::net::events::Note;
-use crate::net::server::pairs::{Connected, Front, Greet, Target};
+use crate::net::server::pairs::{Connected, Connecting, Front, Greet, Target};
 
 /// The bytes received so far, then "would block" (or EOF once the client closed); what is written
 /// is collected.
@@ -144,12 +144,14 @@ impl Inline {
         match start_attempt(&addr, &opts) {
             Ok(Ok((sock, _))) => Ok(Target::Connecting {
                 sock,
-                addr,
-                deadline: Some(self.deadline),
-                timeout: Some(timeout),
-                what: display(&addr),
-                nodelay: false,
-                keepalive: false,
+                connect: Connecting {
+                    addr,
+                    deadline: Some(self.deadline),
+                    timeout: Some(timeout),
+                    what: display(&addr),
+                    nodelay: false,
+                    keepalive: false,
+                },
             }),
             Ok(Err(e)) => Err(Refusal::of(&anyhow!(e))),
             Err(e) => Err(Refusal::of(&e)),

@@ -138,6 +138,13 @@ fn main() {
         (
             rounds,
             Box::new({
+                let (s, p) = (sockcat.clone(), path(&data));
+                move || sendfile::to_file(&s, p, bytes)
+            }),
+        ),
+        (
+            rounds,
+            Box::new({
                 let s = sockcat.clone();
                 move || tcp::lifecycles(&s, conns)
             }),

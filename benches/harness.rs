@@ -205,9 +205,15 @@ impl Report {
             "lower is better"
         };
         let mut out = format!("## {}  [{}, {better}]\n", self.name, self.unit.label());
+        // The names' column: 28 wide, or wider for a longer name.
+        let w = self
+            .rows
+            .iter()
+            .map(|(name, _)| name.chars().count())
+            .fold(28, usize::max);
         let _ = write!(
             out,
-            "  {:<28} {:>10} {:>21} {:>14}",
+            "  {:<w$} {:>10} {:>21} {:>14}",
             "contender", "median", "min-max", "sockcat/this"
         );
         match &self.extra {
@@ -229,7 +235,7 @@ impl Report {
                     };
                     let _ = write!(
                         out,
-                        "  {name:<28} {:>10} {:>21} {ratio:>14}",
+                        "  {name:<w$} {:>10} {:>21} {ratio:>14}",
                         fmt_value(med),
                         format!("{}-{}", fmt_value(min), fmt_value(max)),
                     );
@@ -248,10 +254,10 @@ impl Report {
                     }
                 }
                 Ok(_) => {
-                    let _ = writeln!(out, "  {name:<28} no runs");
+                    let _ = writeln!(out, "  {name:<w$} no runs");
                 }
                 Err(why) => {
-                    let _ = writeln!(out, "  {name:<28} {why}");
+                    let _ = writeln!(out, "  {name:<w$} {why}");
                 }
             }
         }
@@ -277,4 +283,78 @@ pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
+}
+
+/// Clock ticks per second, the unit of the CPU times in /proc/PID/stat (`getconf CLK_TCK`, read once;
+/// 100, Linux's USER_HZ, if that fails). Not sysconf(3) through libc: the crate denies `unsafe`
+/// outside src/sys.
+pub fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|t| *t > 0.0)
+            .unwrap_or(100.0)
+    })
+}
+
+/// CPU seconds (user + system) from /proc/PID/stat.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpu {
+    /// The process itself, all its threads (those that have ended too): utime + stime.
+    pub own: f64,
+    /// Its children that have exited and been reaped (with what they had reaped): cutime + cstime.
+    pub reaped_children: f64,
+}
+
+/// The CPU times of process `pid` (a number, or "self"), or None if it is gone.
+pub fn cpu(pid: &str) -> Option<Cpu> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After "pid (comm)": state is field 3; utime 14, stime 15, cutime 16, cstime 17.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let secs = |field: usize| Some(fields.get(field - 3)?.parse::<f64>().ok()? / clock_ticks());
+    Some(Cpu {
+        own: secs(14)? + secs(15)?,
+        reaped_children: secs(16)? + secs(17)?,
+    })
+}
+
+/// The children of process `pid` that have not been reaped yet (zombies included), from
+/// /proc/PID/task/*/children (any thread may be a child's parent).
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Waits (at most `limit`, polling every 5 ms) until process `pid` has reaped every child, so that
+/// their CPU time is in its cutime and cstime.
+pub fn wait_childless(pid: u32, limit: std::time::Duration) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = children(pid);
+        if left.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "process {pid} still has children {left:?} after {limit:?}"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -1,6 +1,7 @@
 //! TCP scenarios on 127.0.0.1: bulk throughput (regular file or pipe on the sender's stdin, receiver
 //! writing /dev/null, or a pipe to `cat`), peak RSS during a bulk transfer, and client connection
-//! lifecycles per second.
+//! lifecycles per second. The transfer here also serves the file-transfer scenarios (benches/
+//! sendfile.rs), whose receivers may write a regular file ([`Sink::File`]).
 //! Each tool sends to and receives from its own kind (nc to nc, socat to socat ...).
 
 use std::io::Read;
@@ -11,20 +12,28 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, quiet, wait_listening,
+    Contender, Outcome, Proc, Scenario, Unit, cpu, extra, free_port, quiet, wait_listening,
 };
 
 /// The longest one transfer may take before it counts as hung.
 const LIMIT: Duration = Duration::from_secs(120);
 
+/// A receiver's arguments given the port and the path to write what arrives to.
+pub type ReceiverArgs = Box<dyn Fn(u16, &Path) -> Vec<String>>;
+
 /// How one tool receives and sends: argument lists given the port (and byte count, for iperf3).
 pub struct Tool {
     pub name: &'static str,
     pub program: String,
-    pub receiver: Box<dyn Fn(u16) -> Vec<String>>,
+    /// The receiver's arguments given the port and the path to write what arrives to (see
+    /// `writes_stdout`).
+    pub receiver: ReceiverArgs,
     pub sender: Box<dyn Fn(u16, u64) -> Vec<String>>,
     /// The sender reads its data from stdin (false: it makes its own, like iperf3).
     pub reads_stdin: bool,
+    /// The receiver writes what arrives to its stdout, which the harness points at the path (false:
+    /// it opens the path its arguments name; its stdout is /dev/null).
+    pub writes_stdout: bool,
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -37,46 +46,53 @@ pub fn relays(sockcat: &Path) -> Vec<Tool> {
         Tool {
             name: "sockcat",
             program: sockcat.display().to_string(),
-            receiver: Box::new(|p| args(&["listen", "--recv-only", "127.0.0.1", &p.to_string()])),
+            receiver: Box::new(|p, _| {
+                args(&["listen", "--recv-only", "127.0.0.1", &p.to_string()])
+            }),
             sender: Box::new(|p, _| args(&["connect", "127.0.0.1", &p.to_string()])),
             reads_stdin: true,
+            writes_stdout: true,
         },
         Tool {
             name: "nc (OpenBSD)",
             program: "nc".into(),
-            receiver: Box::new(|p| args(&["-d", "-l", "127.0.0.1", &p.to_string()])),
+            receiver: Box::new(|p, _| args(&["-d", "-l", "127.0.0.1", &p.to_string()])),
             sender: Box::new(|p, _| args(&["-N", "127.0.0.1", &p.to_string()])),
             reads_stdin: true,
+            writes_stdout: true,
         },
         Tool {
             name: "ncat",
             program: "ncat".into(),
-            receiver: Box::new(|p| args(&["-l", "--recv-only", "127.0.0.1", &p.to_string()])),
+            receiver: Box::new(|p, _| args(&["-l", "--recv-only", "127.0.0.1", &p.to_string()])),
             sender: Box::new(|p, _| args(&["--send-only", "127.0.0.1", &p.to_string()])),
             reads_stdin: true,
+            writes_stdout: true,
         },
         Tool {
             name: "socat",
             program: "socat".into(),
-            receiver: Box::new(|p| {
+            receiver: Box::new(|p, out| {
                 args(&[
                     "-u",
                     &format!("TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr"),
-                    "OPEN:/dev/null",
+                    &format!("OPEN:{}", out.display()),
                 ])
             }),
             sender: Box::new(|p, _| args(&["-u", "STDIN", &format!("TCP:127.0.0.1:{p}")])),
             reads_stdin: true,
+            writes_stdout: false,
         },
     ]
 }
 
-/// iperf3 as a reference ceiling: `extra` is `["-l", "1M"]` or `["-Z"]`.
+/// iperf3 as a reference ceiling: `extra` is `["-l", "1M"]` or `["-Z"]`. Its receiver throws the
+/// data away, whatever the [`Sink`].
 pub fn iperf3(name: &'static str, extra: &'static [&'static str]) -> Tool {
     Tool {
         name,
         program: "iperf3".into(),
-        receiver: Box::new(|p| args(&["-s", "-1", "-B", "127.0.0.1", "-p", &p.to_string()])),
+        receiver: Box::new(|p, _| args(&["-s", "-1", "-B", "127.0.0.1", "-p", &p.to_string()])),
         sender: Box::new(move |p, bytes| {
             let mut a = args(&["-c", "127.0.0.1", "-p", &p.to_string(), "-n"]);
             a.push(bytes.to_string());
@@ -84,6 +100,7 @@ pub fn iperf3(name: &'static str, extra: &'static [&'static str]) -> Tool {
             a
         }),
         reads_stdin: false,
+        writes_stdout: false,
     }
 }
 
@@ -106,20 +123,44 @@ pub enum Measure {
     },
 }
 
-/// One transfer of `bytes` from `source` through `tool`; returns GiB/s or MiB.
-pub fn transfer(tool: &Tool, source: &Source, bytes: u64, measure: Measure) -> Outcome {
-    transfer_to(tool, source, bytes, measure, false)
+/// Where the receiver writes what arrives: the path its arguments get, or its stdout when it
+/// writes there ([`Tool::writes_stdout`]).
+#[derive(Clone)]
+pub enum Sink {
+    /// /dev/null.
+    Null,
+    /// A pipe read by `cat > /dev/null` (a receiver that opens a path gets /dev/stdout, the pipe).
+    Pipe,
+    /// A new regular file in a fresh directory made under this one for the transfer; afterwards its
+    /// size must be the transfer's (a failed transfer cannot look fast), and it is removed with its
+    /// directory, so a file system in memory holds one at a time.
+    File(Rc<PathBuf>),
 }
 
-/// [`transfer`], the receiver's stdout a pipe read by `cat > /dev/null` when `piped_out`.
-fn transfer_to(
+/// One transfer of `bytes` from `source` through `tool` into `sink`; returns GiB/s or MiB.
+pub fn transfer(
     tool: &Tool,
     source: &Source,
+    sink: &Sink,
     bytes: u64,
     measure: Measure,
-    piped_out: bool,
 ) -> Outcome {
     let port = free_port();
+    // Removed (with the file in it) when this returns, however it returns.
+    let out_dir = match sink {
+        Sink::File(base) => Some(
+            tempfile::Builder::new()
+                .prefix("sockcat-bench-out-")
+                .tempdir_in(base.as_path())
+                .map_err(|e| format!("make a directory in {}: {e}", base.display()))?,
+        ),
+        _ => None,
+    };
+    let out: PathBuf = match (sink, &out_dir) {
+        (Sink::File(_), Some(dir)) => dir.path().join("received"),
+        (Sink::Pipe, _) => "/dev/stdout".into(),
+        _ => "/dev/null".into(),
+    };
     let cpu_before = children_cpu();
     let rss_file = tempfile_path("rss");
     let wrap = |program: &str, args: Vec<String>, measured: bool| -> Command {
@@ -141,17 +182,25 @@ fn transfer_to(
         Measure::PeakRss { sender } => (sender, !sender),
     };
 
-    let mut recv_cmd = wrap(&tool.program, (tool.receiver)(port), rss_receiver);
+    let mut recv_cmd = wrap(&tool.program, (tool.receiver)(port, &out), rss_receiver);
     recv_cmd.stdin(Stdio::null()).stderr(Stdio::null());
     let mut reader = None;
-    if piped_out {
-        let mut cat = Command::new("cat");
-        cat.stdin(Stdio::piped()).stdout(Stdio::null());
-        let mut child = cat.spawn().map_err(|e| format!("spawn cat: {e}"))?;
-        recv_cmd.stdout(child.stdin.take().expect("cat stdin"));
-        reader = Some(Proc::from_child("cat", child));
-    } else {
-        recv_cmd.stdout(Stdio::null());
+    match sink {
+        Sink::Pipe => {
+            let mut cat = Command::new("cat");
+            cat.stdin(Stdio::piped()).stdout(Stdio::null());
+            let mut child = cat.spawn().map_err(|e| format!("spawn cat: {e}"))?;
+            recv_cmd.stdout(child.stdin.take().expect("cat stdin"));
+            reader = Some(Proc::from_child("cat", child));
+        }
+        Sink::File(_) if tool.writes_stdout => {
+            let file = std::fs::File::create(&out)
+                .map_err(|e| format!("create {}: {e}", out.display()))?;
+            recv_cmd.stdout(file);
+        }
+        Sink::Null | Sink::File(_) => {
+            recv_cmd.stdout(Stdio::null());
+        }
     }
     let mut receiver = Proc::spawn(&format!("{} receiver", tool.name), &mut recv_cmd)?;
     // Our copy of cat's stdin goes with the command: cat ends when the receiver has.
@@ -209,6 +258,19 @@ fn transfer_to(
         }
         Err(e) => return Err(e),
     }
+    if out_dir.is_some() {
+        let got = std::fs::metadata(&out)
+            .map_err(|e| format!("{} receiver's output {}: {e}", tool.name, out.display()))?
+            .len();
+        if got != bytes {
+            return Err(format!(
+                "{} receiver wrote {got} of {bytes} bytes to {}",
+                tool.name,
+                out.display()
+            ));
+        }
+        std::fs::remove_file(&out).map_err(|e| format!("remove {}: {e}", out.display()))?;
+    }
     match measure {
         Measure::Throughput => {
             let gib = bytes as f64 / (1u64 << 30) as f64;
@@ -231,16 +293,11 @@ fn transfer_to(
 }
 
 /// CPU seconds (user + system) of this process's children reaped so far (/proc/self/stat cutime and
-/// cstime, in the kernel's 100 Hz user ticks). A transfer's difference is what its sender, receiver
-/// (and `head`) used: a loaded machine divides CPU time between programs, so a contender's rate there
-/// follows its CPU cost more than its design.
+/// cstime). A transfer's difference is what its sender, receiver (and `head`, `cat`) used: a loaded
+/// machine divides CPU time between programs, so a contender's rate there follows its CPU cost more
+/// than its design.
 fn children_cpu() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after "pid (comm)": state is field 3, cutime 16, cstime 17.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
-    Some((ticks(13)? + ticks(14)?) / 100.0)
+    cpu("self").map(|c| c.reaped_children)
 }
 
 fn tempfile_path(tag: &str) -> PathBuf {
@@ -280,11 +337,12 @@ pub fn gib(bytes: u64) -> String {
     }
 }
 
-/// One contender per tool, each measuring `measure` of a transfer of `bytes` from `source`; `needs`
-/// names the programs, besides the tool's own, that must be installed.
+/// One contender per tool, each measuring `measure` of a transfer of `bytes` from `source` into
+/// `sink`; `needs` names the programs, besides the tool's own, that must be installed.
 pub fn contenders(
     tools: Vec<Tool>,
     source: &Source,
+    sink: &Sink,
     bytes: u64,
     measure: Measure,
     needs: &[&str],
@@ -292,12 +350,12 @@ pub fn contenders(
     tools
         .into_iter()
         .map(|tool| {
-            let source = source.clone();
+            let (source, sink) = (source.clone(), sink.clone());
             let mut programs = vec![tool.program.clone()];
             programs.extend(needs.iter().map(|p| p.to_string()));
             let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
             Contender::new(tool.name, &programs, move || {
-                transfer(&tool, &source, bytes, measure)
+                transfer(&tool, &source, &sink, bytes, measure)
             })
         })
         .collect()
@@ -315,7 +373,7 @@ pub fn bulk_file(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             gib(bytes)
         ),
         unit: Unit::GibPerSec,
-        contenders: contenders(tools, &source, bytes, Measure::Throughput, &[]),
+        contenders: contenders(tools, &source, &Sink::Null, bytes, Measure::Throughput, &[]),
     }
 }
 
@@ -327,6 +385,7 @@ pub fn bulk_pipe(sockcat: &Path, bytes: u64) -> Scenario {
         contenders: contenders(
             relays(sockcat),
             &Source::Pipe,
+            &Sink::Null,
             bytes,
             Measure::Throughput,
             &["head"],
@@ -341,29 +400,27 @@ pub fn bulk_pipe_to_pipe(sockcat: &Path, bytes: u64) -> Scenario {
     let mut tools = relays(sockcat);
     for tool in &mut tools {
         if tool.name == "socat" {
-            tool.receiver = Box::new(|p| {
+            tool.receiver = Box::new(|p, _| {
                 args(&[
                     "-u",
                     &format!("TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr"),
                     "STDOUT",
                 ])
             });
+            tool.writes_stdout = true;
         }
     }
-    let contenders = tools
-        .into_iter()
-        .map(|tool| {
-            let programs = [tool.program.clone(), "head".into(), "cat".into()];
-            let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
-            Contender::new(tool.name, &programs, move || {
-                transfer_to(&tool, &Source::Pipe, bytes, Measure::Throughput, true)
-            })
-        })
-        .collect();
     Scenario {
         name: format!("TCP bulk {}: pipe on stdin -> pipe on stdout", gib(bytes)),
         unit: Unit::GibPerSec,
-        contenders,
+        contenders: contenders(
+            tools,
+            &Source::Pipe,
+            &Sink::Pipe,
+            bytes,
+            Measure::Throughput,
+            &["head", "cat"],
+        ),
     }
 }
 
@@ -380,6 +437,7 @@ pub fn peak_rss(sockcat: &Path, file: Rc<PathBuf>, bytes: u64, sender: bool) -> 
         contenders: contenders(
             relays(sockcat),
             &source,
+            &Sink::Null,
             bytes,
             Measure::PeakRss { sender },
             &["/usr/bin/time"],

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::harness::{Scenario, Unit};
-use crate::tcp::{Measure, Source, Tool, contenders, gib};
+use crate::tcp::{Measure, Sink, Source, Tool, contenders, gib};
 
 /// A self-signed certificate and key for localhost in a directory kept for the process.
 fn cert() -> (String, String) {
@@ -33,7 +33,7 @@ fn sockcat_tool(name: &'static str, sockcat: &Path, cert: &str, key: &str) -> To
     Tool {
         name,
         program: sockcat.display().to_string(),
-        receiver: Box::new(move |p| {
+        receiver: Box::new(move |p, _| {
             args(&[
                 "listen",
                 "--recv-only",
@@ -57,6 +57,7 @@ fn sockcat_tool(name: &'static str, sockcat: &Path, cert: &str, key: &str) -> To
             ])
         }),
         reads_stdin: true,
+        writes_stdout: true,
     }
 }
 
@@ -85,7 +86,7 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
             // taken as success here (the bytes arrive: checked by hand with `| wc -c`). Both sides
             // run through sh (one program per tool); the sender execs ncat.
             program: "sh".into(),
-            receiver: Box::new(move |p| {
+            receiver: Box::new(move |p, _| {
                 args(&[
                     "-c",
                     "ncat \"$@\"; [ $? -le 1 ]",
@@ -114,23 +115,25 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
                 ])
             }),
             reads_stdin: true,
+            writes_stdout: true,
         }));
         tools.push(Tool {
             name: "socat OPENSSL",
             program: "socat".into(),
-            receiver: Box::new(move |p| {
+            receiver: Box::new(move |p, out| {
                 args(&[
                     "-u",
                     &format!(
                         "OPENSSL-LISTEN:{p},bind=127.0.0.1,reuseaddr,cert={c3},key={k3},verify=0"
                     ),
-                    "OPEN:/dev/null",
+                    &format!("OPEN:{}", out.display()),
                 ])
             }),
             sender: Box::new(|p, _| {
                 args(&["-u", "STDIN", &format!("OPENSSL:127.0.0.1:{p},verify=0")])
             }),
             reads_stdin: true,
+            writes_stdout: false,
         });
     }
     tools
@@ -147,6 +150,7 @@ pub fn bulk(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
         contenders: contenders(
             tools(sockcat, true),
             &Source::File(file),
+            &Sink::Null,
             bytes,
             Measure::Throughput,
             &[],
@@ -166,6 +170,7 @@ pub fn peak_rss(sockcat: &Path, file: Rc<PathBuf>, bytes: u64, sender: bool) -> 
         contenders: contenders(
             tools(sockcat, true),
             &Source::File(file),
+            &Sink::Null,
             bytes,
             Measure::PeakRss { sender },
             &["/usr/bin/time"],

@@ -3,6 +3,12 @@
 //! `sockcat listen --recv-only > /dev/null`; a run is timed from the sender's start until the receiver
 //! has everything and exits. The direct transfer (no middle box) is the ceiling.
 //!
+//! The sender's kernel work caps the bulk rates (the same sockcat sendfile sender for every middle
+//! box), so the bulk scenarios also give the middle box's own CPU seconds per GiB moved: user +
+//! system of the middle process, all its threads (haproxy's too), and of its children once reaped,
+//! from /proc/PID/stat (utime, stime, cutime, cstime) between the sender's start and the receiver's
+//! exit, read before the middle box is stopped.
+//!
 //! - forwarding: `sockcat listen --forward`, haproxy (`option splice-request`/`splice-response`),
 //!   socat `TCP-LISTEN,fork`;
 //! - the forwarder's cost under 100 concurrent bulk pairs: its peak RSS and threads, sockcat against
@@ -19,7 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::harness::{
-    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, note, quiet, wait_listening,
+    Contender, Outcome, Proc, Scenario, Unit, clock_ticks, cpu, extra, free_port, note, quiet,
+    wait_childless, wait_listening,
 };
 use crate::scale::{open_fds, status_field};
 
@@ -42,7 +49,8 @@ fn s(list: &[&str]) -> Vec<String> {
     list.iter().map(|a| a.to_string()).collect()
 }
 
-/// One transfer through `middle` (None: direct). Returns MiB/s.
+/// One transfer through `middle` (None: direct). Returns MiB/s; records the middle box's CPU seconds
+/// per GiB as the second figure.
 fn transfer(
     sockcat: &Path,
     middle: Option<&Middle>,
@@ -60,7 +68,7 @@ fn transfer(
         ),
     )?;
     wait_listening(rport, &mut receiver, Duration::from_secs(10))?;
-    let mut _mid = None;
+    let mut mid = None;
     let mut target_port = rport;
     let mut proxy = None;
     if let Some(m) = middle {
@@ -69,7 +77,7 @@ fn transfer(
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut p = Proc::spawn(m.name, &mut quiet(&m.program, &argv))?;
         wait_listening(mport, &mut p, Duration::from_secs(10))?;
-        _mid = Some(p);
+        mid = Some(p);
         match m.proxy_url {
             Some(url) => proxy = Some(url.replace("{P}", &mport.to_string())),
             None => target_port = mport,
@@ -84,6 +92,12 @@ fn transfer(
         "127.0.0.1".into(),
         target_port.to_string(),
     ]);
+    let pid = mid.as_ref().map(Proc::id);
+    // Its start-up (haproxy reading its configuration) is not part of the transfer.
+    let cpu_before = match pid {
+        Some(pid) => Some(middle_cpu(pid)?),
+        None => None,
+    };
     let started = Instant::now();
     let sender = Command::new(&sc)
         .args(&args)
@@ -96,7 +110,34 @@ fn transfer(
     sender.wait_ok(LIMIT)?;
     receiver.wait_ok(LIMIT)?;
     let secs = started.elapsed().as_secs_f64();
+    if let (Some(pid), Some(before)) = (pid, cpu_before) {
+        // socat's fork mode serves the connection in a child: its CPU reaches the parent's cutime and
+        // cstime only once the parent has reaped it, which it does on SIGCHLD after the child has
+        // seen both ends close. So wait until the parent has no child left (zombies count: a zombie
+        // is listed until reaped), then read; reading the child's own stat while it lives would miss
+        // what it spends after the read. The other middle boxes have no children.
+        wait_childless(pid, Duration::from_secs(10))?;
+        let used = middle_cpu(pid)? - before;
+        let gib = bytes as f64 / (1u64 << 30) as f64;
+        extra("CPU s per GiB, the middle box", used / gib);
+        note(
+            format!(
+                "CPU s per GiB counts /proc clock ticks of 1/{} s: one tick is {:.3} here",
+                clock_ticks(),
+                1.0 / clock_ticks() / gib
+            ),
+            "",
+        );
+    }
+    // `mid` is stopped here, after the reading.
+    drop(mid);
     Ok(bytes as f64 / (1 << 20) as f64 / secs)
+}
+
+/// CPU seconds the process `pid` has used: its own (all threads) and its reaped children's.
+fn middle_cpu(pid: u32) -> Result<f64, String> {
+    let c = cpu(&pid.to_string()).ok_or_else(|| format!("no /proc/{pid}/stat"))?;
+    Ok(c.own + c.reaped_children)
 }
 
 fn contender(

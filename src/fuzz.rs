@@ -18,6 +18,7 @@ pub use crate::net::server::proxy_server::{
     MAX_HANDSHAKE, Protocol as ProxyRequestProtocol, Users, Wire,
     handshake as proxy_server_handshake, parse_dest_rule,
 };
+pub use crate::net::socket::Peek;
 pub use crate::net::sockopt::{Value, lookup, parse_assignment, parse_value};
 pub use crate::net::stream::hexdump::{Direction, format_lines};
 pub use crate::net::stream::proxy::{

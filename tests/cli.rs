@@ -27,6 +27,7 @@ mod pair_endings;
 mod pairs;
 mod props;
 mod proxy;
+mod proxy_http_reply;
 mod proxy_refusals;
 mod relay;
 mod resolve;

@@ -103,11 +103,19 @@ fn cidr_ipv4_mapped_rule_matches_ipv4_clients() {
 /// 200 because only the `HTTP/1.` prefix of the version was checked. The version must be `HTTP/1.D`.
 #[test]
 fn proxy_client_http_version_is_exact() {
-    use sockcat::fuzz::{Dest, http_connect_handshake};
+    use sockcat::fuzz::{Dest, Peek, http_connect_handshake};
     struct Proxy(std::io::Cursor<Vec<u8>>);
     impl std::io::Read for Proxy {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             self.0.read(buf)
+        }
+    }
+    impl Peek for Proxy {
+        fn peek(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let rest = &self.0.get_ref()[self.0.position() as usize..];
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            Ok(n)
         }
     }
     impl std::io::Write for Proxy {

@@ -8,7 +8,7 @@ use std::io::{self, Cursor, Read, Write};
 
 use libfuzzer_sys::fuzz_target;
 use sockcat::fuzz::{
-    Credentials, Dest, http_connect_handshake, socks4_handshake, socks5_handshake,
+    Credentials, Dest, Peek, http_connect_handshake, socks4_handshake, socks5_handshake,
 };
 
 /// The proxy: its replies come from the fuzz input; what the client writes is dropped.
@@ -17,6 +17,15 @@ struct Proxy<'a>(Cursor<&'a [u8]>);
 impl Read for Proxy<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read(buf)
+    }
+}
+
+impl Peek for Proxy<'_> {
+    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = &self.0.get_ref()[self.0.position() as usize..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
     }
 }
 

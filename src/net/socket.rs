@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::net::addr::{Family, display};
 use crate::net::sockopt::SockSettings;
-use crate::sys::poll;
+use crate::sys::{poll, recv};
 
 pub(crate) use crate::net::unix::{UnixPathGuard, is_abstract, unix_connect, unix_listener};
 
@@ -258,6 +258,14 @@ pub(crate) fn describe_sockaddr(addr: &SockAddr) -> String {
     }
 }
 
+/// A stream that can show what has arrived without consuming it: what lets a handshake read a reply of
+/// unknown length in a few calls and still leave every byte after it in the stream.
+pub trait Peek: Read {
+    /// Copies into `buf` what can be read now, without consuming it; like `read`, it waits when nothing
+    /// has arrived, returns 0 at the end of the stream, and may return less than has arrived.
+    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
 /// A socket whose reads and writes give up at `deadline` (SO_RCVTIMEO / SO_SNDTIMEO set to what is
 /// left before each call): the bound on a proxy handshake, client side and server side. With `watch`
 /// (the client a forwarder's handshake is for), each call first waits in poll(2) for the socket or
@@ -296,6 +304,15 @@ impl Read for Deadlined<'_> {
         self.ready(poll::READABLE, left)?;
         self.sock.set_read_timeout(Some(left))?;
         (&*self.sock).read(buf)
+    }
+}
+
+impl Peek for Deadlined<'_> {
+    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.left()?;
+        self.ready(poll::READABLE, left)?;
+        self.sock.set_read_timeout(Some(left))?;
+        recv::peek(self.sock.as_fd(), buf)
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod netdb;
 pub(crate) mod poll;
 pub(crate) mod process;
 pub(crate) mod pty;
+pub(crate) mod recv;
 pub(crate) mod resolver;
 pub(crate) mod signal;
 pub(crate) mod sockopt;

@@ -1,12 +1,13 @@
 //! The HTTP CONNECT client handshake (Basic authentication), with the base64 it needs; the reply
-//! header is read one byte at a time and bounded ([`MAX_HTTP_HEADER`]), so nothing of the tunnel is
-//! consumed.
+//! header is read as far as its end and no further (it is peeked at first), so nothing of the tunnel is
+//! consumed, and bounded ([`MAX_HTTP_HEADER`]).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use anyhow::{Result, bail};
 
-use super::{Credentials, Dest, io_failure, write_all};
+use super::{Credentials, Dest, io_failure, read_exact, write_all};
+use crate::net::socket::Peek;
 
 /// The longest HTTP reply header (status line and fields) a proxy may send.
 pub(crate) const MAX_HTTP_HEADER: usize = 64 * 1024;
@@ -67,22 +68,37 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Reads an HTTP header block (through the empty line) one byte at a time, so that nothing after it is
-/// consumed; at most [`MAX_HTTP_HEADER`] bytes.
-fn read_http_header(s: &mut impl Read, who: &str) -> Result<Vec<u8>> {
+/// The length of `head` through the first end of a header block (an empty line, `\r\n\r\n` or `\n\n`)
+/// that ends after `from` bytes; None when there is none yet.
+fn header_end(head: &[u8], from: usize) -> Option<usize> {
+    (from + 1..=head.len())
+        .find(|&end| head[..end].ends_with(b"\r\n\r\n") || head[..end].ends_with(b"\n\n"))
+}
+
+/// Reads an HTTP header block, through the empty line, and nothing after it (that is the tunnel's): it
+/// peeks at what has arrived and reads exactly as far as the header's end if that is in it, else reads
+/// all of it and peeks again (which waits for more); at most [`MAX_HTTP_HEADER`] bytes.
+fn read_http_header(s: &mut impl Peek, who: &str) -> Result<Vec<u8>> {
     let mut head = Vec::with_capacity(256);
-    let mut byte = [0u8; 1];
+    let mut seen = [0u8; 4096];
     loop {
-        match s.read(&mut byte) {
+        let room = (MAX_HTTP_HEADER - head.len()).min(seen.len());
+        let n = match s.peek(&mut seen[..room]) {
             Ok(0) if head.is_empty() => {
                 bail!("{who}: the proxy closed the connection without a reply")
             }
             Ok(0) => bail!("{who}: the proxy closed the connection in the middle of its reply"),
-            Ok(_) => head.push(byte[0]),
+            Ok(n) => n.min(room),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(io_failure(e, who)),
-        }
-        if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") {
+        };
+        let start = head.len();
+        head.extend_from_slice(&seen[..n]);
+        let take = header_end(&head, start).unwrap_or(head.len()) - start;
+        head.truncate(start + take);
+        read_exact(s, &mut head[start..], who)?;
+        if let Some(end) = header_end(&head, start) {
+            head.truncate(end);
             return Ok(head);
         }
         if head.len() >= MAX_HTTP_HEADER {
@@ -111,7 +127,7 @@ fn clean(text: &[u8]) -> String {
 }
 
 /// The HTTP CONNECT client handshake: on a 2xx status the stream is the tunnel.
-pub fn http_connect_handshake<S: Read + Write>(
+pub fn http_connect_handshake<S: Peek + Write>(
     s: &mut S,
     dest: &Dest,
     auth: Option<&Credentials>,

@@ -37,7 +37,7 @@ use socket2::Socket;
 use crate::exit;
 use crate::net::addr::{Family, HostPort, display, resolve};
 use crate::net::connect::{ConnectOpts, happy_eyeballs};
-use crate::net::socket::Deadlined;
+use crate::net::socket::{Deadlined, Peek};
 
 pub use http::{base64_decode, base64_encode, http_connect_handshake};
 pub use socks::{socks4_handshake, socks5_handshake};
@@ -122,7 +122,7 @@ fn write_all(s: &mut impl Write, buf: &[u8], who: &str) -> Result<()> {
 }
 
 /// Runs one hop's handshake on `s`, asking for `next`.
-fn handshake<S: Read + Write>(
+fn handshake<S: Peek + Write>(
     s: &mut S,
     hop: &Proxy,
     next: &HostPort,

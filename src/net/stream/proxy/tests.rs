@@ -4,26 +4,60 @@ use super::http::MAX_HTTP_HEADER;
 use super::*;
 use crate::exit::{USAGE, status_of};
 
-/// A scripted peer: reads come from `input`, writes are kept.
+/// A scripted peer: reads come from `input`, arriving `chunk` bytes at a time (each a new segment that
+/// comes when everything before it has been read); writes are kept.
 struct Script {
     input: io::Cursor<Vec<u8>>,
     written: Vec<u8>,
+    chunk: usize,
+    /// Where the input that has arrived ends.
+    arrived: usize,
+    /// The calls made on it, each a system call on a socket.
+    peeks: usize,
+    reads: usize,
 }
 
 impl Script {
     fn new(input: &[u8]) -> Script {
+        Script::in_chunks(input, usize::MAX)
+    }
+    fn in_chunks(input: &[u8], chunk: usize) -> Script {
         Script {
             input: io::Cursor::new(input.to_vec()),
             written: Vec::new(),
+            chunk,
+            arrived: 0,
+            peeks: 0,
+            reads: 0,
         }
     }
     fn unread(&self) -> usize {
         self.input.get_ref().len() - self.input.position() as usize
     }
+    /// What has arrived and not been read; the next segment when that is nothing.
+    fn pending(&mut self) -> &[u8] {
+        let at = self.input.position() as usize;
+        let len = self.input.get_ref().len();
+        if self.arrived <= at {
+            self.arrived = at.saturating_add(self.chunk).min(len);
+        }
+        &self.input.get_ref()[at..self.arrived]
+    }
 }
 impl Read for Script {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.input.read(buf)
+        self.reads += 1;
+        let n = self.pending().len().min(buf.len());
+        self.input.read(&mut buf[..n])
+    }
+}
+impl Peek for Script {
+    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.peeks += 1;
+        let pending = self.pending();
+        let n = pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&pending[..n]);
+        Ok(n)
     }
 }
 impl Write for Script {
@@ -176,6 +210,56 @@ fn http_connect() {
     let mut s = Script::new(b"HTTP/1.1 200 OK\n\n");
     http_connect_handshake(&mut s, &ipv6, None).unwrap();
     assert!(s.written.starts_with(b"CONNECT [::1]:80 HTTP/1.1\r\n"));
+}
+
+/// However the reply is cut into segments, the header is read to its end and not a byte further, with
+/// one peek per segment (a peek never spins on data it has seen); a reply that came whole costs one
+/// peek and one read, not a read per byte.
+#[test]
+fn http_connect_reply_in_segments() {
+    let dest = Dest::Name("h.test".into(), 443);
+    for header in [
+        &b"HTTP/1.1 200 Connection established\r\nX: y\r\n\r\n"[..],
+        b"HTTP/1.0 200 OK\n\n",
+        b"HTTP/1.0 200 OK\r\nX: a\n\nZ: not the header\r\n\r\n",
+    ] {
+        let end = header
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .map_or(header.len(), |i| i + 2)
+            .min(header.len());
+        let reply = [header, b"SSH-2.0-tunnel\r\n"].concat();
+        for chunk in 1..=reply.len() {
+            let mut s = Script::in_chunks(&reply, chunk);
+            http_connect_handshake(&mut s, &dest, None).unwrap();
+            assert_eq!(s.unread(), reply.len() - end, "chunk {chunk}");
+            assert!(
+                s.peeks <= end.div_ceil(chunk),
+                "chunk {chunk}: {} peeks",
+                s.peeks
+            );
+        }
+        let mut s = Script::new(&reply);
+        http_connect_handshake(&mut s, &dest, None).unwrap();
+        assert_eq!((s.peeks, s.reads), (1, 1));
+        assert_eq!(s.unread(), reply.len() - end);
+    }
+    let mut s = Script::in_chunks(b"HTTP/1.1 200 OK\r\n\r", 3);
+    let err = http_connect_handshake(&mut s, &dest, None).unwrap_err();
+    assert!(
+        err.to_string().contains("in the middle of its reply"),
+        "{err}"
+    );
+    let mut s = Script::in_chunks(b"", 3);
+    let err = http_connect_handshake(&mut s, &dest, None).unwrap_err();
+    assert!(err.to_string().contains("without a reply"), "{err}");
+    // The bound holds across segments too, and nothing past it is read.
+    let mut big = b"HTTP/1.1 200 OK\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'a', MAX_HTTP_HEADER + 10));
+    let mut s = Script::in_chunks(&big, 1000);
+    let err = http_connect_handshake(&mut s, &dest, None).unwrap_err();
+    assert!(err.to_string().contains("longer than 64 KiB"), "{err}");
+    assert_eq!(s.unread(), big.len() - MAX_HTTP_HEADER);
 }
 
 #[test]

@@ -10,17 +10,20 @@ use std::rc::Rc;
 use crate::harness::{Scenario, Unit};
 use crate::tcp::{Measure, Sink, Source, Tool, contenders, gib};
 
-/// A self-signed certificate and key for localhost in a directory kept for the process.
-fn cert() -> (String, String) {
-    let dir = std::env::temp_dir().join(format!("sockcat-bench-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the certificate directory");
+/// A self-signed certificate and key for localhost, in a temporary directory that is removed once
+/// the last tool holding it (each receiver holds it) is dropped.
+fn cert() -> (Rc<tempfile::TempDir>, String, String) {
+    let dir = tempfile::Builder::new()
+        .prefix("sockcat-bench-tls-")
+        .tempdir()
+        .expect("create the certificate directory");
     let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
         .expect("make a certificate");
-    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let (c, k) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&c, made.cert.pem()).expect("write cert.pem");
     std::fs::write(&k, made.signing_key.serialize_pem()).expect("write key.pem");
     let s = |p: PathBuf| p.display().to_string();
-    (s(c), s(k))
+    (Rc::new(dir), s(c), s(k))
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -28,12 +31,17 @@ fn args(list: &[&str]) -> Vec<String> {
 }
 
 /// sockcat to sockcat over TLS (`name`: how the table calls this build).
-fn sockcat_tool(name: &'static str, sockcat: &Path, cert: &str, key: &str) -> Tool {
-    let (c, k) = (cert.to_string(), key.to_string());
+fn sockcat_tool(
+    name: &'static str,
+    sockcat: &Path,
+    (dir, cert, key): (&Rc<tempfile::TempDir>, &str, &str),
+) -> Tool {
+    let (c, k, dir) = (cert.to_string(), key.to_string(), dir.clone());
     Tool {
         name,
         program: sockcat.display().to_string(),
         receiver: Box::new(move |p, _| {
+            let _ = &dir;
             args(&[
                 "listen",
                 "--recv-only",
@@ -63,19 +71,18 @@ fn sockcat_tool(name: &'static str, sockcat: &Path, cert: &str, key: &str) -> To
 
 /// sockcat (and `SOCKCAT_BENCH_BASELINE`, an older build, when set), then the peers.
 fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
-    let (c, k) = cert();
-    let mut tools = vec![sockcat_tool("sockcat --tls", sockcat, &c, &k)];
+    let (dir, c, k) = cert();
+    let mut tools = vec![sockcat_tool("sockcat --tls", sockcat, (&dir, &c, &k))];
     if let Some(old) = std::env::var_os("SOCKCAT_BENCH_BASELINE") {
         tools.push(sockcat_tool(
             "baseline sockcat --tls",
             Path::new(&old),
-            &c,
-            &k,
+            (&dir, &c, &k),
         ));
     }
-    let (c2, k2) = (c.clone(), k.clone());
+    let (c2, k2, dir2) = (c.clone(), k.clone(), dir.clone());
     if with_peers {
-        let (c3, k3) = (c2.clone(), k2.clone());
+        let (c3, k3, dir3) = (c2.clone(), k2.clone(), dir);
         // Run through sh, ncat is not the program the harness looks for: left out when missing.
         let have_ncat = std::env::var_os("PATH")
             .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("ncat").is_file()));
@@ -87,6 +94,7 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
             // run through sh (one program per tool); the sender execs ncat.
             program: "sh".into(),
             receiver: Box::new(move |p, _| {
+                let _ = &dir2;
                 args(&[
                     "-c",
                     "ncat \"$@\"; [ $? -le 1 ]",
@@ -121,6 +129,7 @@ fn tools(sockcat: &Path, with_peers: bool) -> Vec<Tool> {
             name: "socat OPENSSL",
             program: "socat".into(),
             receiver: Box::new(move |p, out| {
+                let _ = &dir3;
                 args(&[
                     "-u",
                     &format!(

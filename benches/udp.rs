@@ -363,8 +363,12 @@ pub fn forward(sockcat: &Path, file: Rc<LineFile>) -> Scenario {
     let socat_relay = || -> Middle {
         (
             "socat".into(),
+            // -T 5: each fork child (one per client address) ends 5 s after its last datagram;
+            // without it the children outlive the run, the bench, and everything after them.
             Box::new(|listen, to| {
                 vec![
+                    "-T".into(),
+                    "5".into(),
                     format!("UDP4-LISTEN:{listen},bind=127.0.0.1,fork"),
                     format!("UDP4:127.0.0.1:{to}"),
                 ]

@@ -5,6 +5,7 @@ mod common;
 mod oracle;
 
 mod acl_names;
+mod address_queries;
 mod bad_input;
 mod basics;
 mod byteorder;

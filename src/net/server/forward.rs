@@ -90,20 +90,23 @@ pub(crate) fn parse_target(text: &str) -> Result<Target> {
     })
 }
 
-/// A client's addresses as the server sees them: the peer (or the PROXY protocol header's source)
-/// and the address it connected to.
+/// A client's addresses as the server sees them: the peer (as accept(2) gave it, or the PROXY
+/// protocol header's source) and the address it connected to (the header's destination; else the
+/// socket's own, asked for only where it is used: [`ClientAddrs::header`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddrs {
     pub peer: Option<SocketAddr>,
-    pub local: Option<SocketAddr>,
+    local: Option<SocketAddr>,
 }
 
 impl ClientAddrs {
-    pub(crate) fn of(sock: &Socket) -> ClientAddrs {
-        ClientAddrs {
-            peer: sock.peer_addr().ok().and_then(|a| a.as_socket()),
-            local: sock.local_addr().ok().and_then(|a| a.as_socket()),
-        }
+    /// The source and destination a PROXY protocol header sent on names: the client's address and
+    /// the one it connected to.
+    pub(crate) fn header(&self, client: &Socket) -> Option<(SocketAddr, SocketAddr)> {
+        let local = self
+            .local
+            .or_else(|| client.local_addr().ok().and_then(|a| a.as_socket()));
+        self.peer.zip(local)
     }
 
     pub(crate) fn shown(&self) -> String {
@@ -123,9 +126,10 @@ pub(crate) struct Admission {
 
 impl Admission {
     /// Reads the client's PROXY protocol header (if asked) and checks the access list: Ok with the
-    /// addresses that count, or Err (the caller closes the client) saying why.
-    pub(crate) fn admit(&self, sock: &Socket) -> Result<ClientAddrs> {
-        let mut addrs = ClientAddrs::of(sock);
+    /// addresses that count, or Err (the caller closes the client) saying why. `peer` is the
+    /// client's address as accept(2) gave it (None for a Unix client).
+    pub(crate) fn admit(&self, sock: &Socket, peer: Option<SocketAddr>) -> Result<ClientAddrs> {
+        let mut addrs = ClientAddrs { peer, local: None };
         if self.accept_proxy_protocol {
             let real = addrs.shown();
             sock.set_read_timeout(Some(HEADER_TIMEOUT))?;
@@ -254,10 +258,11 @@ impl Forward {
     pub(crate) fn job(
         &self,
         client: Socket,
+        peer: Option<SocketAddr>,
         addr: SocketAddr,
         done: Done,
     ) -> Result<Job, (Done, Socket, anyhow::Error)> {
-        let addrs = match self.admission.admit(&client) {
+        let addrs = match self.admission.admit(&client, peer) {
             Ok(a) => a,
             Err(e) => return Err((done, client, e)),
         };
@@ -273,7 +278,7 @@ impl Forward {
             Err(e) => return Err((done, client, e.context(what))),
         };
         let first = match self.proxy_protocol {
-            Some(version) => proxy_protocol::encode(version, addrs.peer.zip(addrs.local)),
+            Some(version) => proxy_protocol::encode(version, addrs.header(&client)),
             None => Vec::new(),
         };
         if self.admission.verbose {
@@ -305,6 +310,7 @@ impl Forward {
     pub(crate) fn serve(
         &self,
         client: Socket,
+        peer: Option<SocketAddr>,
         dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
     ) -> Result<()> {
@@ -312,9 +318,12 @@ impl Forward {
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
-        let addrs = self.admission.admit(&client)?;
+        let addrs = self.admission.admit(&client, peer)?;
         // Named before the connect, so a target that cannot be reached has its name in the event.
         dest(&self.target.to_string());
+        let header = self
+            .proxy_protocol
+            .map(|version| proxy_protocol::encode(version, addrs.header(&client)));
         // The client, watched while its target is opened: a reset frees its place at once.
         let watch = client.try_clone().ok().map(Arc::new);
         let client = match tls {
@@ -330,9 +339,6 @@ impl Forward {
             }
             None => Endpoint::socket_named(client, "client"),
         };
-        let header = self
-            .proxy_protocol
-            .map(|version| proxy_protocol::encode(version, addrs.peer.zip(addrs.local)));
         let target = match self.open(header.as_deref(), &addrs.shown(), watch.clone()) {
             Ok(target) => target,
             // The client went away meanwhile: that, not the target, ended it.

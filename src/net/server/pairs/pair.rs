@@ -21,10 +21,14 @@ impl Pair {
         more: &mut bool,
     ) -> Outcome {
         if let Some(c) = &self.connecting {
+            // Connected (getpeername succeeds) is the usual answer, on loopback at once: then
+            // there is nothing more to ask, of either socket.
+            let peer = self.writable[1].then(|| self.socks[1].peer_addr());
+            let connected = matches!(peer, Some(Ok(_)));
             // A client that reset while its target is still connecting: nothing to wait for (a
             // target that drops SYNs would hold the pair and its --max-conns place for minutes).
             // A FIN is no reason: what it sent before goes to the target once connected.
-            if self.readable[0] {
+            if self.readable[0] && !connected {
                 match self.socks[0].take_error() {
                     Ok(None) => {}
                     Ok(Some(e)) | Err(e) => {
@@ -33,21 +37,21 @@ impl Pair {
                     }
                 }
             }
-            if !self.writable[1] {
-                return Outcome::Go;
-            }
-            let sock = &self.socks[1];
-            let failed = match sock.take_error() {
-                Ok(Some(e)) | Err(e) => Some(e),
-                Ok(None) => match sock.peer_addr() {
-                    Ok(_) => None,
-                    // Not connected yet (a spurious wakeup): wait for the next.
-                    Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
-                        self.writable[1] = false;
-                        return Outcome::Go;
+            let failed = match peer {
+                None => return Outcome::Go,
+                Some(Ok(_)) => None,
+                // Not connected: failed (its error) or not yet (a spurious wakeup: wait for the
+                // next).
+                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOTCONN) => {
+                    match self.socks[1].take_error() {
+                        Ok(Some(e)) | Err(e) => Some(e),
+                        Ok(None) => {
+                            self.writable[1] = false;
+                            return Outcome::Go;
+                        }
                     }
-                    Err(e) => Some(e),
-                },
+                }
+                Some(Err(e)) => Some(e),
             };
             if let Some(e) = failed {
                 let e = anyhow::Error::new(e)
@@ -55,6 +59,7 @@ impl Pair {
                     .context(c.what.clone());
                 return Outcome::End(self.connect_failed(e));
             }
+            let sock = &self.socks[1];
             if c.nodelay {
                 let _ = sock.set_tcp_nodelay(true);
             }

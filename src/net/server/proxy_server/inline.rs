@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use socket2::Socket;
 
-use super::{ProxyServer, Refusal, Request, Wire, handshake, reply};
+use super::{ProxyServer, Refusal, Request, Wire, bound, handshake, reply};
 use crate::exit;
 use crate::net::addr::{Family, HostPort, display};
 use crate::net::connect::{ConnectOpts, start_attempt};
@@ -216,7 +216,6 @@ impl Front for Inline {
         };
         match result {
             Ok(sock) => {
-                let bound = sock.local_addr().ok().and_then(|a| a.as_socket());
                 if self.srv.admission.verbose {
                     let to = sock
                         .peer_addr()
@@ -225,7 +224,10 @@ impl Front for Inline {
                         .map_or_else(String::new, |a| format!(" ({})", display(&a)));
                     crate::diag!("{}: {} tunnel to {dest}{to}", self.who, req.protocol.name());
                 }
-                (reply_bytes(&req, Ok(bound)), Ok((first, dest.into())))
+                (
+                    reply_bytes(&req, Ok(bound(&req, sock))),
+                    Ok((first, dest.into())),
+                )
             }
             Err(e) => {
                 let refusal = e

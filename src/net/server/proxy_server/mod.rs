@@ -79,6 +79,15 @@ pub fn reply<S: Read + Write>(
     }
 }
 
+/// The address a success reply names: for SOCKS5, the destination socket's own (BND.ADDR and
+/// BND.PORT); the other replies name none, so it is not asked for.
+pub(crate) fn bound(req: &Request, target: &Socket) -> Option<SocketAddr> {
+    if req.protocol != Protocol::Socks5 {
+        return None;
+    }
+    target.local_addr().ok().and_then(|a| a.as_socket())
+}
+
 /// The proxy server's settings.
 #[derive(Debug, Clone)]
 pub(crate) struct ProxyServer {
@@ -142,13 +151,14 @@ impl ProxyServer {
     pub(crate) fn serve(
         &self,
         client: Socket,
+        peer: Option<SocketAddr>,
         on_dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
         pairs: Option<&mut dyn FnMut(Socket, Socket, String)>,
     ) -> Result<()> {
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
-        let addrs = self.admission.admit(&client)?;
+        let addrs = self.admission.admit(&client, peer)?;
         let who = addrs.shown();
         let deadline = Instant::now() + self.handshake_timeout;
         let Some(server) = tls else {
@@ -216,8 +226,7 @@ impl ProxyServer {
                 bail!("{dest}: {refusal}");
             }
         };
-        let bound = target.local_addr().ok().and_then(|a| a.as_socket());
-        reply(wire, &req, Ok(bound)).map_err(|e| anyhow!("reply: {e}"))?;
+        reply(wire, &req, Ok(bound(&req, &target))).map_err(|e| anyhow!("reply: {e}"))?;
         let mut first = req.head.clone();
         first.extend_from_slice(wire.leftover());
         if !first.is_empty() {

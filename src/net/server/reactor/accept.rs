@@ -3,6 +3,7 @@
 //! thread of its own, a `-k --echo` client to a worker loop, anything else to a slot of this loop.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -97,7 +98,7 @@ impl Loop {
         {
             return self.refuse(sock, &who, Refuse::MaxConns(limit));
         }
-        self.admit(sock, who);
+        self.admit(sock, who, peer.as_socket());
     }
 
     /// Turns a client away with a reset (SO_LINGER 0), so it fails at once whatever it does next.
@@ -125,8 +126,9 @@ impl Loop {
         }
     }
 
-    /// A client is in: give it a slot and start serving it by the mode.
-    fn admit(&mut self, sock: Socket, who: String) {
+    /// A client is in: give it a slot and start serving it by the mode. `peer` is its address as
+    /// accept(2) gave it (None for a Unix client), for the modes that admit it again themselves.
+    fn admit(&mut self, sock: Socket, who: String, peer: Option<SocketAddr>) {
         self.accepted_any = true;
         self.first_deadline = None;
         let id = self.next_id;
@@ -178,10 +180,10 @@ impl Loop {
             _ => false,
         };
         if blocking {
-            let Some((sock, who)) = self.start_paired(sock, who, id) else {
+            let Some((sock, who)) = self.start_paired(sock, who, peer, id) else {
                 return;
             };
-            return self.start_blocking(sock, who, id);
+            return self.start_blocking(sock, who, peer, id);
         }
         if matches!(self.mode, Mode::Echo)
             && self.cfg.keep_open

@@ -1,6 +1,7 @@
 //! The clients whose work blocks (`--forward`, `--proxy-server`, relayed programs, every `--tls`
 //! client): each is served on a thread of its own, outside the loop, and counted until it ends.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use socket2::Socket;
@@ -63,7 +64,13 @@ impl Loop {
     /// `--forward`, `--proxy-server` and relayed programs: the client's handshake, the outgoing connect and
     /// the relay block, so each client is served on a thread of its own; its slot frees when the
     /// thread ends. Without `-k` (a relayed program) its result ends the server.
-    pub(super) fn start_blocking(&mut self, sock: Socket, who: String, id: u64) {
+    pub(super) fn start_blocking(
+        &mut self,
+        sock: Socket,
+        who: String,
+        peer: Option<SocketAddr>,
+        id: u64,
+    ) {
         let mode = self.mode.clone();
         let in_use = self.in_use.clone();
         let verbose = self.cfg.verbose;
@@ -97,7 +104,7 @@ impl Loop {
             };
             let mut handed = false;
             let result = match &mode {
-                Mode::Forward(fwd) => fwd.serve(sock, &dest, tls.as_ref()),
+                Mode::Forward(fwd) => fwd.serve(sock, peer, &dest, tls.as_ref()),
                 Mode::ProxyServer(srv) => match &pairs {
                     Some(pairs) => {
                         let mut hand_over = |client: Socket, target: Socket, to: String| {
@@ -118,9 +125,9 @@ impl Loop {
                                 ),
                             });
                         };
-                        srv.serve(sock, &dest, tls.as_ref(), Some(&mut hand_over))
+                        srv.serve(sock, peer, &dest, tls.as_ref(), Some(&mut hand_over))
                     }
-                    None => srv.serve(sock, &dest, tls.as_ref(), None),
+                    None => srv.serve(sock, peer, &dest, tls.as_ref(), None),
                 },
                 Mode::Echo => match &tls {
                     Some(server) => server.echo(sock, relay.idle_timeout, verbose),

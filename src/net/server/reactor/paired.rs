@@ -2,6 +2,7 @@
 //! client blocks (see [`crate::net::server::forward::Forward::inline_addr`]); the others still get a
 //! thread ([`Loop::start_blocking`]).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -24,13 +25,14 @@ impl Loop {
         &mut self,
         sock: Socket,
         who: String,
+        peer: Option<SocketAddr>,
         id: u64,
     ) -> Option<(Socket, String)> {
         let fwd = match &self.mode {
             Mode::Forward(fwd) => fwd,
             Mode::ProxyServer(srv) => {
                 let srv = srv.clone();
-                return self.start_greeting(sock, who, id, srv);
+                return self.start_greeting(sock, who, peer, id, srv);
             }
             _ => return Some((sock, who)),
         };
@@ -47,7 +49,7 @@ impl Loop {
         let done = self.pair_done(who, id, true);
         // What the admission notes (a refusal) goes into the events file, as on a client's thread.
         Note::start();
-        match fwd.job(sock, addr, done) {
+        match fwd.job(sock, peer, addr, done) {
             Ok(job) => {
                 Note::take();
                 if let Some(pairs) = &mut self.pairs {
@@ -65,6 +67,7 @@ impl Loop {
         &mut self,
         sock: Socket,
         who: String,
+        peer: Option<SocketAddr>,
         id: u64,
         srv: Arc<ProxyServer>,
     ) -> Option<(Socket, String)> {
@@ -78,7 +81,7 @@ impl Loop {
         let done = self.pair_done(who, id, false);
         // What the admission notes (a refusal) goes into the events file, as on a client's thread.
         Note::start();
-        let addrs = match srv.admission.admit(&sock) {
+        let addrs = match srv.admission.admit(&sock, peer) {
             Ok(a) => a,
             Err(e) => {
                 done(Err(e), &sock);

@@ -12,7 +12,7 @@ use crate::net::addr::display;
 use crate::net::stream::{recv_error, send_error};
 use crate::sys::zerocopy as sys;
 
-use super::{COPY_BUF, MOVES_PER_TURN, Outcome, PIPE_SIZE, Pair};
+use super::{COPY_BUF, MOVES_PER_TURN, Outcome, PIPE_SIZE, Pair, SPLICE_IN};
 
 impl Pair {
     pub(super) fn step(
@@ -213,7 +213,7 @@ impl Pair {
                     match sys::splice_nonblock(
                         self.socks[src].as_fd(),
                         w.as_fd(),
-                        *cap - dir.in_pipe,
+                        (*cap - dir.in_pipe).min(SPLICE_IN),
                     ) {
                         Ok(0) => dir.eof = true,
                         Ok(n) => {

@@ -203,7 +203,15 @@ pub(crate) fn happy_eyeballs(
                             addr,
                         ));
                     }
-                    Err(e) => last_err = Some((addr, e)),
+                    // Connected, then reset before this look (a server that accepts and resets at
+                    // once): the socket's error says so, where ENOTCONN would not.
+                    Err(e) => {
+                        let reset = match e.raw_os_error() {
+                            Some(libc::ENOTCONN) => sock.take_error().ok().flatten(),
+                            _ => None,
+                        };
+                        last_err = Some((addr, reset.unwrap_or(e)));
+                    }
                 },
                 Ok(Some(e)) | Err(e) => last_err = Some((addr, e)),
             }

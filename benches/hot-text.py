@@ -188,25 +188,26 @@ def generate(binary):
           f"-> {os.path.relpath(SCRIPT, ROOT)}")
 
 
-def symbols(binary):
+def readelf_symbols(binary):
+    """The fields of each line of `readelf -sW` that describes a symbol."""
     out = subprocess.run(["readelf", "-sW", binary], capture_output=True, text=True,
                          check=True).stdout
+    return (f for f in (line.split() for line in out.splitlines()) if len(f) >= 8)
+
+
+def symbols(binary):
     table = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 8 and f[3] == "FUNC" and f[6] != "UND":
+    for f in readelf_symbols(binary):
+        if f[3] == "FUNC" and f[6] != "UND":
             table.setdefault(f[7], (int(f[1], 16), int(f[2], 0)))
     return table
 
 
 def hot_range(binary):
     """[start, end) of the gathered functions (the script's two symbols), if the binary has them."""
-    out = subprocess.run(["readelf", "-sW", binary], capture_output=True, text=True,
-                         check=True).stdout
     marks = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 8 and f[7] in (START, END):
+    for f in readelf_symbols(binary):
+        if f[7] in (START, END):
             marks[f[7]] = int(f[1], 16)
     if START in marks and END in marks and marks[END] > marks[START]:
         return marks[START], marks[END]

@@ -151,16 +151,7 @@ fn init_array_targets(file: &Path) -> Vec<u64> {
 
 /// The address of a function the file defines (`readelf -s`), if it does.
 fn address_of(file: &Path, name: &str) -> Option<u64> {
-    let out = Command::new("readelf")
-        .args(["-s", "-W"])
-        .arg(file)
-        .output()
-        .expect("run readelf");
-    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 8 && f[3] == "FUNC" && f[6] != "UND" && f[7] == name)
-            .then(|| u64::from_str_radix(f[1], 16).ok())?
-    })
+    symbol(file, name, true)
 }
 
 /// aws-lc is built without its static initialiser (.cargo/config.toml): a run without `--tls` must
@@ -214,6 +205,11 @@ fn aws_lc_has_no_jitter_entropy() {
 
 /// The value of a symbol of any type the file defines (`readelf -s`), if it does.
 fn symbol_value(file: &Path, name: &str) -> Option<u64> {
+    symbol(file, name, false)
+}
+
+/// The value of the symbol `name` the file defines (`readelf -s`; only a function with `func`).
+fn symbol(file: &Path, name: &str, func: bool) -> Option<u64> {
     let out = Command::new("readelf")
         .args(["-s", "-W"])
         .arg(file)
@@ -221,7 +217,7 @@ fn symbol_value(file: &Path, name: &str) -> Option<u64> {
         .expect("run readelf");
     String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 8 && f[6] != "UND" && f[7] == name)
+        (f.len() >= 8 && (!func || f[3] == "FUNC") && f[6] != "UND" && f[7] == name)
             .then(|| u64::from_str_radix(f[1], 16).ok())?
     })
 }

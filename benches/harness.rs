@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 
 #[path = "../tests/common/runner.rs"]
 mod runner;
-pub use runner::{Proc, free_port, installed, quiet, wait_listening};
+pub use runner::{
+    Proc, free_port, installed, open_fds, quiet, rss_kib, status_field, wait_listening,
+};
 
 /// What a measurement counts, and which way is better.
 #[derive(Debug, Clone, Copy)]

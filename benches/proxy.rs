@@ -28,7 +28,7 @@ use crate::harness::{
     Contender, Outcome, Proc, Scenario, Unit, clock_ticks, cpu, extra, free_port, note, quiet,
     wait_childless, wait_listening,
 };
-use crate::scale::{open_fds, status_field};
+use crate::harness::{open_fds, status_field};
 
 const LIMIT: Duration = Duration::from_secs(120);
 

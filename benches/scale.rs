@@ -14,24 +14,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, median, note, quiet, wait_listening,
+    Contender, Outcome, Proc, Scenario, Unit, extra, free_port, median, note, open_fds, quiet,
+    status_field, wait_listening,
 };
-
-/// A number from /proc/PID/status (`VmRSS:`, `Threads:`...).
-pub fn status_field(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-}
-
-pub fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
 
 fn sockcat_echo(sockcat: &Path, port: u16) -> Result<Proc, String> {
     let s = sockcat.display().to_string();

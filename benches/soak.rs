@@ -11,24 +11,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Contender, Outcome, Proc, Scenario, Unit, free_port, note, wait_listening};
-
-fn proc_count(pid: u32, what: &str) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/{what}"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+use crate::harness::{
+    Contender, Outcome, Proc, Scenario, Unit, free_port, note, open_fds, rss_kib, wait_listening,
+};
 
 /// What a well-behaved client does against each server; Err when it was not served.
 fn served(mode: &str, addr: SocketAddr) -> Result<(), String> {
@@ -99,7 +84,7 @@ fn soak_one(sockcat: &Path, mode: &'static str, n: usize) -> Outcome {
     let pid = server.id();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     served(mode, addr)?;
-    let (fds0, rss0) = (proc_count(pid, "fd"), rss_kib(pid));
+    let (fds0, rss0) = (open_fds(pid), rss_kib(pid));
     let connect = || TcpStream::connect_timeout(&addr, Duration::from_secs(10));
     let mut all = Vec::with_capacity(3 * n);
     for i in 0..3 * n {
@@ -116,7 +101,7 @@ fn soak_one(sockcat: &Path, mode: &'static str, n: usize) -> Outcome {
     // Measured once every client is in (for -e cat, 3N programs started) and what their arrival set
     // off is done (in a broker, every non-reader's line sent to everyone): one untimed round first.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while proc_count(pid, "fd") < fds0 + 3 * n && Instant::now() < deadline {
+    while open_fds(pid) < fds0 + 3 * n && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     served(mode, addr)?;
@@ -137,13 +122,13 @@ fn soak_one(sockcat: &Path, mode: &'static str, n: usize) -> Outcome {
         worst = worst.max(t.elapsed());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (fds1, rss1) = (proc_count(pid, "fd"), rss_kib(pid));
+    let (fds1, rss1) = (open_fds(pid), rss_kib(pid));
     drop(all);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while proc_count(pid, "fd") > fds0 + 8 && Instant::now() < deadline {
+    while open_fds(pid) > fds0 + 8 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (fds2, rss2) = (proc_count(pid, "fd"), rss_kib(pid));
+    let (fds2, rss2) = (open_fds(pid), rss_kib(pid));
     note(
         format!(
             "{mode}: descriptors before -> with {} clients -> after",

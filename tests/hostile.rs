@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
+use crate::common::runner::rss_kib;
 use crate::common::{In, LIMIT, Proc, connect};
 
 fn server(args: &[&str], stdin: In) -> (Proc, SocketAddr) {
@@ -527,18 +528,6 @@ fn broker_send_only_passes_nothing_on() {
     assert_eq!(&buf, b"stdin\n", "b got a's bytes");
     a.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"stdin\n");
-}
-
-/// The resident memory of `pid`, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// `n` clients connect at once (the server holds them all: `per_client` sockets each), then leave

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub(crate) use crate::common::free_port;
+use crate::common::runner::status_field;
 use crate::common::{In, LIMIT, Proc, closed_port, have, pattern, run, tcp_listener};
 
 const GREETING: &[u8] = b"hello from the target\n";
@@ -667,23 +668,12 @@ fn proxy_server_bounds_a_stalled_handshake() {
     srv.wait_line_containing("did not finish its handshake in time");
 }
 
-/// The resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_thousand_stalled_handshakes_cost_bounded_memory_and_block_nobody() {
     let target = greeter().to_string();
     let (srv, port) = proxy_server(&["-w", "3"]);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let before = rss_kib(srv.pid());
+    let before = status_field(srv.pid(), "VmRSS:").expect("VmRSS");
     let mut stalled: Vec<TcpStream> = (0..1000)
         .map(|i| {
             let mut s = crate::common::connect(addr);
@@ -699,7 +689,7 @@ fn a_thousand_stalled_handshakes_cost_bounded_memory_and_block_nobody() {
     // Served meanwhile.
     let url = format!("socks5://127.0.0.1:{port}");
     round_trip(&["connect", "--proxy", &url, "127.0.0.1", &target]).ok();
-    let during = rss_kib(srv.pid());
+    let during = status_field(srv.pid(), "VmRSS:").expect("VmRSS");
     assert!(
         during < before + 64 * 1024,
         "RSS grew from {before} KiB to {during} KiB with 1000 stalled clients"

@@ -171,3 +171,26 @@ pub fn quiet(program: &str, args: &[&str]) -> Command {
         .stderr(Stdio::null());
     cmd
 }
+
+/// A number from /proc/PID/status (`VmRSS:`, `VmHWM:`, `Threads:`...), in the unit the kernel gives
+/// (kB for sizes); None when the process or the field is gone.
+pub fn status_field(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The resident memory of `pid`, in KiB (0 once it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:").unwrap_or(0)
+}
+
+/// The descriptors `pid` has open (0 once it is gone).
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}

@@ -566,6 +566,32 @@ fn both_ways((ours, our_bytes): (&mut Proc, &[u8]), (peer, peer_bytes): (&mut Pr
     peer.close_stdin();
 }
 
+/// A TLS server in Python's ssl (with the PKI's leaf for localhost) that sends `payload` (a Python
+/// bytes expression) to its one client and closes without close_notify (close() without unwrap());
+/// and its port. Needs python3.
+pub(crate) fn python_sender_without_close_notify(pki: &Pki, payload: &str) -> (Proc, String) {
+    let script = format!(
+        "import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv = socket.create_server(('127.0.0.1', 0))
+print('port', srv.getsockname()[1], file=sys.stderr, flush=True)
+conn, _ = srv.accept()
+tls = ctx.wrap_socket(conn, server_side=True)
+tls.sendall({payload})
+tls.close()
+"
+    );
+    let (leaf, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
+    let mut server = Proc::spawn_program("python3", &["-c", &script, &leaf, &key], In::Null);
+    let port = server
+        .wait_line("port ")
+        .trim_start_matches("port ")
+        .trim()
+        .to_string();
+    (server, port)
+}
+
 /// A peer that closes TCP without close_notify (Python's ssl: close() without unwrap()): everything it
 /// sent is written out, the status is 0, and `-v` says so.
 #[test]
@@ -574,26 +600,8 @@ fn a_close_without_close_notify_delivers_everything_status_0_and_v_says_so() {
         return;
     }
     let pki = pki();
-    let (leaf, key, ca) = (
-        pki.path("leaf.pem"),
-        pki.path("leaf.key"),
-        pki.path("ca.pem"),
-    );
-    let script = "import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-srv = socket.create_server(('127.0.0.1', 0))
-print('port', srv.getsockname()[1], file=sys.stderr, flush=True)
-conn, _ = srv.accept()
-tls = ctx.wrap_socket(conn, server_side=True)
-tls.sendall(b'x' * 100000 + b'end')
-tls.close()
-";
-    let mut server = Proc::spawn_program("python3", &["-c", script, &leaf, &key], In::Null);
-    let port = server
-        .wait_line("port ")
-        .trim_start_matches("port ")
-        .to_string();
+    let ca = pki.path("ca.pem");
+    let (_server, port) = python_sender_without_close_notify(&pki, "b'x' * 100000 + b'end'");
     let client = Proc::spawn(
         &[
             "connect",

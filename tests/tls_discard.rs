@@ -2,7 +2,7 @@
 //! copied out. Dropped bytes are still authenticated and the end of the stream is still found.
 
 use crate::common::{In, Proc, bin, have, pattern};
-use crate::tls::{pki, tls_listen};
+use crate::tls::{pki, python_sender_without_close_notify, tls_listen};
 
 /// `sockcat ARGS > /dev/null`, run through sh.
 fn into_dev_null(args: &[&str], stdin: In) -> Proc {
@@ -33,26 +33,8 @@ fn into_dev_null_ends_at_close_notify_and_says_when_there_was_none() {
         return;
     }
     let pki = pki();
-    let (leaf, key, ca) = (
-        pki.path("leaf.pem"),
-        pki.path("leaf.key"),
-        pki.path("ca.pem"),
-    );
-    let script = "import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-srv = socket.create_server(('127.0.0.1', 0))
-print('port', srv.getsockname()[1], file=sys.stderr, flush=True)
-conn, _ = srv.accept()
-tls = ctx.wrap_socket(conn, server_side=True)
-tls.sendall(b'x' * 1000000)
-tls.close()
-";
-    let mut server = Proc::spawn_program("python3", &["-c", script, &leaf, &key], In::Null);
-    let port = server
-        .wait_line("port ")
-        .trim_start_matches("port ")
-        .to_string();
+    let ca = pki.path("ca.pem");
+    let (_server, port) = python_sender_without_close_notify(&pki, "b'x' * 1000000");
     // stdin stays open until the session has ended (a close_notify of ours, sent at once, would be
     // unread data at Python's close: a reset, not what is tested here).
     let mut client = into_dev_null(

@@ -405,3 +405,70 @@ fn a_bridged_client_reset_is_a_reset() {
     assert_eq!(close["reason"], "reset", "{close}");
     srv.wait_line_containing("connection reset by peer");
 }
+
+/// `-k --tls` in every mode: a client that stalls mid-handshake waits on the server's loop, not on
+/// a thread of its own. 200 of them add no thread, a real client is served meanwhile (its session
+/// takes its thread as before), and each mode serves them all (the stalled ones connected first, so
+/// all were accepted and had begun their handshake before the real one was served). The proxy
+/// server's client asks for a CONNECT tunnel to the same echo target as `--forward`'s.
+#[test]
+fn stalled_handshakes_cost_no_thread_in_any_mode() {
+    use crate::common::runner::status_field;
+    let pki = pki();
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = target.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for c in target.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                let mut b = [0u8; 256];
+                while let Ok(n @ 1..) = c.read(&mut b) {
+                    if c.write_all(&b[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let modes: [&[&str]; 6] = [
+        &["-k", "--echo"],
+        &["-k"],
+        &["--broker"],
+        &["-k", "-c", "cat"],
+        &["-k", "--forward", &to],
+        &["--proxy-server"],
+    ];
+    for mode in modes {
+        let mut args = served(&pki, "leaf");
+        args.extend(mode.iter().map(|s| s.to_string()));
+        let (srv, port, _) = tls_listen(&strs(&args), In::Pipe);
+        let threads = || status_field(srv.pid(), "Threads:").expect("the server runs");
+        let base = threads();
+        let stalled: Vec<std::net::TcpStream> = (0..200)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                // The start of a ClientHello record, and nothing more.
+                s.write_all(&[0x16, 0x03, 0x01]).unwrap();
+                s
+            })
+            .collect();
+        let mut c = client(&pki, &port.to_string());
+        if mode == ["--proxy-server"] {
+            c.write(format!("CONNECT {to} HTTP/1.1\r\n\r\n").as_bytes());
+        }
+        c.write(b"served meanwhile\n");
+        // `-k` and `--broker` send it to stdout; the others back to the client.
+        let served = if mode == ["-k"] || mode == ["--broker"] {
+            srv.stdout_has_within(b"served meanwhile\n", LIMIT)
+        } else {
+            c.stdout_has_within(b"served meanwhile\n", LIMIT)
+        };
+        assert!(served, "{mode:?}: the real client was not served");
+        let during = threads();
+        assert!(
+            during < base + 10,
+            "{mode:?}: {during} threads with 200 stalled handshakes ({base} before)"
+        );
+        drop(stalled);
+    }
+}

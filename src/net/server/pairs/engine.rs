@@ -46,6 +46,7 @@ impl Pairs {
             spare: Vec::new(),
             timers: BinaryHeap::new(),
             again: Vec::new(),
+            tls_ended: Vec::new(),
         })
     }
 
@@ -238,6 +239,7 @@ impl Pairs {
                 g.drained = false;
                 self.greeting(slot)
             }
+            Some(Entry::Tls(_)) => self.tls_step(slot),
             None => {}
         }
     }
@@ -284,6 +286,10 @@ impl Pairs {
                         let e = front.timed_out();
                         self.end(slot, Err(e));
                     }
+                    continue;
+                }
+                Some(Entry::Tls(_)) => {
+                    self.tls_timer(slot, now);
                     continue;
                 }
                 None => continue,
@@ -360,6 +366,7 @@ impl Pairs {
                 }
                 return;
             }
+            Entry::Tls(h) => return self.tls_end(*h, result),
         };
         // Out of the epoll set now: a copy of a descriptor elsewhere (a client's thread that handed the
         // pair over) would keep it there past its close.

@@ -23,13 +23,21 @@
 //! destination, connected here non-blocking ([`Greet::Connect`]) or opened on a thread of its own
 //! ([`Greet::Open`]: a name to resolve); the front then writes the reply, and the pair is relayed.
 //!
+//! A `--tls` client of any mode may come alone too, for its TLS handshake only ([`Pairs::accept_tls`]):
+//! the loop runs it without a thread, and gives the client back once it is done
+//! ([`Pairs::handshaken`]).
+//!
 //! Here: the types a caller hands over and the records of the loop; `engine.rs` the loop itself
 //! (adding a pair, a turn, timers, ending a pair), `greeting.rs` a client still in its [`Front`]'s
-//! handshake, `pair.rs` a pair's two directions and the end-of-stream rules.
+//! handshake, `tls.rs` a client in its TLS handshake, `pair.rs` a pair's two directions and the
+//! end-of-stream rules.
 
 mod engine;
 mod greeting;
 mod pair;
+mod tls;
+
+pub(crate) use tls::{Handshaken, Who};
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -212,6 +220,7 @@ struct Greeting {
 enum Entry {
     Pair(Box<Pair>),
     Greeting(Greeting),
+    Tls(Box<tls::Handshaking>),
 }
 
 /// A destination opened on a thread, for the greeting in `slot` (of `epoch`).
@@ -257,6 +266,8 @@ pub(crate) struct Pairs {
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     /// Pairs that stopped at [`MOVES_PER_TURN`] with work left.
     again: Vec<usize>,
+    /// TLS clients whose handshake on the loop ended, for the server loop ([`Pairs::handshaken`]).
+    tls_ended: Vec<Handshaken>,
 }
 
 fn token(base: usize, slot: usize, side: usize) -> Token {

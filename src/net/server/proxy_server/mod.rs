@@ -160,7 +160,10 @@ impl ProxyServer {
         client.set_read_timeout(None)?;
         let addrs = self.admission.admit(&client, peer)?;
         let who = addrs.shown();
-        let deadline = Instant::now() + self.handshake_timeout;
+        // One deadline for everything before the tunnel, from the TLS handshake's start when the
+        // server's loop ran it already.
+        let began = tls.and_then(tls::Server::began);
+        let deadline = began.unwrap_or_else(Instant::now) + self.handshake_timeout;
         let Some(server) = tls else {
             let mut wire = Wire::new(Deadlined {
                 sock: &client,

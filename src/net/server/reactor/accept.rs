@@ -169,8 +169,14 @@ impl Loop {
             return;
         }
         self.in_use.fetch_add(1, Ordering::SeqCst);
-        if self.cfg.tls.is_some() && matches!(self.mode, Mode::Relay | Mode::Broker) {
-            return self.start_bridge(sock, who, id);
+        if self.handshakes_on_loop() {
+            return self.start_handshake(sock, who, peer, id);
+        }
+        if let Some(server) = &self.cfg.tls
+            && matches!(self.mode, Mode::Relay | Mode::Broker)
+        {
+            let server = server.clone();
+            return self.start_bridge(sock, who, id, server);
         }
         let blocking = match &self.mode {
             Mode::Forward(_) | Mode::ProxyServer(_) => true,
@@ -183,7 +189,8 @@ impl Loop {
             let Some((sock, who)) = self.start_paired(sock, who, peer, id) else {
                 return;
             };
-            return self.start_blocking(sock, who, peer, id);
+            let tls = self.cfg.tls.clone();
+            return self.start_blocking(sock, who, peer, id, tls);
         }
         if matches!(self.mode, Mode::Echo)
             && self.cfg.keep_open

@@ -10,6 +10,7 @@ use crate::exit;
 use crate::net::events::{self, CloseReason, Note};
 use crate::net::server::Mode;
 use crate::net::server::relayed;
+use crate::net::stream::tls;
 
 use super::Loop;
 use super::paired::done_for;
@@ -70,6 +71,7 @@ impl Loop {
         who: String,
         peer: Option<SocketAddr>,
         id: u64,
+        tls: Option<tls::Server>,
     ) {
         let mode = self.mode.clone();
         let in_use = self.in_use.clone();
@@ -78,7 +80,6 @@ impl Loop {
         let (single_result, waker) = (self.single_result.clone(), self.waker.clone());
         let events = self.cfg.events.clone();
         let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
-        let tls = self.cfg.tls.clone();
         let began = std::time::Instant::now();
         // A plain proxy tunnel, once set up, is relayed on the loop (no threads for its relay).
         let pairs = match &mode {

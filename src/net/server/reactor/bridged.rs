@@ -1,13 +1,13 @@
 //! `listen -k --tls` relaying stdin, and `--broker --tls`: each TLS client is bridged into the loop.
 //!
 //! The loop serves these modes over plain non-blocking sockets (stdin to every client, broker
-//! traffic, each client's bounded queue), and rustls wants a blocking socket, so a TLS client gets a
-//! thread that runs its handshake (bounded by `-i`, else [`tls::HANDSHAKE_TIMEOUT`]) and then relays
-//! between the TLS session and one end of a socket pair; the loop serves the other end as it would
-//! serve a plaintext client. Nothing else of the loop changes, and its rules still hold: a client
-//! that does not read fills its own pair and its own queue and is dropped once [`QUEUE_CAP`] behind,
-//! never holding back the others; a client that never finishes its handshake costs only its thread
-//! until its deadline; the byte counts of `--events` are the application's (the pair's) bytes.
+//! traffic, each client's bounded queue), and rustls wants a blocking socket, so a TLS client, once
+//! its handshake on the loop is done (`handshakes.rs`), gets a thread that relays between the TLS
+//! session and one end of a socket pair; the loop serves the other end as it would serve a plaintext
+//! client. Nothing else of the loop changes, and its rules still hold: a client that does not read
+//! fills its own pair and its own queue and is dropped once [`QUEUE_CAP`] behind, never holding back
+//! the others; a client that never finishes its handshake costs no thread, only its record on the
+//! loop until its deadline; the byte counts of `--events` are the application's (the pair's) bytes.
 //!
 //! [`QUEUE_CAP`]: crate::net::server::conn::QUEUE_CAP
 
@@ -47,11 +47,9 @@ fn open(
 }
 
 impl Loop {
-    /// Starts the thread that bridges a TLS client into this loop (see the module header).
-    pub(super) fn start_bridge(&mut self, sock: Socket, who: String, id: u64) {
-        let Some(server) = self.cfg.tls.clone() else {
-            return;
-        };
+    /// Starts the thread that bridges a TLS client into this loop (see the module header), with
+    /// `server` (its handshake may be done: [`tls::Server::handshaken`]).
+    pub(super) fn start_bridge(&mut self, sock: Socket, who: String, id: u64, server: tls::Server) {
         let tx = match &self.bridged {
             Some((tx, _)) => tx.clone(),
             None => {

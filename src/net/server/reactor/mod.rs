@@ -11,7 +11,8 @@
 //!
 //! Here: the loop's state and its turn. `accept.rs`: accepting, refusing, admitting; `slots.rs`: a
 //! client of this loop taking and leaving a slot; `blocking.rs`: a client served on a thread of its
-//! own; `bridged.rs`: a `--tls` client of `-k`/`--broker` bridged in; `streams.rs`: moving a client's
+//! own; `handshakes.rs`: `-k --tls` clients' handshakes on the loop; `bridged.rs`: a `--tls` client of
+//! `-k`/`--broker` bridged in; `streams.rs`: moving a client's
 //! bytes; `children.rs`: `-e`/`-c` children; `time.rs`: timers.
 
 use std::io;
@@ -37,6 +38,7 @@ mod accept;
 mod blocking;
 mod bridged;
 mod children;
+mod handshakes;
 mod paired;
 mod slots;
 mod streams;
@@ -310,6 +312,7 @@ impl Loop {
                 }
             }
             self.settle_pairs();
+            self.take_handshaken();
             self.serve_ready();
             self.timers();
             self.update_feed();

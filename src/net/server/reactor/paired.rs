@@ -105,7 +105,7 @@ impl Loop {
     }
 
     /// This loop's pairs, started on first use (their sockets go into this loop's epoll set).
-    fn pairs_ready(&mut self) -> Option<&mut Pairs> {
+    pub(super) fn pairs_ready(&mut self) -> Option<&mut Pairs> {
         if self.pairs.is_none() {
             match Pairs::new(self.poll.registry(), PAIRS_BASE, self.waker.clone()) {
                 Ok(p) => self.pairs = Some(p),

@@ -136,6 +136,39 @@ fn drive(
     Ok(())
 }
 
+/// Moves a handshake on as far as the non-blocking `sock` allows, never waiting: `Ok(true)` once it
+/// is done and everything rustls had to send (its session tickets too) is sent, `Ok(false)` when it
+/// waits for the socket (either way: edge-triggered callers read until the socket is drained, which
+/// this does before it says `false`).
+pub(super) fn advance(conn: &mut Connection, sock: &Socket) -> std::result::Result<bool, Failed> {
+    loop {
+        while conn.wants_write() {
+            match conn.write_tls(&mut &*sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Failed::Io(e)),
+            }
+        }
+        if !conn.is_handshaking() {
+            return Ok(true);
+        }
+        match conn.read_tls(&mut &*sock) {
+            Ok(0) => return Err(Failed::Io(io::ErrorKind::UnexpectedEof.into())),
+            Ok(_) => {
+                if let Err(e) = conn.process_new_packets() {
+                    // Its alert, if the socket takes it (as `complete_io` sends it).
+                    let _ = conn.write_tls(&mut &*sock);
+                    return Err(Failed::Tls(e));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Failed::Io(e)),
+        }
+    }
+}
+
 /// The handshake on `sock`, each wait bounded by `timeout`; with `watch` (the client a forwarder's
 /// TLS origination is for, see [`crate::net::connect::ConnectOpts::watch`]) bounded by `timeout` in
 /// all, and ended at once by that client's reset.

@@ -30,7 +30,7 @@ use std::time::Duration;
 pub(crate) use client::Client;
 pub(crate) use config::{ClientOpts, Identity, ServerOpts};
 pub(crate) use handshake::Summary;
-pub(crate) use server::Server;
+pub(crate) use server::{Accepting, Server};
 pub(crate) use session::{TlsReader, TlsStream, TlsWriter};
 
 /// How long a server's client has for its handshake when `-i` does not say (`listen -k --tls`, where

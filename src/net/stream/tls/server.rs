@@ -1,15 +1,15 @@
 //! A TLS server: its configuration, the one client of `listen --tls`, `--echo`, its handshake.
 
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
-use rustls::{ServerConfig, ServerConnection};
+use rustls::{Connection, ServerConfig, ServerConnection};
 use socket2::Socket;
 
 use super::config::{self, ServerOpts};
-use super::handshake::{Summary, explain, handshake};
+use super::handshake::{Failed, Summary, advance, explain, handshake};
 use super::session::TlsStream;
 use super::{HANDSHAKE_TIMEOUT, served};
 use crate::exit;
@@ -22,13 +22,69 @@ pub(crate) struct Server {
     config: Arc<ServerConfig>,
     /// The pin of our certificate (`tls pin sha256:...` with `-v`).
     pub pin: String,
+    /// One client's handshake, run already by the server's loop ([`Server::handshaken`]): its
+    /// [`Server::handshake`] takes it instead of running one.
+    done: Option<Arc<Mutex<Option<Accepting>>>>,
+}
+
+/// A client's handshake run by the server's loop, without a thread: [`Accepting::advance`] at each
+/// event of its non-blocking socket until it is done; then [`Server::handshaken`] hands it to the
+/// code that serves the client.
+#[derive(Debug)]
+pub(crate) struct Accepting {
+    conn: Connection,
+    /// When the handshake began (a deadline that covers more than the handshake counts from here).
+    pub began: Instant,
+}
+
+impl Accepting {
+    /// Moves the handshake on as far as `sock` (non-blocking) allows: `Ok(true)` once it is done,
+    /// `Ok(false)` while it waits for the socket; else the handshake's failure, explained.
+    pub(crate) fn advance(&mut self, sock: &Socket) -> Result<bool> {
+        advance(&mut self.conn, sock).map_err(|e| explain(e, None, ""))
+    }
+
+    /// The failure of a handshake not done within `timeout`.
+    pub(crate) fn timed_out(timeout: Duration) -> anyhow::Error {
+        explain(Failed::TimedOut(timeout), None, "")
+    }
 }
 
 impl Server {
     /// `names`: the self-signed certificate's names when `opts` has no identity.
     pub(crate) fn new(opts: &ServerOpts, names: &[String]) -> Result<Server> {
         let (config, pin) = config::server_config(opts, names)?;
-        Ok(Server { config, pin })
+        Ok(Server {
+            config,
+            pin,
+            done: None,
+        })
+    }
+
+    /// A handshake for the server's loop to run ([`Accepting`]).
+    pub(crate) fn accepting(&self) -> Result<Accepting> {
+        let conn = ServerConnection::new(self.config.clone()).map_err(|e| anyhow!("TLS: {e}"))?;
+        Ok(Accepting {
+            conn: conn.into(),
+            began: Instant::now(),
+        })
+    }
+
+    /// This server for the one client whose handshake the loop ran (`accepted`, done): its
+    /// [`Server::handshake`] takes that session.
+    pub(crate) fn handshaken(&self, accepted: Accepting) -> Server {
+        Server {
+            config: self.config.clone(),
+            pin: self.pin.clone(),
+            done: Some(Arc::new(Mutex::new(Some(accepted)))),
+        }
+    }
+
+    /// When the handshake of [`Server::handshaken`]'s client began.
+    pub(crate) fn began(&self) -> Option<Instant> {
+        let done = self.done.as_ref()?;
+        let accepted = done.lock().unwrap_or_else(|p| p.into_inner());
+        accepted.as_ref().map(|a| a.began)
     }
 
     /// The one client of `listen --tls`: the handshake (bounded by the idle timeout, if any), the
@@ -93,16 +149,26 @@ impl Server {
         writer.finish().map_err(send_error)
     }
 
-    /// The handshake with a client that has just connected.
+    /// The handshake with a client that has just connected (on a blocking `sock`), or the one the
+    /// server's loop ran already ([`Server::handshaken`]).
     pub(crate) fn handshake(
         &self,
         sock: Socket,
         timeout: Option<Duration>,
     ) -> Result<(TlsStream, Summary)> {
-        let conn = ServerConnection::new(self.config.clone()).map_err(|e| anyhow!("TLS: {e}"))?;
+        let ran = self
+            .done
+            .as_ref()
+            .and_then(|d| d.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let conn = match ran {
+            Some(accepted) => accepted.conn,
+            None => ServerConnection::new(self.config.clone())
+                .map_err(|e| anyhow!("TLS: {e}"))?
+                .into(),
+        };
         // For --events: a failed handshake is a `refuse` (reason tls); a session's close line gets
         // what was agreed and its application bytes.
-        match handshake(sock, conn.into(), timeout, None) {
+        match handshake(sock, conn, timeout, None) {
             Ok((stream, summary)) => {
                 Note::tls(summary.json(), served::counts(&stream.shared));
                 Ok((stream, summary))

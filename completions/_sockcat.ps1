@@ -103,8 +103,8 @@ Register-ArgumentCompleter -Native -CommandName 'sockcat' -ScriptBlock {
         }
         'sockcat;connect' {
             [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Connect to a Unix socket at PATH (@NAME: abstract) instead')
-            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout (status 3 when it expires)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout (status 3 when it expires)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout, the name lookup included (status 3 when it expires)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout, the name lookup included (status 3 when it expires)')
             [CompletionResult]::new('--wait-for', '--wait-for', [CompletionResultType]::ParameterName, 'Retry until connected, for up to DUR (status 3)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Run PROG ARGS on the connection')
             [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run PROG ARGS on the connection')

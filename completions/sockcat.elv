@@ -98,8 +98,8 @@ set edit:completion:arg-completer[sockcat] = {|@words|
         }
         &'sockcat;connect'= {
             cand --unix 'Connect to a Unix socket at PATH (@NAME: abstract) instead'
-            cand -w 'Connect timeout (status 3 when it expires)'
-            cand --timeout 'Connect timeout (status 3 when it expires)'
+            cand -w 'Connect timeout, the name lookup included (status 3 when it expires)'
+            cand --timeout 'Connect timeout, the name lookup included (status 3 when it expires)'
             cand --wait-for 'Retry until connected, for up to DUR (status 3)'
             cand -e 'Run PROG ARGS on the connection'
             cand --exec 'Run PROG ARGS on the connection'

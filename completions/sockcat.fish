@@ -91,7 +91,7 @@ complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -l tls -d 'Serve
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockcat -n "__fish_sockcat_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l unix -d 'Connect to a Unix socket at PATH (@NAME: abstract) instead' -r -F
-complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout -d 'Connect timeout (status 3 when it expires)' -r
+complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s w -l timeout -d 'Connect timeout, the name lookup included (status 3 when it expires)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -l wait-for -d 'Retry until connected, for up to DUR (status 3)' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s e -l exec -d 'Run PROG ARGS on the connection' -r
 complete -c sockcat -n "__fish_sockcat_using_subcommand connect" -s c -l sh-exec -d 'Run CMD with /bin/sh -c on the connection' -r

@@ -474,3 +474,86 @@ fn progress_only_on_a_terminal() {
     assert_eq!(server.join().unwrap(), 8 << 20);
     assert_eq!(done.stderr, "", "{}", done.show());
 }
+
+/// `-w` bounds the name lookup too: in a network and mount namespace of the test's own, whose
+/// resolv.conf names a DNS server on 127.0.0.1 that never answers (glibc would wait its 20 s), a
+/// connect with `-w 1` is a timeout (status 3) after about 1 s, and so is a `--forward` target's
+/// lookup for a client (closed after its `-w`, not the resolver's 20 s). Skipped where namespaces
+/// cannot be made (root only).
+#[test]
+fn the_connect_timeout_bounds_a_name_lookup() {
+    let can = std::process::Command::new("unshare")
+        .args(["-n", "-m", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can || !crate::common::have("ip") || !crate::common::have("python3") {
+        eprintln!("skipped: no network and mount namespaces here (unshare needs root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("resolv.conf"),
+        "nameserver 127.0.0.1\noptions timeout:20 attempts:1\n",
+    )
+    .unwrap();
+    // The namespace is the test's own: its fixed ports clash with nothing, and the only DNS server
+    // it can reach is the silent one on its own loopback.
+    let script = r#"
+set -e
+ip link set lo up
+mount --bind "$1/resolv.conf" /etc/resolv.conf
+mkfifo "$1/ready"
+python3 -c '
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 53))
+t = socket.socket()
+t.bind(("127.0.0.1", 53))
+t.listen(16)
+open(sys.argv[1], "w").write("up\n")
+time.sleep(60)
+' "$1/ready" &
+dns=$!
+read up < "$1/ready"
+set +e
+"$0" connect -w 1 unanswered.test 80 < /dev/null 2> "$1/connect.err"
+echo $? > "$1/connect.status"
+"$0" listen -k -w 1 --forward unanswered.test:80 127.0.0.1 9000 2> "$1/forward.err" &
+fwd=$!
+python3 -c '
+import socket, time
+for _ in range(500):
+    try:
+        c = socket.create_connection(("127.0.0.1", 9000))
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.01)
+c.settimeout(30)
+start = time.monotonic()
+while c.recv(100):
+    pass
+print(round(time.monotonic() - start, 1))
+' > "$1/forward.waited"
+kill $fwd $dns
+"#;
+    let bin = crate::common::bin().display().to_string();
+    let dirs = dir.path().display().to_string();
+    let since = Instant::now();
+    let ran = Proc::spawn_program(
+        "unshare",
+        &["-n", "-m", "sh", "-c", script, &bin, &dirs],
+        In::Null,
+    )
+    .finish();
+    let took = since.elapsed();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+    assert_eq!(read("connect.status").trim(), "3", "{}", ran.show());
+    assert_eq!(
+        read("connect.err"),
+        "sockcat: error: resolve unanswered.test: no answer within 1s\n"
+    );
+    let waited: f64 = read("forward.waited").trim().parse().unwrap_or(99.0);
+    assert!(waited < 5.0, "a forwarded client waited {waited} s");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}

@@ -49,7 +49,7 @@ pub struct ConnectArgs {
     pub unix: Option<PathBuf>,
     #[command(flatten)]
     pub family: FamilyOpts,
-    /// Connect timeout (status 3 when it expires)
+    /// Connect timeout, the name lookup included (status 3 when it expires)
     #[arg(short = 'w', long, value_name = "DUR", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
     /// Retry until connected, for up to DUR (status 3)

@@ -4,6 +4,10 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -304,6 +308,47 @@ pub(crate) fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<Socke
         anyhow::bail!("resolve {host}: no {} address", family.name());
     }
     Ok(addrs)
+}
+
+/// [`resolve`] within `timeout` (the connect's `-w`: a [`crate::exit::Timeout`] after it, status 3),
+/// given up at once when `watch` resets (the client a forwarder resolves for, see
+/// [`crate::net::connect::ConnectOpts::watch`]). getaddrinfo(3) cannot be interrupted, so a name is
+/// looked up on a thread of its own, left to finish alone when it is given up; an address literal,
+/// or a wait with neither bound, needs no thread.
+pub(crate) fn resolve_within(
+    host: &str,
+    port: u16,
+    family: Family,
+    timeout: Option<Duration>,
+    watch: Option<BorrowedFd<'_>>,
+) -> Result<Vec<SocketAddr>> {
+    let literal = host.parse::<IpAddr>().is_ok() || host.contains('%');
+    if literal || (timeout.is_none() && watch.is_none()) {
+        return resolve(host, port, family);
+    }
+    // The lookup's end closes `theirs`: `mine` is then readable.
+    let (mine, theirs) = UnixStream::pair().context("socketpair")?;
+    let (tx, rx) = mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .spawn(move || {
+            let _ = tx.send(resolve(&name, port, family));
+            drop(theirs);
+        })
+        .context("start a thread")?;
+    let ready = sys::poll::poll_watched(&[(mine.as_fd(), sys::poll::READABLE)], watch, timeout)
+        .with_context(|| format!("resolve {host}"))?;
+    if ready[0] == 0 {
+        return Err(crate::exit::timeout(format!(
+            "resolve {host}: no answer within {}",
+            humantime::format_duration(timeout.unwrap_or_default())
+        )));
+    }
+    rx.recv().unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "resolve {host}: the lookup ended without an answer"
+        ))
+    })
 }
 
 /// Resolves a local address to bind (`-s ADDR`, `listen ADDR`): the first admitted address.

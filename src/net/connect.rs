@@ -12,7 +12,7 @@ use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 
 use crate::exit::{self, Timeout};
-use crate::net::addr::{Family, HostPort, display, local_end, resolve};
+use crate::net::addr::{Family, HostPort, display, local_end, resolve_within};
 use crate::net::socket::tcp_socket;
 use crate::net::sockopt::SockSettings;
 use crate::net::stream::proxy::{Proxy, connect_through};
@@ -252,7 +252,22 @@ pub(crate) fn connect_with(
         if !this.proxies.is_empty() {
             return connect_through(&this.proxies, target, &this);
         }
-        let addrs = resolve(&target.host, target.port, this.family)?;
+        // One `-w` for the lookup and the connect.
+        let started = Instant::now();
+        let addrs = resolve_within(
+            &target.host,
+            target.port,
+            this.family,
+            this.timeout,
+            this.watched(),
+        )?;
+        let this = ConnectOpts {
+            timeout: this.timeout.map(|t| {
+                t.saturating_sub(started.elapsed())
+                    .max(Duration::from_millis(1))
+            }),
+            ..this
+        };
         happy_eyeballs(&name, &addrs, &this)
     })
 }

@@ -491,12 +491,39 @@ fn the_connect_timeout_bounds_a_name_lookup() {
         eprintln!("skipped: no network and mount namespaces here (unshare needs root)");
         return;
     }
+    // Only the files and dns sources (and myhostname) keep the lookup inside the namespace: an NSS
+    // module that asks a daemon of the host (systemd-resolved, mDNS) would take it outside.
+    let nss = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
+    let hosts = nss
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("hosts:"))
+        .unwrap_or("files dns");
+    if hosts
+        .split_whitespace()
+        .any(|s| !matches!(s, "files" | "dns" | "myhostname"))
+    {
+        eprintln!("skipped: NSS hosts sources beyond files and dns: {hosts}");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("resolv.conf"),
         "nameserver 127.0.0.1\noptions timeout:20 attempts:1\n",
     )
     .unwrap();
+    // /etc/resolv.conf must be there to be covered (not a dangling link to a resolver's stub).
+    let resolv = dir.path().join("resolv.conf");
+    let covered = std::process::Command::new("unshare")
+        .args(["-n", "-m", "mount", "--bind"])
+        .arg(&resolv)
+        .arg("/etc/resolv.conf")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !covered {
+        eprintln!("skipped: /etc/resolv.conf cannot be covered in a mount namespace here");
+        return;
+    }
     // The namespace is the test's own: its fixed ports clash with nothing, and the only DNS server
     // it can reach is the silent one on its own loopback.
     let script = r#"

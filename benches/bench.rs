@@ -298,6 +298,13 @@ fn main() {
                 move || proxy::setups(&s, server_budget).swap_remove(1)
             }),
         ),
+        (
+            heavy,
+            Box::new({
+                let s = sockcat.clone();
+                move || proxy::setups(&s, server_budget).swap_remove(2)
+            }),
+        ),
     ];
     for (rounds, make) in scenarios {
         let scenario = make();

@@ -485,7 +485,7 @@ fn lifecycle(addr: std::net::SocketAddr, socks: Option<u16>) -> Result<(), Strin
 }
 
 /// Lifecycles per second through `middle` in front of a `sockcat listen -k --echo` backend.
-fn lifecycles(sockcat: &Path, middle: &Middle, budget: Duration) -> Outcome {
+fn lifecycles(sockcat: &Path, middle: &Middle, budget: Duration, clients: usize) -> Outcome {
     let sc = sockcat.display().to_string();
     let eport = free_port();
     let mut echo = Proc::spawn(
@@ -505,20 +505,43 @@ fn lifecycles(sockcat: &Path, middle: &Middle, budget: Duration) -> Outcome {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], mport));
     let socks = middle.proxy_url.map(|_| eport);
     let start = Instant::now();
-    let mut done = 0usize;
-    while done < 10 || start.elapsed() < budget {
-        lifecycle(addr, socks).map_err(|e| format!("#{done}: {e}"))?;
-        done += 1;
+    // `clients` threads, each one lifecycle after another, for the budget.
+    let counts: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..clients)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut done = 0usize;
+                    while done < 10 || start.elapsed() < budget {
+                        lifecycle(addr, socks).map_err(|e| format!("#{done}: {e}"))?;
+                        done += 1;
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err("a client panicked".into())))
+            .collect()
+    });
+    let mut done = 0;
+    for c in counts {
+        done += c?;
     }
     Ok(done as f64 / start.elapsed().as_secs_f64())
 }
 
-fn lifecycle_contender(sockcat: &Path, middle: Middle, budget: Duration) -> Contender {
+fn lifecycle_contender(
+    sockcat: &Path,
+    middle: Middle,
+    budget: Duration,
+    clients: usize,
+) -> Contender {
     let sockcat = sockcat.to_path_buf();
     let program = middle.program.clone();
     let name = middle.name;
     Contender::new(name, &[&program], move || {
-        lifecycles(&sockcat, &middle, budget)
+        lifecycles(&sockcat, &middle, budget, clients)
     })
 }
 
@@ -548,7 +571,7 @@ pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
         }),
         proxy_url: None,
     };
-    let microsocks = Middle {
+    let microsocks = || Middle {
         name: "microsocks",
         program: "microsocks".into(),
         args: Box::new(|m, _, _| s(&["-i", "127.0.0.1", "-p", &m.to_string()])),
@@ -561,9 +584,9 @@ pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
             ),
             unit: Unit::PerSec,
             contenders: vec![
-                lifecycle_contender(sockcat, sockcat_forward(sockcat), budget),
-                lifecycle_contender(sockcat, haproxy, budget),
-                lifecycle_contender(sockcat, socat, budget),
+                lifecycle_contender(sockcat, sockcat_forward(sockcat), budget, 1),
+                lifecycle_contender(sockcat, haproxy, budget, 1),
+                lifecycle_contender(sockcat, socat, budget, 1),
             ],
         },
         Scenario {
@@ -576,9 +599,30 @@ pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
                     sockcat,
                     sockcat_proxy(sockcat, "sockcat --proxy-server", "socks5"),
                     budget,
+                    1,
                 ),
-                lifecycle_contender(sockcat, microsocks, budget),
+                lifecycle_contender(sockcat, microsocks(), budget, 1),
+            ],
+        },
+        // A server's capacity rather than one client's latency: the same lifecycles from
+        // CONCURRENT_CLIENTS client threads at once (the one above is a round trip after another).
+        Scenario {
+            name: format!(
+                "SOCKS5 tunnels per second, {CONCURRENT_CLIENTS} clients at once: connect, handshake, 15 B echoed, close ({budget:?} per run)"
+            ),
+            unit: Unit::PerSec,
+            contenders: vec![
+                lifecycle_contender(
+                    sockcat,
+                    sockcat_proxy(sockcat, "sockcat --proxy-server", "socks5"),
+                    budget,
+                    CONCURRENT_CLIENTS,
+                ),
+                lifecycle_contender(sockcat, microsocks(), budget, CONCURRENT_CLIENTS),
             ],
         },
     ]
 }
+
+/// Client threads of the concurrent tunnels-per-second scenario.
+const CONCURRENT_CLIENTS: usize = 8;

@@ -332,12 +332,13 @@ impl Pairs {
 
     /// Moves what can move in `slot`'s pair and applies the end-of-stream rules.
     fn step(&mut self, slot: usize) {
+        let live = self.pairs.len() - self.free.len();
         let outcome = {
             let Some(Some(Entry::Pair(p))) = self.pairs.get_mut(slot) else {
                 return;
             };
             let mut more = false;
-            let outcome = p.step(&mut self.spare, &mut more);
+            let outcome = p.step(&mut self.spare, &mut more, super::splice_in(live));
             if more && matches!(outcome, Outcome::Go) {
                 self.again.push(slot);
             }

@@ -59,12 +59,31 @@ const SPARE_PIPES: usize = 64;
 const MAX_GREETING: usize = 64 * 1024;
 /// The buffer of a direction's reads until one fills it (then it is spliced).
 const COPY_BUF: usize = 16 * 1024;
-/// The most one splice takes from a socket into its pipe. The pipe holds up to [`PIPE_SIZE`], but a
-/// splice that takes that much at once holds the socket while its sender keeps delivering into it, and
-/// that delivery then costs the sender more: 1 GiB from `sendfile` through `--forward` on loopback,
-/// 6 alternating runs, took 0.55-0.60 s (the sender 0.50-0.57 kernel CPU-s) with no cap, 0.38-0.54 s
-/// (0.34-0.42) with this one; 16 and 64 KiB did no better.
+/// The most one splice takes from a socket into its pipe while the loop relays few pairs. The pipe
+/// holds up to [`PIPE_SIZE`], but a splice that takes that much at once holds the socket while its
+/// sender keeps delivering into it, and that delivery then costs the sender more: 1 GiB from
+/// `sendfile` through `--forward` on loopback, 6 alternating runs, took 0.55-0.60 s (the sender
+/// 0.50-0.57 kernel CPU-s) with no cap, 0.38-0.54 s (0.34-0.42) with this one; 16 and 64 KiB did no
+/// better.
 const SPLICE_IN: usize = 32 * 1024;
+/// [`SPLICE_IN`] once the loop relays more than [`FEW_PAIRS`] at once: then every pair's sender is
+/// slower than the loop, bytes wait in each socket, and a larger splice moves them in fewer calls.
+/// 8 and 100 concurrent `sendfile` pairs through `--forward` (`cargo bench`, "100 concurrent
+/// pairs"), aggregate MiB/s: 1435-1532 and 1327-1389 with 32 KiB, 1841-2124 and 2005-2123 with
+/// this, 1846-1977 (8 pairs) with the whole pipe, 1402-1455 (100) with 64 KiB.
+const SPLICE_IN_CROWD: usize = 256 * 1024;
+/// See [`SPLICE_IN_CROWD`].
+const FEW_PAIRS: usize = 2;
+
+/// The most one splice takes from a socket when `live` clients are on the loop.
+fn splice_in(live: usize) -> usize {
+    if live > FEW_PAIRS {
+        SPLICE_IN_CROWD
+    } else {
+        SPLICE_IN
+    }
+}
+
 /// Splices per direction per turn: a fast pair cannot starve the others.
 const MOVES_PER_TURN: usize = 16;
 

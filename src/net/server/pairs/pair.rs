@@ -12,13 +12,15 @@ use crate::net::addr::display;
 use crate::net::stream::{recv_error, send_error};
 use crate::sys::zerocopy as sys;
 
-use super::{COPY_BUF, MOVES_PER_TURN, Outcome, PIPE_SIZE, Pair, SPLICE_IN};
+use super::{COPY_BUF, MOVES_PER_TURN, Outcome, PIPE_SIZE, Pair};
 
 impl Pair {
+    /// `splice_in`: the most one splice takes from a socket ([`super::splice_in`]).
     pub(super) fn step(
         &mut self,
         spare: &mut Vec<(OwnedFd, OwnedFd, usize)>,
         more: &mut bool,
+        splice_in: usize,
     ) -> Outcome {
         if let Some(c) = &self.connecting {
             // Connected (getpeername succeeds) is the usual answer, on loopback at once: then
@@ -87,7 +89,7 @@ impl Pair {
             if self.dirs[d].done {
                 continue;
             }
-            match self.move_dir(d, spare, more) {
+            match self.move_dir(d, spare, more, splice_in) {
                 Ok(false) => {}
                 Ok(true) => {
                     self.dirs[d].done = true;
@@ -149,6 +151,7 @@ impl Pair {
         d: usize,
         spare: &mut Vec<(OwnedFd, OwnedFd, usize)>,
         more: &mut bool,
+        splice_in: usize,
     ) -> Result<bool> {
         let (src, dst) = (d, 1 - d);
         if dst == 1 && self.connecting.is_some() {
@@ -213,7 +216,7 @@ impl Pair {
                     match sys::splice_nonblock(
                         self.socks[src].as_fd(),
                         w.as_fd(),
-                        (*cap - dir.in_pipe).min(SPLICE_IN),
+                        (*cap - dir.in_pipe).min(splice_in),
                     ) {
                         Ok(0) => dir.eof = true,
                         Ok(n) => {

@@ -589,39 +589,34 @@ pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
                 lifecycle_contender(sockcat, socat, budget, 1),
             ],
         },
-        Scenario {
-            name: format!(
-                "SOCKS5 tunnels per second: connect, handshake, 15 B echoed, close ({budget:?} per run)"
-            ),
-            unit: Unit::PerSec,
-            contenders: vec![
-                lifecycle_contender(
-                    sockcat,
-                    sockcat_proxy(sockcat, "sockcat --proxy-server", "socks5"),
-                    budget,
-                    1,
-                ),
-                lifecycle_contender(sockcat, microsocks(), budget, 1),
-            ],
-        },
-        // A server's capacity rather than one client's latency: the same lifecycles from
-        // CONCURRENT_CLIENTS client threads at once (the one above is a round trip after another).
-        Scenario {
-            name: format!(
-                "SOCKS5 tunnels per second, {CONCURRENT_CLIENTS} clients at once: connect, handshake, 15 B echoed, close ({budget:?} per run)"
-            ),
-            unit: Unit::PerSec,
-            contenders: vec![
-                lifecycle_contender(
-                    sockcat,
-                    sockcat_proxy(sockcat, "sockcat --proxy-server", "socks5"),
-                    budget,
-                    CONCURRENT_CLIENTS,
-                ),
-                lifecycle_contender(sockcat, microsocks(), budget, CONCURRENT_CLIENTS),
-            ],
-        },
+        // One client's round trips, then a server's capacity: the same lifecycles from
+        // CONCURRENT_CLIENTS client threads at once.
+        socks_tunnels(sockcat, microsocks(), budget, 1),
+        socks_tunnels(sockcat, microsocks(), budget, CONCURRENT_CLIENTS),
     ]
+}
+
+/// SOCKS5 tunnels per second through sockcat and `microsocks`, from `clients` client threads.
+fn socks_tunnels(sockcat: &Path, microsocks: Middle, budget: Duration, clients: usize) -> Scenario {
+    let who = match clients {
+        1 => String::new(),
+        n => format!(", {n} clients at once"),
+    };
+    Scenario {
+        name: format!(
+            "SOCKS5 tunnels per second{who}: connect, handshake, 15 B echoed, close ({budget:?} per run)"
+        ),
+        unit: Unit::PerSec,
+        contenders: vec![
+            lifecycle_contender(
+                sockcat,
+                sockcat_proxy(sockcat, "sockcat --proxy-server", "socks5"),
+                budget,
+                clients,
+            ),
+            lifecycle_contender(sockcat, microsocks, budget, clients),
+        ],
+    }
 }
 
 /// Client threads of the concurrent tunnels-per-second scenario.

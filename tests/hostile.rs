@@ -207,21 +207,7 @@ fn idle_clients_cost_no_thread() {
 /// had before them (the pool this replaced kept idle workers for minutes).
 #[test]
 fn thread_per_client_modes_leave_no_thread_behind() {
-    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let to = format!("localhost:{}", target.local_addr().unwrap().port());
-    std::thread::spawn(move || {
-        for c in target.incoming() {
-            let Ok(mut c) = c else { return };
-            std::thread::spawn(move || {
-                let mut b = [0u8; 64];
-                while let Ok(n @ 1..) = c.read(&mut b) {
-                    if c.write_all(&b[..n]).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
+    let to = format!("localhost:{}", crate::common::echo_server_thread());
     for args in [
         &["-k", "--forward", &to, "127.0.0.1", "0"][..],
         &["-k", "--crlf", "-c", "cat", "127.0.0.1", "0"][..],

@@ -415,21 +415,7 @@ fn a_bridged_client_reset_is_a_reset() {
 fn stalled_handshakes_cost_no_thread_in_any_mode() {
     use crate::common::runner::status_field;
     let pki = pki();
-    let target = TcpListener::bind("127.0.0.1:0").unwrap();
-    let to = target.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for c in target.incoming() {
-            let Ok(mut c) = c else { return };
-            std::thread::spawn(move || {
-                let mut b = [0u8; 256];
-                while let Ok(n @ 1..) = c.read(&mut b) {
-                    if c.write_all(&b[..n]).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
+    let to = format!("127.0.0.1:{}", crate::common::echo_server_thread());
     let modes: [&[&str]; 6] = [
         &["-k", "--echo"],
         &["-k"],

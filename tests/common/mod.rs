@@ -454,6 +454,26 @@ pub fn sink_server() -> (u16, JoinHandle<Vec<u8>>) {
     (port, handle)
 }
 
+/// An echo server on 127.0.0.1 in the test process, a thread per connection (each echoes until EOF),
+/// for as long as the tests run: its port.
+pub fn echo_server_thread() -> u16 {
+    let (listener, port) = tcp_listener();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                let mut b = [0u8; 256];
+                while let Ok(n @ 1..) = c.read(&mut b) {
+                    if c.write_all(&b[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
 /// A port on 127.0.0.1 on which nothing listens, for as long as the tests run: a connect to it is
 /// refused. It stays bound (not listening, no SO_REUSEADDR), so no other test's listener, which the
 /// suite runs beside this one, can take it meanwhile (a port merely freed was, under load: a sender

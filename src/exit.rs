@@ -12,7 +12,6 @@
 
 use std::fmt;
 use std::io;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -177,12 +176,12 @@ pub fn await_signal_end() {
     }
 }
 
-/// Prints the error once (unless it is a quiet one) and gives the exit code.
-pub fn report(err: &anyhow::Error) -> ExitCode {
+/// Prints the error once (unless it is a quiet one) and gives the exit status.
+pub fn report(err: &anyhow::Error) -> u8 {
     if !is_quiet(err) {
         diag_line(format_args!("sockcat: error: {}", render(err)));
     }
-    ExitCode::from(status_of(err))
+    status_of(err)
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ pub(crate) mod stdio;
 pub(crate) mod sys;
 
 /// Runs one parsed command line.
+/// What the Rust runtime would do before `main`, for a binary that starts without it (see
+/// [`sys::process::start`]).
+pub fn start_process() {
+    sys::process::start();
+}
+
 pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     cmd::dispatch(cli.command)
 }

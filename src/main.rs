@@ -1,6 +1,7 @@
-//! The sockcat binary: parse, run, print the error once, exit with its status.
+//! The sockcat binary: parse, run, print the error once, exit with its status. It starts without the
+//! Rust runtime's own start-up (src/startup.rs: its C `main` calls [`sockcat_main`]).
 
-use std::process::ExitCode;
+#![cfg_attr(all(not(test), not(sockcat_no_startup_shims)), no_main)]
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
@@ -10,7 +11,15 @@ use sockcat::{cli::Cli, exit};
 #[allow(unsafe_code)]
 mod startup;
 
-fn main() -> ExitCode {
+/// With the start-up shims left out (`SOCKCAT_STARTUP_SHIMS=0`), the Rust runtime's own `main`.
+#[cfg(sockcat_no_startup_shims)]
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(sockcat_main())
+}
+
+/// Parses, runs, and gives the exit status.
+#[cfg_attr(test, allow(dead_code))]
+fn sockcat_main() -> u8 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
@@ -19,27 +28,27 @@ fn main() -> ExitCode {
     // A signal being handled ends the process by that signal, not with this result.
     exit::await_signal_end();
     match result {
-        Ok(()) => ExitCode::from(exit::OK),
+        Ok(()) => exit::OK,
         Err(err) => exit::report(&err),
     }
 }
 
 /// Help and version go to stdout with status 0; a usage error is one line on stderr with status 2.
-fn usage_error(err: clap::Error) -> ExitCode {
+fn usage_error(err: clap::Error) -> u8 {
     match err.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
             if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(exit::USAGE)
+                exit::USAGE
             } else {
-                ExitCode::from(exit::OK)
+                exit::OK
             }
         }
         _ => {
             exit::diag_line(format_args!("sockcat: error: {}", usage_line(&err)));
-            ExitCode::from(exit::USAGE)
+            exit::USAGE
         }
     }
 }

@@ -223,3 +223,29 @@ fn a_closed_stderr_does_not_end_a_server() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A caller that closed stderr (`2>&-`): descriptor 2 is opened on /dev/null before anything else,
+/// so the connection never takes its number and a `-v` line never goes into the data. (The Rust
+/// runtime did this before `main`; the binary now starts without it, src/startup.rs.)
+#[test]
+fn a_closed_stderr_at_start_never_carries_the_connection() {
+    let (listener, port) = tcp_listener();
+    let server = std::thread::spawn(move || {
+        let (c, _) = listener.accept().unwrap();
+        c.set_read_timeout(Some(LIMIT)).unwrap();
+        read_all(c)
+    });
+    let bin = crate::common::bin().display().to_string();
+    let status = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "exec \"$0\" connect -v 127.0.0.1 \"$1\" < /dev/null 2>&-",
+            &bin,
+            &port.to_string(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let got = server.join().unwrap();
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+}

@@ -27,6 +27,39 @@ pub fn raise_nofile_limit() -> io::Result<libc::rlim_t> {
     Ok(lim.rlim_cur)
 }
 
+/// What the Rust runtime does before `main`, for the sockcat binary, which starts without it
+/// (src/startup.rs): descriptors 0, 1 and 2 open, on /dev/null where the caller closed one, so that
+/// no socket or file of ours ever takes their numbers (a diagnostic would then go into the data);
+/// and SIGPIPE ignored, so that a write to a closed pipe or socket is an EPIPE error, which sockcat
+/// reports, or takes as its reader gone, instead of a death by signal.
+pub fn start() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: fds is a valid array of 3 pollfd structures for poll to fill in; a zero timeout
+    // never blocks.
+    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+    for pfd in fds {
+        let closed = if polled >= 0 {
+            pfd.revents & libc::POLLNVAL != 0
+        } else {
+            // SAFETY: F_GETFD only reads the descriptor's flags; a closed one is EBADF.
+            let flags = unsafe { libc::fcntl(pfd.fd, libc::F_GETFD) };
+            flags == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+        };
+        if closed {
+            // Descriptors below this one are open: open(2) returns the lowest free number, this one.
+            // SAFETY: a NUL-terminated path and plain flags; the descriptor is kept for the process's
+            // life, as the one the caller closed would have been.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+    // SAFETY: setting SIGPIPE's disposition to SIG_IGN installs no handler and touches no memory.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Sends `signal` to every process of the process group `pgid` (best effort).
 pub(crate) fn kill_group(pgid: u32, signal: i32) {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {

@@ -289,12 +289,7 @@ fn zoned_ipv6_literals() {
 /// udp-send. Skipped, with a note, where namespaces cannot be made.
 #[test]
 fn link_local_peers_in_a_private_network_namespace() {
-    let can = std::process::Command::new("unshare")
-        .args(["-n", "true"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can {
+    if !unshares(&["-n", "true"]) {
         eprintln!("skipped: no network namespaces here (unshare -n needs root)");
         return;
     }
@@ -482,12 +477,10 @@ fn progress_only_on_a_terminal() {
 /// cannot be made (root only).
 #[test]
 fn the_connect_timeout_bounds_a_name_lookup() {
-    let can = std::process::Command::new("unshare")
-        .args(["-n", "-m", "true"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can || !crate::common::have("ip") || !crate::common::have("python3") {
+    if !unshares(&["-n", "-m", "true"])
+        || !crate::common::have("ip")
+        || !crate::common::have("python3")
+    {
         eprintln!("skipped: no network and mount namespaces here (unshare needs root)");
         return;
     }
@@ -513,14 +506,8 @@ fn the_connect_timeout_bounds_a_name_lookup() {
     .unwrap();
     // /etc/resolv.conf must be there to be covered (not a dangling link to a resolver's stub).
     let resolv = dir.path().join("resolv.conf");
-    let covered = std::process::Command::new("unshare")
-        .args(["-n", "-m", "mount", "--bind"])
-        .arg(&resolv)
-        .arg("/etc/resolv.conf")
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !covered {
+    let resolv = resolv.display().to_string();
+    if !unshares(&["-n", "-m", "mount", "--bind", &resolv, "/etc/resolv.conf"]) {
         eprintln!("skipped: /etc/resolv.conf cannot be covered in a mount namespace here");
         return;
     }
@@ -583,4 +570,13 @@ kill $fwd $dns
     let waited: f64 = read("forward.waited").trim().parse().unwrap_or(99.0);
     assert!(waited < 5.0, "a forwarded client waited {waited} s");
     assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+/// Does `unshare ARGS` succeed here (namespaces need root)?
+fn unshares(args: &[&str]) -> bool {
+    std::process::Command::new("unshare")
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

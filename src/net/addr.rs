@@ -281,15 +281,19 @@ impl Family {
 
 /// Resolves `host` to every address (resolver order, duplicates removed) of the admitted family.
 /// Not found is a runtime failure (status 1) naming the host.
-pub(crate) fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
-    let literal = match scoped_ipv6(host)? {
+/// `host` and `port` as an address when `host` is an address literal (with an IPv6 zone too).
+fn literal(host: &str, port: u16) -> Result<Option<SocketAddr>> {
+    Ok(match scoped_ipv6(host)? {
         Some((ip, scope)) => Some(SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope))),
         None => host
             .parse::<IpAddr>()
             .ok()
             .map(|ip| SocketAddr::new(ip, port)),
-    };
-    if let Some(addr) = literal {
+    })
+}
+
+pub(crate) fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
+    if let Some(addr) = literal(host, port)? {
         if !family.admits(&addr.ip()) {
             return Err(usage(format!("{host} is not an {} address", family.name())));
         }
@@ -322,8 +326,7 @@ pub(crate) fn resolve_within(
     timeout: Option<Duration>,
     watch: Option<BorrowedFd<'_>>,
 ) -> Result<Vec<SocketAddr>> {
-    let literal = host.parse::<IpAddr>().is_ok() || host.contains('%');
-    if literal || (timeout.is_none() && watch.is_none()) {
+    if literal(host, port)?.is_some() || (timeout.is_none() && watch.is_none()) {
         return resolve(host, port, family);
     }
     // The lookup's end closes `theirs`: `mine` is then readable.

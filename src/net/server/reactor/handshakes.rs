@@ -68,7 +68,8 @@ impl Loop {
 
     /// Serves the clients whose handshake ended this turn.
     pub(super) fn take_handshaken(&mut self) {
-        let Some(pairs) = &mut self.pairs else {
+        // Handshakes run on the loop only under --tls.
+        let (Some(pairs), Some(server)) = (&mut self.pairs, self.cfg.tls.clone()) else {
             return;
         };
         for Handshaken {
@@ -77,13 +78,12 @@ impl Loop {
             result,
         } in pairs.handshaken()
         {
-            let (server, accepted) = match (&self.cfg.tls, result) {
-                (Some(server), Ok(accepted)) => (server, accepted),
-                (_, Err(e)) => {
+            let accepted = match result {
+                Ok(accepted) => accepted,
+                Err(e) => {
                     self.handshake_failed(&Who { name, peer, id }, &e);
                     continue;
                 }
-                (None, Ok(_)) => continue,
             };
             let server = server.handshaken(accepted);
             if matches!(self.mode, Mode::Relay | Mode::Broker) {

@@ -161,11 +161,10 @@ impl Server {
             .as_ref()
             .and_then(|d| d.lock().unwrap_or_else(|p| p.into_inner()).take());
         let conn = match ran {
-            Some(accepted) => accepted.conn,
-            None => ServerConnection::new(self.config.clone())
-                .map_err(|e| anyhow!("TLS: {e}"))?
-                .into(),
-        };
+            Some(accepted) => accepted,
+            None => self.accepting()?,
+        }
+        .conn;
         // For --events: a failed handshake is a `refuse` (reason tls); a session's close line gets
         // what was agreed and its application bytes.
         match handshake(sock, conn, timeout, None) {

@@ -458,3 +458,40 @@ fn stalled_handshakes_cost_no_thread_in_any_mode() {
         drop(stalled);
     }
 }
+
+/// Careless clients of the loop's handshakes: 20 that reset mid-handshake (a ClientHello begun,
+/// then SO_LINGER 0) and 20 that close mid-handshake each give their `--max-conns 2` place back,
+/// so a real client is still served after them.
+#[test]
+fn clients_that_leave_mid_handshake_free_their_place() {
+    let pki = pki();
+    let mut args = served(&pki, "leaf");
+    args.extend(["-k", "--echo", "--max-conns", "2"].map(String::from));
+    let (srv, port, _) = tls_listen(&strs(&args), In::Null);
+    for reset in [true, false] {
+        for _ in 0..20 {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(&[0x16, 0x03, 0x01]).unwrap();
+            if reset {
+                socket2::SockRef::from(&s)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+            }
+            drop(s);
+        }
+    }
+    // Each left before the next came, but the server may not have seen it yet: the real client
+    // retries a refusal (a reset) until its places are free, within the limit.
+    let since = Instant::now();
+    loop {
+        let mut c = client(&pki, &port.to_string());
+        c.write(b"after them\n");
+        c.close_stdin();
+        let done = c.finish();
+        if done.stdout == b"after them\n" {
+            break;
+        }
+        assert!(since.elapsed() < LIMIT, "never served: {}", done.show());
+    }
+    drop(srv);
+}

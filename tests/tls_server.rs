@@ -495,3 +495,182 @@ fn clients_that_leave_mid_handshake_free_their_place() {
     }
     drop(srv);
 }
+
+/// A TCP target that reads each connection to its end, then sends it all back and closes: a
+/// forwarder must carry the client's half-close to it before anything comes back.
+fn echo_after_eof() -> u16 {
+    let (listener, port) = crate::common::tcp_listener();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                conn.set_read_timeout(Some(LIMIT)).unwrap();
+                let mut all = Vec::new();
+                if conn.read_to_end(&mut all).is_ok() {
+                    let _ = conn.write_all(&all);
+                }
+            });
+        }
+    });
+    port
+}
+
+/// TLS termination under `-k` (`--tls --forward`), where the loop that ran the handshakes relays the
+/// sessions too: 4 clients at once, 4 MiB each way byte-exact through a target that answers only
+/// after the client's half-close (the client's close_notify becomes a FIN to the target; the target's
+/// FIN becomes close_notify, so each client ends with status 0). The `-v` lines and the events'
+/// close lines are those of a session on a thread: what TLS agreed, the plaintext bytes.
+#[test]
+fn tls_termination_under_keep_open_is_byte_exact_and_carries_half_closes() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let to = format!("127.0.0.1:{}", echo_after_eof());
+    let (mut srv, port) = hub(&pki, &["-k", "--forward", &to], &ev);
+    let clients: Vec<_> = (0..4u64)
+        .map(|i| {
+            let (ca, port) = (ca.clone(), port.clone());
+            std::thread::spawn(move || {
+                let data = pattern(4 << 20, 40 + i);
+                let done = run(
+                    &["connect", "--tls", "--ca", &ca, "localhost", &port],
+                    &data,
+                );
+                assert!(
+                    done.stdout == data,
+                    "client {i}: {} of {} bytes back",
+                    done.stdout.len(),
+                    data.len()
+                );
+                done.ok();
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    srv.wait_line_containing(": tls TLSv1.3 TLS13_");
+    srv.wait_line_containing(&format!("to {to}"));
+    let lines = wait_events(&ev, "close", 4);
+    for close in lines.iter().filter(|l| l["event"] == "close") {
+        assert_eq!(
+            (close["bytes_in"].as_u64(), close["bytes_out"].as_u64()),
+            (Some(4 << 20), Some(4 << 20)),
+            "{close}"
+        );
+        assert_eq!(close["tls"]["version"], "TLSv1.3", "{close}");
+        assert_eq!(close["dest"], to.as_str(), "{close}");
+    }
+}
+
+/// Established TLS sessions under `-k --tls --forward` cost no thread each: 40 sockcat clients and
+/// the real TLS clients (openssl s_client, ncat --ssl, socat OPENSSL) hold their sessions open at
+/// once, each echoed through the forwarder, with the server's threads as before they came.
+#[test]
+fn established_tls_forward_sessions_cost_no_thread() {
+    use crate::common::runner::status_field;
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let to = format!("127.0.0.1:{}", crate::common::echo_server_thread());
+    let (srv, port) = hub(&pki, &["-k", "--forward", &to], &dir.path().join("ev"));
+    let threads = || status_field(srv.pid(), "Threads:").expect("the server runs");
+    let base = threads();
+    let mut clients: Vec<(&str, Proc)> =
+        (0..40).map(|_| ("sockcat", client(&pki, &port))).collect();
+    clients.extend(peers(&pki, &port));
+    for (i, (name, c)) in clients.iter_mut().enumerate() {
+        let line = format!("{name} {i} through the forwarder\n");
+        c.write(line.as_bytes());
+        assert!(
+            c.stdout_has_within(line.as_bytes(), LIMIT),
+            "{name} {i}: no echo"
+        );
+    }
+    let during = threads();
+    assert!(
+        during < base + 5,
+        "{during} threads with {} sessions open ({base} before)",
+        clients.len()
+    );
+}
+
+/// Careless TLS clients of `-k --tls --forward`'s sessions on the loop: one whose record fails to
+/// decrypt ends its session alone (the error is said with `-v` and is its close reason), and one
+/// that half-closes TCP without close_notify has its bytes and its end carried to the target as a
+/// FIN (said with `-v`; its close reason `eof`), then gets the target's end; a client after them is
+/// served.
+#[test]
+fn careless_tls_clients_of_a_forwarder_end_only_their_own_session() {
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    let (target, tport) = crate::common::tcp_listener();
+    let (mut srv, port) = hub(
+        &pki,
+        &["-k", "--forward", &format!("127.0.0.1:{tport}")],
+        &ev,
+    );
+    let script = "import os, socket, ssl, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='localhost')\n\
+        s.sendall(b'before ' + sys.argv[3].encode() + b'\\n')\n\
+        sys.stdin.readline()\n\
+        if sys.argv[3] == 'corrupt':\n\
+        \x20   os.write(s.fileno(), b'\\x17\\x03\\x03\\x00\\x20' + bytes(32))\n\
+        \x20   try:\n\
+        \x20       print('ended', s.recv(100))\n\
+        \x20   except (ssl.SSLError, OSError) as e:\n\
+        \x20       print('ended', e)\n\
+        else:\n\
+        \x20   socket.socket.shutdown(s, socket.SHUT_WR)\n\
+        \x20   while socket.socket.recv(s, 4096):\n\
+        \x20       pass\n\
+        \x20   print('ended')\n";
+    let ca = pki.path("ca.pem");
+    target.set_nonblocking(false).unwrap();
+    for how in ["corrupt", "unclean"] {
+        let mut peer = Proc::spawn_program("python3", &["-c", script, &port, &ca, how], In::Pipe);
+        let (mut conn, _) = target.accept().unwrap();
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        let want = format!("before {how}\n");
+        let mut got = vec![0u8; want.len()];
+        conn.read_exact(&mut got).unwrap();
+        assert_eq!(got, want.as_bytes());
+        peer.write(b"go\n");
+        // Either way the target hears the end: a FIN (unclean) or the pair's close (corrupt).
+        let mut rest = Vec::new();
+        let _ = conn.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "{how}: {rest:?}");
+        drop(conn);
+        let done = peer.finish();
+        assert_eq!(done.code, Some(0), "{how}: {}", done.show());
+        assert!(done.stdout_str().starts_with("ended"), "{}", done.show());
+        if how == "corrupt" {
+            srv.wait_line_containing("decrypt");
+        } else {
+            srv.wait_line_containing("without close_notify");
+        }
+    }
+    let lines = wait_events(&ev, "close", 2);
+    let reasons: Vec<_> = lines
+        .iter()
+        .filter(|l| l["event"] == "close")
+        .map(|l| l["reason"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("decrypt")) && reasons.contains(&"eof".to_string()),
+        "{reasons:?}"
+    );
+    // A client after them is served.
+    let mut c = client(&pki, &port);
+    c.write(b"after them\n");
+    let (mut conn, _) = target.accept().unwrap();
+    conn.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut got = [0u8; 11];
+    conn.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"after them\n");
+}

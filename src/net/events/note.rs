@@ -36,6 +36,13 @@ impl Note {
         NOTE.with(|n| *n.borrow_mut() = Some(Note::default()));
     }
 
+    /// [`Note::start`], unless this thread is noting already (what was noted stays).
+    pub(crate) fn go_on() {
+        NOTE.with(|n| {
+            n.borrow_mut().get_or_insert_with(Note::default);
+        });
+    }
+
     /// [`Note::start`] for a client whose accept line waits for its admission (under
     /// `--accept-proxy-protocol` the client's address is its PROXY header's source): `on_admit` hears
     /// that address when the client is admitted.

@@ -229,12 +229,12 @@ impl Forward {
     }
 
     /// The target's address when a client can be forwarded on the server's loop, with no step that
-    /// blocks: no TLS either side, no PROXY header to read, no proxy, the plain relay, and a target that
-    /// is a literal IP address of an allowed family (no name to resolve).
-    pub(crate) fn inline_addr(&self, tls: bool) -> Option<SocketAddr> {
+    /// blocks: no TLS to originate, no PROXY header to read, no proxy, the plain relay, and a target
+    /// that is a literal IP address of an allowed family (no name to resolve). A `--tls` client's
+    /// session is the caller's to check (the loop must have run its handshake).
+    pub(crate) fn inline_addr(&self) -> Option<SocketAddr> {
         let plain = crate::net::server::pairs::suits(&self.relay);
-        if tls || self.admission.accept_proxy_protocol || !self.connect.proxies.is_empty() || !plain
-        {
+        if self.admission.accept_proxy_protocol || !self.connect.proxies.is_empty() || !plain {
             return None;
         }
         let Target::Tcp(hp) = &self.target else {
@@ -286,6 +286,7 @@ impl Forward {
         }
         Ok(Job {
             client,
+            tls: None,
             target: PairTarget::Connecting {
                 sock,
                 connect: Connecting {

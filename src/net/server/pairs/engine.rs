@@ -19,7 +19,8 @@ use crate::net::addr::display;
 use crate::sys::zerocopy as sys;
 
 use super::{
-    Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES, Target, token,
+    Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES, Side, Spares, Target,
+    token,
 };
 
 /// A slot table larger than this is dropped once its last pair has ended (see
@@ -43,7 +44,7 @@ impl Pairs {
             pairs: Vec::new(),
             generation: Vec::new(),
             free: Vec::new(),
-            spare: Vec::new(),
+            spares: Spares::default(),
             timers: BinaryHeap::new(),
             again: Vec::new(),
             tls_ended: Vec::new(),
@@ -107,6 +108,7 @@ impl Pairs {
     pub(crate) fn add(&mut self, job: Job) {
         let Job {
             client,
+            tls,
             target,
             labels,
             first,
@@ -117,9 +119,12 @@ impl Pairs {
             Ok(slot) => slot,
             Err(e) => return done(Err(e), &client),
         };
+        if tls.is_some() && self.spares.scratch.is_empty() {
+            self.spares.scratch = vec![0; super::TLS_READ];
+        }
         self.start_pair(
             slot,
-            client,
+            Side { sock: client, tls },
             target,
             labels,
             [Vec::new(), first],
@@ -137,7 +142,7 @@ impl Pairs {
     pub(super) fn start_pair(
         &mut self,
         slot: usize,
-        client: Socket,
+        client: Side,
         target: Target,
         labels: [Arc<str>; 2],
         first: [Vec<u8>; 2],
@@ -166,6 +171,7 @@ impl Pairs {
                 )
                 .map_err(|e| anyhow!(e).context("epoll"))
         });
+        let Side { sock: client, tls } = client;
         if let Err(e) = registered {
             let _ = self.registry.deregister(&mut SourceFd(&client.as_raw_fd()));
             self.generation[slot] += 1;
@@ -176,6 +182,7 @@ impl Pairs {
         let connect_deadline = connecting.as_ref().and_then(|c| c.deadline);
         let pair = Pair {
             socks: [client, target],
+            tls,
             labels,
             // Edge-triggered: assume ready until a call says otherwise. A connecting target is
             // assumed writable too: on loopback the connect is over already, and the first step
@@ -257,7 +264,13 @@ impl Pairs {
     /// for ever) and the timers (every one of them stale now), and gives the freed heap back. The
     /// generations stay, so a late connect result or timer of an old pair never matches a new one.
     fn forget_if_empty(&mut self) {
-        if self.pairs.len() <= SLOTS_KEPT || self.free.len() < self.pairs.len() {
+        if self.free.len() < self.pairs.len() {
+            return;
+        }
+        // TLS pairs' buffers (a quarter MiB each) are made again by the next TLS pair.
+        self.spares.queues = Vec::new();
+        self.spares.scratch = Vec::new();
+        if self.pairs.len() <= SLOTS_KEPT {
             return;
         }
         self.pairs = Vec::new();
@@ -338,7 +351,7 @@ impl Pairs {
                 return;
             };
             let mut more = false;
-            let outcome = p.step(&mut self.spare, &mut more, super::splice_in(live));
+            let outcome = p.step(&mut self.spares, &mut more, super::splice_in(live));
             if more && matches!(outcome, Outcome::Go) {
                 self.again.push(slot);
             }
@@ -380,9 +393,9 @@ impl Pairs {
         for d in &mut p.dirs {
             if d.in_pipe == 0
                 && let Some(pipe) = d.pipe.take()
-                && self.spare.len() < SPARE_PIPES
+                && self.spares.pipes.len() < SPARE_PIPES
             {
-                self.spare.push(pipe);
+                self.spares.pipes.push(pipe);
             }
         }
     }

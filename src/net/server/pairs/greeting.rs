@@ -11,7 +11,7 @@ use socket2::Socket;
 use crate::net::stream::{recv_error, send_error};
 
 use super::pair::SendFirst;
-use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Target};
+use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Side, Target};
 
 /// What one read of a greeting client asks for.
 const READ_CHUNK: usize = 4096;
@@ -163,7 +163,10 @@ impl Pairs {
                 match result {
                     Ok((first, label)) => self.start_pair(
                         slot,
-                        g.client,
+                        Side {
+                            sock: g.client,
+                            tls: None,
+                        },
                         Target::Connected(sock),
                         ["client".into(), label],
                         [reply, first],
@@ -184,7 +187,10 @@ impl Pairs {
             }
             connecting => self.start_pair(
                 slot,
-                g.client,
+                Side {
+                    sock: g.client,
+                    tls: None,
+                },
                 connecting,
                 labels,
                 [Vec::new(), Vec::new()],

@@ -9,16 +9,17 @@ use anyhow::{Result, anyhow};
 use socket2::Socket;
 
 use crate::net::addr::display;
+use crate::net::stream::tls::Received;
 use crate::net::stream::{recv_error, send_error};
 use crate::sys::zerocopy as sys;
 
-use super::{COPY_BUF, MOVES_PER_TURN, Outcome, PIPE_SIZE, Pair};
+use super::{COPY_BUF, MOVES_PER_TURN, Outcome, PIPE_SIZE, Pair, Spares};
 
 impl Pair {
     /// `splice_in`: the most one splice takes from a socket ([`super::splice_in`]).
     pub(super) fn step(
         &mut self,
-        spare: &mut Vec<(OwnedFd, OwnedFd, usize)>,
+        spares: &mut Spares,
         more: &mut bool,
         splice_in: usize,
     ) -> Outcome {
@@ -89,7 +90,7 @@ impl Pair {
             if self.dirs[d].done {
                 continue;
             }
-            match self.move_dir(d, spare, more, splice_in) {
+            match self.move_dir(d, spares, more, splice_in) {
                 Ok(false) => {}
                 Ok(true) => {
                     self.dirs[d].done = true;
@@ -149,7 +150,7 @@ impl Pair {
     fn move_dir(
         &mut self,
         d: usize,
-        spare: &mut Vec<(OwnedFd, OwnedFd, usize)>,
+        spares: &mut Spares,
         more: &mut bool,
         splice_in: usize,
     ) -> Result<bool> {
@@ -167,6 +168,10 @@ impl Pair {
                 match (&self.socks[dst]).send_first(&self.first[dst]) {
                     Ok(n) => {
                         self.first[dst].drain(..n);
+                        // A TLS pair's queue holds a read's worth: an idle pair keeps none.
+                        if self.first[dst].is_empty() && self.tls.is_some() {
+                            spares.give_back(std::mem::take(&mut self.first[dst]));
+                        }
                         self.last = Instant::now();
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -178,19 +183,72 @@ impl Pair {
                 continue;
             }
             let dir = &mut self.dirs[d];
-            if !dir.eof && !dir.bulk && self.readable[src] {
-                let mut buf = [0u8; COPY_BUF];
-                match (&self.socks[src]).read(&mut buf) {
-                    Ok(0) => dir.eof = true,
+            // A TLS client's direction: decrypted into the target's queue.
+            if let (0, Some(tls)) = (src, &mut self.tls)
+                && !dir.eof
+                && self.readable[0]
+            {
+                let [to_client, to_target] = &mut self.first;
+                if to_target.capacity() == 0 {
+                    *to_target = spares.queue();
+                }
+                match tls.receive(&self.socks[0], &mut spares.scratch, to_target, to_client) {
+                    Ok(Received::Data { n, drained }) => {
+                        // As a short read below: the socket is empty.
+                        if drained && !self.closed[0] {
+                            self.readable[0] = false;
+                        }
+                        moved = n > 0 || !drained;
+                    }
+                    Ok(Received::End) => dir.eof = true,
+                    Ok(Received::Blocked) => self.readable[0] = false,
+                    Err(e) => {
+                        // rustls's alert, if the socket takes it; the session is over either way.
+                        let _ = (&self.socks[0]).send_first(to_client);
+                        self.client_gone = true;
+                        let label = self.labels[0].to_string();
+                        return Err(recv_error(e).context(label));
+                    }
+                }
+            } else if !dir.eof && (!dir.bulk || self.tls.is_some()) && self.readable[src] {
+                let mut stack = [0u8; COPY_BUF];
+                // Into a TLS client: encrypted into its queue, from reads as large as the
+                // decrypting side's.
+                let (buf, tls) = match (dst, &mut self.tls) {
+                    (0, Some(tls)) => {
+                        if self.first[0].capacity() == 0 {
+                            self.first[0] = spares.queue();
+                        }
+                        (&mut spares.scratch[..], Some(tls))
+                    }
+                    _ => (&mut stack[..], None),
+                };
+                match (&self.socks[src]).read(buf) {
+                    Ok(0) => {
+                        dir.eof = true;
+                        if let Some(tls) = tls {
+                            // close_notify: sent at the top of the next round, then the FIN.
+                            tls.close(&mut self.first[0])
+                                .map_err(|e| self.write_error(0, e))?;
+                            moved = true;
+                        }
+                    }
                     Ok(n) => {
                         // Sent as the side's first bytes, at the top of the next round.
-                        self.first[dst].extend_from_slice(&buf[..n]);
-                        dir.bulk = n == COPY_BUF;
+                        match tls {
+                            Some(tls) => tls
+                                .send(&buf[..n], &mut self.first[0])
+                                .map_err(|e| send_error(e).context(self.labels[0].to_string()))?,
+                            None => {
+                                self.first[dst].extend_from_slice(&buf[..n]);
+                                dir.bulk = n == COPY_BUF;
+                            }
+                        }
                         // A short read emptied the socket: what comes next comes with an event
                         // (edge-triggered), so no read that would say EAGAIN. Unless an event said
                         // its peer closed: the end of stream is then read now, as it has no event
                         // of its own left to come.
-                        if n < COPY_BUF && !self.closed[src] {
+                        if n < buf.len() && !self.closed[src] {
                             self.readable[src] = false;
                         }
                         moved = true;
@@ -207,7 +265,7 @@ impl Pair {
             } else if !dir.eof && self.readable[src] {
                 let (_, w, cap) = match &mut dir.pipe {
                     Some(p) => p,
-                    pipe => pipe.insert(match spare.pop() {
+                    pipe => pipe.insert(match spares.pipes.pop() {
                         Some(p) => p,
                         None => new_pipe()?,
                     }),

@@ -112,6 +112,7 @@ impl Loop {
                             handed = true;
                             pairs.send(Job {
                                 client,
+                                tls: None,
                                 target: Target::Connected(target),
                                 labels: ["client".into(), to.into()],
                                 first: Vec::new(),

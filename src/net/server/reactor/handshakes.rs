@@ -85,6 +85,10 @@ impl Loop {
                     continue;
                 }
             };
+            let Some((client, name, accepted)) = self.forward_tls(client, name, peer, id, accepted)
+            else {
+                continue;
+            };
             let server = server.handshaken(accepted);
             if matches!(self.mode, Mode::Relay | Mode::Broker) {
                 self.start_bridge(client, name, id, server);

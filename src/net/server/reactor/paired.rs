@@ -15,9 +15,11 @@ use crate::exit;
 use crate::net::events::Events;
 use crate::net::events::Note;
 use crate::net::server::Mode;
+use crate::net::server::forward::Forward;
 use crate::net::server::pairs::{Done, Handle, Pairs, suits};
 use crate::net::server::proxy_server::ProxyServer;
 use crate::net::server::proxy_server::inline::Inline;
+use crate::net::stream::tls::{Accepting, Looped};
 
 impl Loop {
     /// Serves the client on this loop's pairs when its mode allows; gives it back otherwise.
@@ -37,28 +39,83 @@ impl Loop {
             _ => return Some((sock, who)),
         };
         let fwd = fwd.clone();
-        let Some(addr) = fwd.inline_addr(self.cfg.tls.is_some()) else {
+        // A --tls client's session is relayed here only once the loop ran its handshake
+        // ([`Loop::forward_tls`]).
+        let Some(addr) = fwd.inline_addr().filter(|_| self.cfg.tls.is_none()) else {
             return Some((sock, who));
         };
         if !self.cfg.keep_open || self.pairs_ready().is_none() {
             return Some((sock, who));
         }
+        let done = self.pair_done(who, id, true);
+        self.forward_on_loop(&fwd, sock, None, peer, id, addr, done);
+        None
+    }
+
+    /// A `-k --tls --forward` client whose handshake the loop ran: its session stays on the loop, in
+    /// a pair with its target, when its forwarding can ([`Forward::inline_addr`]); given back
+    /// otherwise (with its session, for a thread).
+    pub(super) fn forward_tls(
+        &mut self,
+        sock: Socket,
+        name: String,
+        peer: Option<SocketAddr>,
+        id: u64,
+        accepted: Accepting,
+    ) -> Option<(Socket, String, Accepting)> {
+        let Mode::Forward(fwd) = &self.mode else {
+            return Some((sock, name, accepted));
+        };
+        let fwd = fwd.clone();
+        let Some(addr) = fwd.inline_addr() else {
+            return Some((sock, name, accepted));
+        };
+        let (session, summary) = accepted.into_looped(self.cfg.verbose);
+        if self.cfg.verbose {
+            crate::diag!("{name}: {}", summary.line());
+        }
+        let mut done = self.pair_done(name, id, true);
+        if self.cfg.events.is_some() {
+            // The close line has what TLS agreed and the plaintext counts, as on a client's thread.
+            let (tls, counts) = (summary.json(), session.counts());
+            let reported = done;
+            done = Box::new(move |result, client| {
+                Note::go_on();
+                Note::tls(tls, Box::new(move || counts.get()));
+                reported(result, client)
+            });
+        }
+        self.forward_on_loop(&fwd, sock, Some(session), peer, id, addr, done);
+        None
+    }
+
+    /// Forwards a client on this loop's pairs: admission, the connect started, the pair added.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_on_loop(
+        &mut self,
+        fwd: &Forward,
+        sock: Socket,
+        tls: Option<Looped>,
+        peer: Option<SocketAddr>,
+        id: u64,
+        addr: SocketAddr,
+        done: Done,
+    ) {
         if let Some(ev) = &self.cfg.events {
             ev.set_session_dest(id, &fwd.target.to_string());
         }
-        let done = self.pair_done(who, id, true);
         // What the admission notes (a refusal) goes into the events file, as on a client's thread.
         Note::start();
         match fwd.job(sock, peer, addr, done) {
-            Ok(job) => {
+            Ok(mut job) => {
                 Note::take();
+                job.tls = tls.map(Box::new);
                 if let Some(pairs) = &mut self.pairs {
                     pairs.add(job);
                 }
             }
             Err((done, sock, e)) => done(Err(e), &sock),
         }
-        None
     }
 
     /// A `--proxy-server` client whose handshake the loop can run (no TLS, no PROXY header to read,

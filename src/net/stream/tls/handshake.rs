@@ -27,7 +27,7 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    fn of(conn: &Connection) -> Summary {
+    pub(super) fn of(conn: &Connection) -> Summary {
         let version = match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
             Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),

@@ -14,12 +14,14 @@
 //! [`TlsReader::unclean_eof`] says so, for `-v` (README: status 0, as ncat and socat).
 //!
 //! `handshake.rs` runs a handshake and says what it agreed on, `client.rs` and `server.rs` are the
-//! two sides' configurations, `session.rs` is the established session and its two halves.
+//! two sides' configurations, `session.rs` is the established session and its two halves, and
+//! `looped.rs` a session that a server's epoll loop drives instead (no thread, no lock).
 
 pub(crate) mod cert;
 mod client;
 pub(crate) mod config;
 mod handshake;
+mod looped;
 pub(crate) mod served;
 mod server;
 mod session;
@@ -30,6 +32,7 @@ use std::time::Duration;
 pub(crate) use client::Client;
 pub(crate) use config::{ClientOpts, Identity, ServerOpts};
 pub(crate) use handshake::Summary;
+pub(crate) use looped::{Looped, Received};
 pub(crate) use server::{Accepting, Server};
 pub(crate) use session::{TlsReader, TlsStream, TlsWriter};
 

@@ -32,7 +32,7 @@ pub(crate) struct Server {
 /// code that serves the client.
 #[derive(Debug)]
 pub(crate) struct Accepting {
-    conn: Connection,
+    pub(super) conn: Connection,
     /// When the handshake began (a deadline that covers more than the handshake counts from here).
     pub began: Instant,
 }

@@ -109,7 +109,7 @@ pub(crate) struct TlsReader {
 }
 
 /// An I/O error carrying a rustls error's reason.
-fn tls_io_error(e: &rustls::Error) -> io::Error {
+pub(super) fn tls_io_error(e: &rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, verify::reason(e, None, ""))
 }
 

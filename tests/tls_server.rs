@@ -674,3 +674,82 @@ fn careless_tls_clients_of_a_forwarder_end_only_their_own_session() {
     conn.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"after them\n");
 }
+
+/// `--proxy-server --tls` on the loop: tunnels whose TLS handshake, proxy handshake and relay all
+/// run on the server's loop. 20 HTTP CONNECT and 20 SOCKS5 tunnels to an echo target, each echoed
+/// through and held open at once, cost no thread each; a client that completes its TLS handshake but
+/// never asks for a tunnel is closed at `-w` (counted from its TLS handshake's start).
+#[test]
+fn tls_proxy_tunnels_on_the_loop_cost_no_thread() {
+    use crate::common::runner::status_field;
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    let echo = crate::common::echo_server_thread();
+    let mut args = served(&pki, "leaf");
+    args.extend(["--proxy-server", "-w", "1"].map(String::from));
+    let (srv, port, _) = tls_listen(&strs(&args), In::Null);
+    let threads = || status_field(srv.pid(), "Threads:").expect("the server runs");
+    let base = threads();
+    let script = "import socket, ssl, struct, sys, time\n\
+        port, ca, echo = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])\n\
+        ctx = ssl.create_default_context(cafile=ca)\n\
+        def tls():\n\
+        \x20   return ctx.wrap_socket(socket.create_connection(('127.0.0.1', port)), server_hostname='localhost')\n\
+        def exact(s, n):\n\
+        \x20   b = b''\n\
+        \x20   while len(b) < n:\n\
+        \x20       got = s.recv(n - len(b))\n\
+        \x20       assert got, 'closed'\n\
+        \x20       b += got\n\
+        \x20   return b\n\
+        held = []\n\
+        for i in range(40):\n\
+        \x20   s = tls()\n\
+        \x20   if i % 2:\n\
+        \x20       s.sendall(b'CONNECT 127.0.0.1:%d HTTP/1.1\\r\\n\\r\\n' % echo)\n\
+        \x20       head = b''\n\
+        \x20       while not head.endswith(b'\\r\\n\\r\\n'):\n\
+        \x20           head += exact(s, 1)\n\
+        \x20       assert b' 200' in head.split(b'\\r\\n')[0], head\n\
+        \x20   else:\n\
+        \x20       s.sendall(b'\\x05\\x01\\x00')\n\
+        \x20       assert exact(s, 2) == b'\\x05\\x00'\n\
+        \x20       s.sendall(b'\\x05\\x01\\x00\\x01\\x7f\\x00\\x00\\x01' + struct.pack('>H', echo))\n\
+        \x20       assert exact(s, 10)[1] == 0\n\
+        \x20   line = b'tunnel %d\\n' % i\n\
+        \x20   s.sendall(line)\n\
+        \x20   assert exact(s, len(line)) == line\n\
+        \x20   held.append(s)\n\
+        print('ready', flush=True)\n\
+        sys.stdin.readline()\n\
+        silent = tls()\n\
+        t = time.time()\n\
+        try:\n\
+        \x20   silent.recv(100)\n\
+        except OSError:\n\
+        \x20   pass\n\
+        print('silent closed after %.1f' % (time.time() - t), flush=True)\n";
+    let ca = pki.path("ca.pem");
+    let (port, echo) = (port.to_string(), echo.to_string());
+    let mut py = Proc::spawn_program("python3", &["-c", script, &port, &ca, &echo], In::Pipe);
+    assert!(py.stdout_has_within(b"ready\n", LIMIT), "tunnels not up");
+    let during = threads();
+    assert!(
+        during < base + 5,
+        "{during} threads with 40 tunnels open ({base} before)"
+    );
+    py.write(b"go\n");
+    let done = py.finish();
+    let out = done.stdout_str();
+    let secs: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("silent closed after "))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}", done.show()));
+    assert!(
+        secs < 5.0,
+        "a silent client held on for {secs} s under -w 1"
+    );
+}

@@ -12,15 +12,18 @@ use crate::net::stream::{recv_error, send_error};
 
 use super::pair::SendFirst;
 use super::{Done, Entry, Front, Greet, Greeting, MAX_GREETING, Opened, Pairs, Side, Target};
+use crate::net::stream::tls::{Looped, Received};
 
 /// What one read of a greeting client asks for.
 const READ_CHUNK: usize = 4096;
 
 impl Pairs {
-    /// Starts `client`'s handshake with `front`, within `deadline`; then its pair is relayed.
+    /// Starts `client`'s handshake with `front`, within `deadline`; then its pair is relayed. `tls`:
+    /// the client's TLS session, established on this loop (the handshake runs inside it).
     pub(crate) fn greet(
         &mut self,
         client: Socket,
+        tls: Option<Box<Looped>>,
         front: Box<dyn Front>,
         deadline: Instant,
         idle: Option<Duration>,
@@ -30,8 +33,13 @@ impl Pairs {
             Ok(slot) => slot,
             Err(e) => return done(Err(e), &client),
         };
+        if tls.is_some() && self.spares.scratch.is_empty() {
+            self.spares.scratch = vec![0; super::TLS_READ];
+        }
         self.pairs[slot] = Some(Entry::Greeting(Greeting {
             client,
+            tls,
+            cipher: Vec::new(),
             input: Vec::new(),
             eof: false,
             out: Vec::new(),
@@ -59,7 +67,25 @@ impl Pairs {
         }
         let before = (g.input.len(), g.eof);
         let mut failed = None;
-        while !g.eof && !g.drained && g.input.len() <= MAX_GREETING {
+        while let Some(tls) = &mut g.tls
+            && !g.eof
+            && !g.drained
+            && g.input.len() <= MAX_GREETING
+        {
+            let scratch = &mut self.spares.scratch;
+            match tls.receive(&g.client, scratch, &mut g.input, &mut g.cipher) {
+                Ok(Received::Data { drained, .. }) => g.drained = drained && !g.closed,
+                Ok(Received::End) => g.eof = true,
+                Ok(Received::Blocked) => g.drained = true,
+                Err(e) => {
+                    // rustls's alert, if the socket takes it.
+                    let _ = (&g.client).send_first(&g.cipher);
+                    failed = Some(recv_error(e).context("client"));
+                    break;
+                }
+            }
+        }
+        while g.tls.is_none() && !g.eof && !g.drained && g.input.len() <= MAX_GREETING {
             let at = g.input.len();
             g.input.resize(at + READ_CHUNK, 0);
             match (&g.client).read(&mut g.input[at..]) {
@@ -161,20 +187,27 @@ impl Pairs {
                 // Opened on a thread: the front answers now.
                 let (reply, result) = front.connected(Ok(&sock));
                 match result {
-                    Ok((first, label)) => self.start_pair(
-                        slot,
-                        Side {
-                            sock: g.client,
-                            tls: None,
-                        },
-                        Target::Connected(sock),
-                        ["client".into(), label],
-                        [reply, first],
-                        None,
-                        idle,
-                        done,
-                        client_ready,
-                    ),
+                    Ok((first, label)) => {
+                        let (client, to_client) = match g.into_side(&reply) {
+                            Ok(side) => side,
+                            Err((mut g, e)) => {
+                                g.done = Some(done);
+                                self.pairs[slot] = Some(Entry::Greeting(g));
+                                return self.end(slot, Err(e));
+                            }
+                        };
+                        self.start_pair(
+                            slot,
+                            client,
+                            Target::Connected(sock),
+                            ["client".into(), label],
+                            [to_client, first],
+                            None,
+                            idle,
+                            done,
+                            client_ready,
+                        )
+                    }
                     Err(e) => {
                         let mut g = g;
                         g.out.extend_from_slice(&reply);
@@ -185,27 +218,73 @@ impl Pairs {
                     }
                 }
             }
-            connecting => self.start_pair(
-                slot,
-                Side {
-                    sock: g.client,
-                    tls: None,
-                },
-                connecting,
-                labels,
-                [Vec::new(), Vec::new()],
-                Some(front),
-                idle,
-                done,
-                client_ready,
-            ),
+            connecting => {
+                // The front answers once connected (`Pair::step`).
+                let (client, to_client) = match g.into_side(&[]) {
+                    Ok(side) => side,
+                    Err((mut g, e)) => {
+                        g.done = Some(done);
+                        self.pairs[slot] = Some(Entry::Greeting(g));
+                        return self.end(slot, Err(e));
+                    }
+                };
+                self.start_pair(
+                    slot,
+                    client,
+                    connecting,
+                    labels,
+                    [to_client, Vec::new()],
+                    Some(front),
+                    idle,
+                    done,
+                    client_ready,
+                )
+            }
         }
     }
 }
 
 impl Greeting {
+    /// The client as a pair's side, and the bytes it is still owed, `reply` last: under TLS the
+    /// records not sent yet, then `reply` encrypted; else `reply`.
+    #[allow(clippy::result_large_err)]
+    fn into_side(
+        mut self,
+        reply: &[u8],
+    ) -> std::result::Result<(Side, Vec<u8>), (Greeting, anyhow::Error)> {
+        let mut owed = std::mem::take(&mut self.cipher);
+        match &mut self.tls {
+            Some(tls) => {
+                if let Err(e) = tls.send(reply, &mut owed) {
+                    return Err((self, send_error(e).context("client")));
+                }
+            }
+            None => owed.extend_from_slice(reply),
+        }
+        let side = Side {
+            sock: self.client,
+            tls: self.tls,
+        };
+        Ok((side, owed))
+    }
+
     /// Sends the client what its front wrote and it has not had yet.
     fn flush(&mut self) -> Result<()> {
+        if let Some(tls) = &mut self.tls {
+            if self.sent < self.out.len() {
+                tls.send(&self.out[self.sent..], &mut self.cipher)
+                    .map_err(|e| send_error(e).context("client"))?;
+                self.sent = self.out.len();
+            }
+            while !self.cipher.is_empty() {
+                match (&self.client).send_first(&self.cipher) {
+                    Ok(n) => drop(self.cipher.drain(..n)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) => return Err(send_error(e).context("client")),
+                }
+            }
+            return Ok(());
+        }
         while self.sent < self.out.len() {
             match (&self.client).send_first(&self.out[self.sent..]) {
                 Ok(n) => self.sent += n,

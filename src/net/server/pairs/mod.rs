@@ -27,10 +27,11 @@
 //! the loop runs it without a thread, and gives the client back once it is done
 //! ([`Pairs::handshaken`]).
 //!
-//! A `--forward` client's TLS session may stay on the loop after its handshake ([`Job::tls`]): its
-//! pair then copies both ways through rustls (decrypting what the client sends, encrypting what the
-//! target sends), with the same end-of-stream rules: the client's close_notify is a FIN to the
-//! target, and the target's FIN is close_notify, then a FIN, to the client.
+//! A `--forward` or `--proxy-server` client's TLS session may stay on the loop after its handshake
+//! ([`Job::tls`], [`Pairs::greet`]): its front reads and answers plaintext, and its pair copies both
+//! ways through rustls (decrypting what the client sends, encrypting what the target sends), with
+//! the same end-of-stream rules: the client's close_notify is a FIN to the target, and the target's
+//! FIN is close_notify, then a FIN, to the client.
 //!
 //! Here: the types a caller hands over and the records of the loop; `engine.rs` the loop itself
 //! (adding a pair, a turn, timers, ending a pair), `greeting.rs` a client still in its [`Front`]'s
@@ -248,9 +249,14 @@ struct Pair {
 /// A client whose [`Front`] is still talking to it.
 struct Greeting {
     client: Socket,
+    /// The client's TLS session (`--proxy-server --tls`): `input` and `out` are its plaintext.
+    tls: Option<Box<Looped>>,
+    /// Under TLS, the records of `out` not yet sent.
+    cipher: Vec<u8>,
     input: Vec<u8>,
     eof: bool,
     out: Vec<u8>,
+    /// How much of `out` was sent (under TLS: encrypted into `cipher`).
     sent: usize,
     front: Option<Box<dyn Front>>,
     done: Option<Done>,

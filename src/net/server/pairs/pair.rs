@@ -74,13 +74,14 @@ impl Pair {
             // whatever it receives comes with an event.
             if let Some(mut front) = self.hook.take() {
                 let (reply, result) = front.connected(Ok(&self.socks[1]));
-                match result {
-                    Ok((first, label)) => {
-                        self.first = [reply, first];
+                let owed = self.owe_client(&reply);
+                match (result, owed) {
+                    (Ok((first, label)), Ok(())) => {
+                        self.first[1] = first;
                         self.labels[1] = label;
                     }
-                    Err(e) => {
-                        let _ = (&self.socks[0]).send_first(&reply);
+                    (Err(e), _) | (_, Err(e)) => {
+                        let _ = (&self.socks[0]).send_first(&self.first[0]);
                         return Outcome::End(Err(e));
                     }
                 }
@@ -115,10 +116,26 @@ impl Pair {
         match self.hook.take() {
             Some(mut front) => {
                 let (reply, result) = front.connected(Err(e));
-                let _ = (&self.socks[0]).send_first(&reply);
+                if self.owe_client(&reply).is_ok() {
+                    let _ = (&self.socks[0]).send_first(&self.first[0]);
+                }
                 Err(result.err().unwrap_or_else(|| anyhow!("no destination")))
             }
             None => Err(e),
+        }
+    }
+
+    /// Queues `bytes` (a front's reply) for the client after what it is owed already, encrypted
+    /// when it has a TLS session.
+    fn owe_client(&mut self, bytes: &[u8]) -> Result<()> {
+        match &mut self.tls {
+            Some(tls) => tls
+                .send(bytes, &mut self.first[0])
+                .map_err(|e| self.write_error(0, e)),
+            None => {
+                self.first[0].extend_from_slice(bytes);
+                Ok(())
+            }
         }
     }
 

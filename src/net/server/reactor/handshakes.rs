@@ -85,7 +85,8 @@ impl Loop {
                     continue;
                 }
             };
-            let Some((client, name, accepted)) = self.forward_tls(client, name, peer, id, accepted)
+            let Some((client, name, accepted)) =
+                self.serve_tls_on_loop(client, name, peer, id, accepted)
             else {
                 continue;
             };

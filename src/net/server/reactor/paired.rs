@@ -19,7 +19,7 @@ use crate::net::server::forward::Forward;
 use crate::net::server::pairs::{Done, Handle, Pairs, suits};
 use crate::net::server::proxy_server::ProxyServer;
 use crate::net::server::proxy_server::inline::Inline;
-use crate::net::stream::tls::{Accepting, Looped};
+use crate::net::stream::tls::{Accepting, Looped, Summary};
 
 impl Loop {
     /// Serves the client on this loop's pairs when its mode allows; gives it back otherwise.
@@ -52,10 +52,11 @@ impl Loop {
         None
     }
 
-    /// A `-k --tls --forward` client whose handshake the loop ran: its session stays on the loop, in
-    /// a pair with its target, when its forwarding can ([`Forward::inline_addr`]); given back
+    /// A `-k --tls` client whose handshake the loop ran: under `--forward` and `--proxy-server` its
+    /// session stays on the loop (a pair with its target, after the proxy handshake for a proxy
+    /// client) when the mode's work allows ([`Forward::inline_addr`], the plain relay); given back
     /// otherwise (with its session, for a thread).
-    pub(super) fn forward_tls(
+    pub(super) fn serve_tls_on_loop(
         &mut self,
         sock: Socket,
         name: String,
@@ -63,30 +64,44 @@ impl Loop {
         id: u64,
         accepted: Accepting,
     ) -> Option<(Socket, String, Accepting)> {
-        let Mode::Forward(fwd) = &self.mode else {
-            return Some((sock, name, accepted));
-        };
-        let fwd = fwd.clone();
-        let Some(addr) = fwd.inline_addr() else {
-            return Some((sock, name, accepted));
-        };
-        let (session, summary) = accepted.into_looped(self.cfg.verbose);
-        if self.cfg.verbose {
-            crate::diag!("{name}: {}", summary.line());
+        match &self.mode {
+            Mode::Forward(fwd) => {
+                let fwd = fwd.clone();
+                let Some(addr) = fwd.inline_addr() else {
+                    return Some((sock, name, accepted));
+                };
+                let (session, summary) = accepted.into_looped(self.cfg.verbose);
+                if self.cfg.verbose {
+                    crate::diag!("{name}: {}", summary.line());
+                }
+                let done = self.pair_done(name, id, true);
+                let done = self.tls_done(done, &session, &summary);
+                self.forward_on_loop(&fwd, sock, Some(session), peer, id, addr, done);
+            }
+            Mode::ProxyServer(srv) if suits(&srv.relay) => {
+                let srv = srv.clone();
+                let began = accepted.began;
+                let (session, summary) = accepted.into_looped(self.cfg.verbose);
+                let tls = Some((session, summary));
+                self.greet_on_loop(sock, name, peer, id, srv, tls, began);
+            }
+            _ => return Some((sock, name, accepted)),
         }
-        let mut done = self.pair_done(name, id, true);
-        if self.cfg.events.is_some() {
-            // The close line has what TLS agreed and the plaintext counts, as on a client's thread.
-            let (tls, counts) = (summary.json(), session.counts());
-            let reported = done;
-            done = Box::new(move |result, client| {
-                Note::go_on();
-                Note::tls(tls, Box::new(move || counts.get()));
-                reported(result, client)
-            });
-        }
-        self.forward_on_loop(&fwd, sock, Some(session), peer, id, addr, done);
         None
+    }
+
+    /// `done` for a TLS session on the loop: its close line has what TLS agreed and the plaintext
+    /// counts, as on a client's thread.
+    fn tls_done(&self, done: Done, session: &Looped, summary: &Summary) -> Done {
+        if self.cfg.events.is_none() {
+            return done;
+        }
+        let (tls, counts) = (summary.json(), session.counts());
+        Box::new(move |result, client| {
+            Note::go_on();
+            Note::tls(tls, Box::new(move || counts.get()));
+            done(result, client)
+        })
     }
 
     /// Forwards a client on this loop's pairs: admission, the connect started, the pair added.
@@ -135,30 +150,52 @@ impl Loop {
         if !inline || self.pairs_ready().is_none() {
             return Some((sock, who));
         }
-        let done = self.pair_done(who, id, false);
+        self.greet_on_loop(sock, who, peer, id, srv, None, Instant::now());
+        None
+    }
+
+    /// A proxy client admitted, then greeted by the pairs ([`Inline`]); with its TLS session (the
+    /// loop ran its handshake, which `began`: the proxy handshake's deadline counts from there).
+    #[allow(clippy::too_many_arguments)]
+    fn greet_on_loop(
+        &mut self,
+        sock: Socket,
+        who: String,
+        peer: Option<SocketAddr>,
+        id: u64,
+        srv: Arc<ProxyServer>,
+        tls: Option<(Looped, Summary)>,
+        began: Instant,
+    ) {
+        let mut done = self.pair_done(who, id, false);
+        if let Some((session, summary)) = &tls {
+            done = self.tls_done(done, session, summary);
+        }
         // What the admission notes (a refusal) goes into the events file, as on a client's thread.
         Note::start();
         let addrs = match srv.admission.admit(&sock, peer) {
             Ok(a) => a,
-            Err(e) => {
-                done(Err(e), &sock);
-                return None;
-            }
+            Err(e) => return done(Err(e), &sock),
         };
         Note::take();
+        let session = tls.map(|(session, summary)| {
+            if self.cfg.verbose {
+                crate::diag!("{}: {}", addrs.shown(), summary.line());
+            }
+            Box::new(session)
+        });
         let events = self.cfg.events.clone();
         let on_dest = Box::new(move |d: &str| {
             if let Some(ev) = &events {
                 ev.set_session_dest(id, d);
             }
         });
-        let deadline = Instant::now() + srv.handshake_timeout;
+        let deadline = began + srv.handshake_timeout;
         let idle = srv.relay.idle_timeout;
         let front = Inline::new(srv, addrs.shown(), deadline, on_dest);
         if let Some(pairs) = &mut self.pairs {
-            pairs.greet(sock, Box::new(front), deadline, idle, done);
+            pairs.greet(sock, session, Box::new(front), deadline, idle, done);
         }
-        None
     }
 
     /// This loop's pairs, started on first use (their sockets go into this loop's epoll set).

@@ -564,35 +564,49 @@ fn tls_termination_under_keep_open_is_byte_exact_and_carries_half_closes() {
     }
 }
 
-/// Established TLS sessions under `-k --tls --forward` cost no thread each: 40 sockcat clients and
-/// the real TLS clients (openssl s_client, ncat --ssl, socat OPENSSL) hold their sessions open at
-/// once, each echoed through the forwarder, with the server's threads as before they came.
+/// Established TLS sessions cost no thread each in the modes the loop serves them in (`--echo`, `-k`
+/// relaying stdin, `--broker`, `--forward`): 30 sockcat clients and the real TLS clients (openssl
+/// s_client, ncat --ssl, socat OPENSSL) hold their sessions open at once, each served (echoed, or
+/// its line out on stdout), with the server's threads as before they came.
 #[test]
-fn established_tls_forward_sessions_cost_no_thread() {
+fn established_tls_sessions_cost_no_thread() {
     use crate::common::runner::status_field;
     let pki = pki();
     let dir = tempfile::tempdir().unwrap();
     let to = format!("127.0.0.1:{}", crate::common::echo_server_thread());
-    let (srv, port) = hub(&pki, &["-k", "--forward", &to], &dir.path().join("ev"));
-    let threads = || status_field(srv.pid(), "Threads:").expect("the server runs");
-    let base = threads();
-    let mut clients: Vec<(&str, Proc)> =
-        (0..40).map(|_| ("sockcat", client(&pki, &port))).collect();
-    clients.extend(peers(&pki, &port));
-    for (i, (name, c)) in clients.iter_mut().enumerate() {
-        let line = format!("{name} {i} through the forwarder\n");
-        c.write(line.as_bytes());
+    let modes: [&[&str]; 4] = [
+        &["-k", "--echo"],
+        &["-k"],
+        &["--broker"],
+        &["-k", "--forward", &to],
+    ];
+    for (m, mode) in modes.iter().enumerate() {
+        let (mut srv, port) = hub(&pki, mode, &dir.path().join(format!("ev{m}")));
+        let threads = || status_field(srv.pid(), "Threads:").expect("the server runs");
+        let base = threads();
+        let mut clients: Vec<(&str, Proc)> =
+            (0..30).map(|_| ("sockcat", client(&pki, &port))).collect();
+        clients.extend(peers(&pki, &port));
+        // `-k` and `--broker` send each line to stdout; the others back to the client.
+        let to_stdout = *mode == ["-k"] || *mode == ["--broker"];
+        for (i, (name, c)) in clients.iter_mut().enumerate() {
+            let line = format!("{name} {i} served\n");
+            c.write(line.as_bytes());
+            let served = if to_stdout {
+                srv.stdout_has_within(line.as_bytes(), LIMIT)
+            } else {
+                c.stdout_has_within(line.as_bytes(), LIMIT)
+            };
+            assert!(served, "{mode:?}: {name} {i} not served");
+        }
+        let during = threads();
         assert!(
-            c.stdout_has_within(line.as_bytes(), LIMIT),
-            "{name} {i}: no echo"
+            during < base + 5,
+            "{mode:?}: {during} threads with {} sessions open ({base} before)",
+            clients.len()
         );
+        srv.close_stdin();
     }
-    let during = threads();
-    assert!(
-        during < base + 5,
-        "{during} threads with {} sessions open ({base} before)",
-        clients.len()
-    );
 }
 
 /// Careless TLS clients of `-k --tls --forward`'s sessions on the loop: one whose record fails to

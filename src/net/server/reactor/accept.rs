@@ -169,14 +169,9 @@ impl Loop {
             return;
         }
         self.in_use.fetch_add(1, Ordering::SeqCst);
+        // Every --tls client of `-k` and `--broker` (the one client of a plain `listen` is above).
         if self.handshakes_on_loop() {
             return self.start_handshake(sock, who, peer, id);
-        }
-        if let Some(server) = &self.cfg.tls
-            && matches!(self.mode, Mode::Relay | Mode::Broker)
-        {
-            let server = server.clone();
-            return self.start_bridge(sock, who, id, server);
         }
         let blocking = match &self.mode {
             Mode::Forward(_) | Mode::ProxyServer(_) => true,

@@ -1,28 +1,28 @@
-//! `listen -k --tls` relaying stdin, and `--broker --tls`: each TLS client is bridged into the loop.
+//! `listen -k --tls` relaying stdin, `--broker --tls` and `-k --echo --tls`: each TLS client is
+//! bridged into the loop.
 //!
 //! The loop serves these modes over plain non-blocking sockets (stdin to every client, broker
-//! traffic, each client's bounded queue), and rustls wants a blocking socket, so a TLS client, once
-//! its handshake on the loop is done (`handshakes.rs`), gets a thread that relays between the TLS
-//! session and one end of a socket pair; the loop serves the other end as it would serve a plaintext
-//! client. Nothing else of the loop changes, and its rules still hold: a client that does not read
-//! fills its own pair and its own queue and is dropped once [`QUEUE_CAP`] behind, never holding back
-//! the others; a client that never finishes its handshake costs no thread, only its record on the
-//! loop until its deadline; the byte counts of `--events` are the application's (the pair's) bytes.
+//! traffic, the echo, each client's bounded queue). So a TLS client, once its handshake on the loop
+//! is done (`handshakes.rs`), is bridged: a pair of the loop's own
+//! [`Pairs`](crate::net::server::pairs) relays between its TLS session and one end of a socket
+//! pair, and the loop serves the other end as it would serve a plaintext client. No thread, and
+//! nothing else of the loop changes: its rules still hold (a client that does not read fills its own
+//! pair and its own queue and is dropped once [`QUEUE_CAP`] behind, never holding back the others),
+//! and the byte counts of `--events` are the application's (the pair's) bytes.
 //!
 //! [`QUEUE_CAP`]: crate::net::server::conn::QUEUE_CAP
 
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 
 use socket2::Socket;
 
 use crate::exit;
-use crate::net::events::RefuseReason;
 use crate::net::server::conn::Close;
-use crate::net::stream::relay::{RelayConfig, join};
-use crate::net::stream::{Endpoint, Stop, tls};
+use crate::net::server::pairs::{Job, Target};
+use crate::net::stream::Stop;
+use crate::net::stream::tls::Accepting;
 
 use super::Loop;
 
@@ -33,116 +33,76 @@ pub(super) struct Bridge {
     failed: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
-/// A client whose handshake is done, handed to the loop: its end of the pair, name, number, bridge.
-pub(super) type Bridged = (Socket, String, u64, Bridge);
-
-/// The handshake and the pair.
-fn open(
-    server: &tls::Server,
-    sock: Socket,
-    timeout: std::time::Duration,
-) -> anyhow::Result<(tls::TlsStream, tls::Summary, (UnixStream, UnixStream))> {
-    let (stream, summary) = server.handshake(sock, Some(timeout))?;
-    Ok((stream, summary, UnixStream::pair()?))
-}
-
 impl Loop {
-    /// Starts the thread that bridges a TLS client into this loop (see the module header), with
-    /// `server` (its handshake may be done: [`tls::Server::handshaken`]).
-    pub(super) fn start_bridge(&mut self, sock: Socket, who: String, id: u64, server: tls::Server) {
-        let tx = match &self.bridged {
-            Some((tx, _)) => tx.clone(),
-            None => {
-                let (tx, rx) = channel();
-                self.bridged = Some((tx.clone(), rx));
-                tx
+    /// Bridges a client whose handshake this loop ran (`accepted`) without a thread: the bridge is a
+    /// pair of this loop's [`Pairs`](crate::net::server::pairs) between the TLS session and our end
+    /// of the socket pair, and the loop serves the other end at once. The bridge ends as the
+    /// threaded one does: its error kept for [`Loop::unbridge`], the client's connection shut down
+    /// when the loop drops it.
+    pub(super) fn bridge_on_loop(
+        &mut self,
+        sock: Socket,
+        who: String,
+        id: u64,
+        accepted: Accepting,
+    ) {
+        let (session, summary) = accepted.into_looped(self.cfg.verbose);
+        if self.cfg.verbose {
+            crate::diag!("{who}: {}", summary.line());
+        }
+        if let Some(ev) = &self.cfg.events {
+            ev.set_session_tls(id, summary.json());
+        }
+        let (ours, theirs, stopper) = match (UnixStream::pair(), sock.try_clone()) {
+            (Ok((ours, theirs)), Ok(stopper)) => (
+                Socket::from(std::os::fd::OwnedFd::from(ours)),
+                Socket::from(std::os::fd::OwnedFd::from(theirs)),
+                stopper,
+            ),
+            (Err(e), _) | (_, Err(e)) => {
+                self.in_use.fetch_sub(1, Ordering::SeqCst);
+                return self.log(|| format!("{who}: socket pair: {e}"));
             }
         };
-        let (waker, in_use, events) = (
-            self.waker.clone(),
-            self.in_use.clone(),
-            self.cfg.events.clone(),
-        );
-        let (verbose, idle) = (self.cfg.verbose, self.cfg.relay.idle_timeout);
-        let spawned = std::thread::Builder::new().spawn(move || {
-            let timeout = idle.unwrap_or(tls::HANDSHAKE_TIMEOUT);
-            let (stream, summary, (ours, theirs)) = match open(&server, sock, timeout) {
-                Ok(opened) => opened,
-                Err(err) => {
-                    // Free before said (see start_blocking).
-                    in_use.fetch_sub(1, Ordering::SeqCst);
-                    if verbose {
-                        crate::diag!("{who}: {}", exit::render(&err));
-                    }
-                    if let Some(ev) = &events {
-                        ev.refuse_session(id, RefuseReason::Tls);
-                    }
-                    return;
+        let failed = Arc::new(Mutex::new(None));
+        let kept = failed.clone();
+        let stopped = session.stopped();
+        let job = Job {
+            client: sock,
+            tls: Some(Box::new(session)),
+            target: Target::Connected(ours),
+            labels: ["client".into(), "bridge".into()],
+            first: Vec::new(),
+            // As the threaded bridge: once the loop has closed its end, a client that neither reads
+            // what is left for it nor closes does not hold the pair for ever.
+            idle: self.cfg.relay.idle_timeout,
+            // The loop's end hears the pair's end (EOF or reset) and counts the client's place.
+            done: Box::new(move |result, _| {
+                if let Err(e) = result {
+                    *kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
-            };
-            if verbose {
-                crate::diag!("{who}: {}", summary.line());
-            }
-            if let Some(ev) = &events {
-                ev.set_session_tls(id, summary.json());
-            }
-            let failed = Arc::new(Mutex::new(None));
-            let session = Endpoint::tls(stream, verbose);
-            let Some(stop) = session.stop.clone() else {
-                in_use.fetch_sub(1, Ordering::SeqCst);
-                return;
-            };
-            let bridge = Bridge {
-                stop,
-                failed: failed.clone(),
-            };
-            let ours = Socket::from(std::os::fd::OwnedFd::from(ours));
-            let theirs = Socket::from(std::os::fd::OwnedFd::from(theirs));
-            let Ok(end) = ours.try_clone() else {
-                in_use.fetch_sub(1, Ordering::SeqCst);
-                return;
-            };
-            if tx.send((theirs, who, id, bridge)).is_err() {
-                return;
-            }
-            let _ = waker.wake();
-            // The pair's end is not stopped by the relay: its error is kept first, then the loop is
-            // told by the end of the pair (so it closes the client with this reason).
-            let mut local = Endpoint::socket(ours);
-            local.stop = None;
-            // `-i` here too: once the loop has closed its end normally, a client that neither
-            // reads what is left for it nor closes must not hold this thread for ever.
-            let cfg = RelayConfig {
-                idle_timeout: idle,
-                ..RelayConfig::default()
-            };
-            let result = join(local, session, &cfg);
-            if let Err(e) = result {
-                *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-            }
-            let _ = end.shutdown(std::net::Shutdown::Both);
-        });
-        if let Err(e) = spawned {
+            }),
+        };
+        let Some(pairs) = self.pairs_ready() else {
             self.in_use.fetch_sub(1, Ordering::SeqCst);
-            self.log(|| format!("cannot start a thread for a client: {e}"));
-        }
+            return;
+        };
+        pairs.add(job);
+        let stop: Stop = Arc::new(move || {
+            stopped.store(true, Ordering::Relaxed);
+            let _ = stopper.shutdown(std::net::Shutdown::Both);
+        });
+        self.serve_bridged(theirs, who, id, Bridge { stop, failed });
     }
 
-    /// Clients whose handshake is done: served by the loop from now on.
-    pub(super) fn take_bridged(&mut self) {
-        let handed: Vec<Bridged> = self
-            .bridged
-            .as_ref()
-            .map(|(_, rx)| rx.try_iter().collect())
-            .unwrap_or_default();
-        for (sock, who, id, bridge) in handed {
-            self.bridges.insert(id, bridge);
-            self.start(sock, who, id);
-            if self.bridges.contains_key(&id) && !self.serving(id) {
-                // Not taken (no slot, a failed registration): end its bridge.
-                if let Some(b) = self.bridges.remove(&id) {
-                    (b.stop)();
-                }
+    /// Serves a bridged client's end of its pair as a plaintext client.
+    fn serve_bridged(&mut self, sock: Socket, who: String, id: u64, bridge: Bridge) {
+        self.bridges.insert(id, bridge);
+        self.start(sock, who, id);
+        if self.bridges.contains_key(&id) && !self.serving(id) {
+            // Not taken (no slot, a failed registration): end its bridge.
+            if let Some(b) = self.bridges.remove(&id) {
+                (b.stop)();
             }
         }
     }

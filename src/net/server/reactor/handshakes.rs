@@ -1,8 +1,10 @@
 //! `-k --tls` (every mode): each client's TLS handshake runs on this loop's pairs
 //! ([`Pairs::accept_tls`]), no thread until it is done; a client that stalls in it costs a registered
 //! descriptor until its deadline (`-i`, else [`tls::HANDSHAKE_TIMEOUT`]; a proxy server's `-w`). Once
-//! done, the client is served by its mode as before, with the session the loop made: bridged into
-//! this loop (`-k` relaying stdin, `--broker`) or on a thread of its own (the other modes).
+//! done, the client is served by its mode with the session the loop made, still without a thread
+//! where the mode allows: bridged into this loop (`-k` relaying stdin, `--broker`, `--echo`;
+//! `bridged.rs`), or in a pair with its target (`--forward`, `--proxy-server`; `paired.rs`); else
+//! (`-e`/`-c`, a forward or proxy whose work blocks) on a thread of its own.
 //!
 //! A one-client server keeps the handshake on its one client's thread, and under
 //! `--accept-proxy-protocol` the PROXY header comes before the handshake, read on that thread.
@@ -90,10 +92,10 @@ impl Loop {
             else {
                 continue;
             };
-            let server = server.handshaken(accepted);
-            if matches!(self.mode, Mode::Relay | Mode::Broker) {
-                self.start_bridge(client, name, id, server);
+            if matches!(self.mode, Mode::Relay | Mode::Broker | Mode::Echo) {
+                self.bridge_on_loop(client, name, id, accepted);
             } else {
+                let server = server.handshaken(accepted);
                 self.start_blocking(client, name, peer, id, Some(server));
             }
         }

@@ -12,7 +12,7 @@
 //! Here: the loop's state and its turn. `accept.rs`: accepting, refusing, admitting; `slots.rs`: a
 //! client of this loop taking and leaving a slot; `blocking.rs`: a client served on a thread of its
 //! own; `handshakes.rs`: `-k --tls` clients' handshakes on the loop; `bridged.rs`: a `--tls` client of
-//! `-k`/`--broker` bridged in; `streams.rs`: moving a client's
+//! `-k`/`--broker`/`--echo` bridged in; `streams.rs`: moving a client's
 //! bytes; `children.rs`: `-e`/`-c` children; `time.rs`: timers.
 
 use std::io;
@@ -112,9 +112,8 @@ pub(super) struct Loop {
     ready: Vec<usize>,
     next_tick: Option<Instant>,
     done: Option<Result<()>>,
-    /// `-k`/`--broker` with `--tls`: clients whose handshake is done, and the loop's record of each
-    /// bridged client by id ([`bridged`]).
-    bridged: Option<(Sender<bridged::Bridged>, Receiver<bridged::Bridged>)>,
+    /// `-k`, `--broker` and `--echo` with `--tls`: the loop's record of each bridged client by id
+    /// ([`bridged`]).
     bridges: std::collections::HashMap<u64, bridged::Bridge>,
 }
 
@@ -256,7 +255,6 @@ impl Loop {
             ready: Vec::new(),
             next_tick: None,
             done: None,
-            bridged: None,
             bridges: std::collections::HashMap::new(),
         }
     }

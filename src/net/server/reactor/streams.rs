@@ -240,7 +240,6 @@ impl Loop {
         for (sock, who, id) in handed {
             self.start(sock, who, id);
         }
-        self.take_bridged();
         let single = self
             .single_result
             .lock()

@@ -767,3 +767,71 @@ fn tls_proxy_tunnels_on_the_loop_cost_no_thread() {
         "a silent client held on for {secs} s under -w 1"
     );
 }
+
+/// A client's first bytes that come in the same segment as the end of its TLS handshake (curl sends
+/// its request right after its Finished) are served at once in every mode whose session the loop
+/// runs: the handshake's reads took them from the socket, so no event will come for them. The client
+/// here holds its Finished back and sends it with its first record in one write.
+#[test]
+fn first_bytes_with_the_handshakes_end_are_served() {
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    let to = format!("127.0.0.1:{}", crate::common::echo_server_thread());
+    let script = "import socket, ssl, sys\n\
+        port, ca, first, want = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n\
+        first = first.encode().decode('unicode_escape').encode()\n\
+        ctx = ssl.create_default_context(cafile=ca)\n\
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()\n\
+        obj = ctx.wrap_bio(inc, out, server_hostname='localhost')\n\
+        s = socket.create_connection(('127.0.0.1', port))\n\
+        s.settimeout(10)\n\
+        while True:\n\
+        \x20   try:\n\
+        \x20       obj.do_handshake()\n\
+        \x20       break\n\
+        \x20   except ssl.SSLWantReadError:\n\
+        \x20       data = out.read()\n\
+        \x20       if data:\n\
+        \x20           s.sendall(data)\n\
+        \x20       got = s.recv(65536)\n\
+        \x20       if not got:\n\
+        \x20           sys.exit('closed in the handshake')\n\
+        \x20       inc.write(got)\n\
+        obj.write(first)\n\
+        s.sendall(out.read())\n\
+        buf = b''\n\
+        try:\n\
+        \x20   while want.encode() not in buf:\n\
+        \x20       try:\n\
+        \x20           buf += obj.read(65536)\n\
+        \x20       except ssl.SSLWantReadError:\n\
+        \x20           got = s.recv(65536)\n\
+        \x20           if not got:\n\
+        \x20               break\n\
+        \x20           inc.write(got)\n\
+        except socket.timeout:\n\
+        \x20   pass\n\
+        print('served' if want.encode() in buf else 'not served: %r' % buf, flush=True)\n";
+    let ca = pki.path("ca.pem");
+    let connect = format!("CONNECT {to} HTTP/1.1\\r\\n\\r\\n");
+    let cases: [(&[&str], &str, &str); 3] = [
+        (&["-k", "--echo"], "first bytes\\n", "first bytes"),
+        (&["-k", "--forward", &to], "first bytes\\n", "first bytes"),
+        (&["--proxy-server"], &connect, " 200 "),
+    ];
+    for (mode, first, want) in cases {
+        let mut args = served(&pki, "leaf");
+        args.extend(mode.iter().map(|s| s.to_string()));
+        let (_srv, port, _) = tls_listen(&strs(&args), In::Null);
+        let port = port.to_string();
+        let done = Proc::spawn_program(
+            "python3",
+            &["-c", script, &port, &ca, first, want],
+            In::Null,
+        )
+        .finish();
+        assert_eq!(done.stdout_str(), "served\n", "{mode:?}: {}", done.show());
+    }
+}

@@ -181,32 +181,14 @@ impl Pairs {
         let Some(Entry::Greeting(g)) = self.pairs[slot].take() else {
             return;
         };
-        let labels: [Arc<str>; 2] = ["client".into(), "destination".into()];
-        match target {
+        let (target, reply, first, labels, hook) = match target {
             Target::Connected(sock) => {
                 // Opened on a thread: the front answers now.
                 let (reply, result) = front.connected(Ok(&sock));
                 match result {
                     Ok((first, label)) => {
-                        let (client, to_client) = match g.into_side(&reply) {
-                            Ok(side) => side,
-                            Err((mut g, e)) => {
-                                g.done = Some(done);
-                                self.pairs[slot] = Some(Entry::Greeting(g));
-                                return self.end(slot, Err(e));
-                            }
-                        };
-                        self.start_pair(
-                            slot,
-                            client,
-                            Target::Connected(sock),
-                            ["client".into(), label],
-                            [to_client, first],
-                            None,
-                            idle,
-                            done,
-                            client_ready,
-                        )
+                        let labels = ["client".into(), label];
+                        (Target::Connected(sock), reply, first, labels, None)
                     }
                     Err(e) => {
                         let mut g = g;
@@ -214,33 +196,35 @@ impl Pairs {
                         let _ = g.flush();
                         g.done = Some(done);
                         self.pairs[slot] = Some(Entry::Greeting(g));
-                        self.end(slot, Err(e));
+                        return self.end(slot, Err(e));
                     }
                 }
             }
+            // The front answers once connected (`Pair::step`).
             connecting => {
-                // The front answers once connected (`Pair::step`).
-                let (client, to_client) = match g.into_side(&[]) {
-                    Ok(side) => side,
-                    Err((mut g, e)) => {
-                        g.done = Some(done);
-                        self.pairs[slot] = Some(Entry::Greeting(g));
-                        return self.end(slot, Err(e));
-                    }
-                };
-                self.start_pair(
-                    slot,
-                    client,
-                    connecting,
-                    labels,
-                    [to_client, Vec::new()],
-                    Some(front),
-                    idle,
-                    done,
-                    client_ready,
-                )
+                let labels: [Arc<str>; 2] = ["client".into(), "destination".into()];
+                (connecting, Vec::new(), Vec::new(), labels, Some(front))
             }
-        }
+        };
+        let (client, to_client) = match g.into_side(&reply) {
+            Ok(side) => side,
+            Err((mut g, e)) => {
+                g.done = Some(done);
+                self.pairs[slot] = Some(Entry::Greeting(g));
+                return self.end(slot, Err(e));
+            }
+        };
+        self.start_pair(
+            slot,
+            client,
+            target,
+            labels,
+            [to_client, first],
+            hook,
+            idle,
+            done,
+            client_ready,
+        );
     }
 }
 

@@ -59,6 +59,8 @@ pub(crate) struct Looped {
     verbose: bool,
     /// Set when the server ends the session (see [`Looped::stopped`]).
     stopped: Arc<AtomicBool>,
+    /// What the handshake's last reads brought past its end was taken (see [`Looped::receive`]).
+    primed: bool,
 }
 
 impl Accepting {
@@ -74,6 +76,7 @@ impl Accepting {
             unclean_eof: false,
             verbose,
             stopped: Arc::default(),
+            primed: false,
         };
         (looped, summary)
     }
@@ -104,6 +107,25 @@ impl Looped {
         if self.closed {
             return Ok(Received::End);
         }
+        let before = plain.len();
+        if !self.primed {
+            // A client may send its first bytes with the end of its handshake (curl's request
+            // follows its Finished at once): the handshake's reads took them from the socket, and
+            // they wait in rustls, with no event to come for them.
+            self.primed = true;
+            self.process(to_peer)?;
+            self.take_plain(plain)?;
+            let got = plain.len() - before;
+            if got > 0 || self.closed {
+                self.counts
+                    .plain_in
+                    .fetch_add(got as u64, Ordering::Relaxed);
+                return Ok(Received::Data {
+                    n: got,
+                    drained: false,
+                });
+            }
+        }
         let n = loop {
             match (&*sock).read(scratch) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -111,7 +133,6 @@ impl Looped {
                 other => break other?,
             }
         };
-        let before = plain.len();
         if n == 0 {
             // TCP EOF: rustls tells close_notify seen (Ok(0)) from not (UnexpectedEof). Anything
             // still decrypted is the caller's to send before the end.

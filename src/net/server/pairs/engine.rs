@@ -119,9 +119,6 @@ impl Pairs {
             Ok(slot) => slot,
             Err(e) => return done(Err(e), &client),
         };
-        if tls.is_some() && self.spares.scratch.is_empty() {
-            self.spares.scratch = vec![0; super::TLS_READ];
-        }
         self.start_pair(
             slot,
             Side { sock: client, tls },

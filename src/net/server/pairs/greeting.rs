@@ -33,9 +33,6 @@ impl Pairs {
             Ok(slot) => slot,
             Err(e) => return done(Err(e), &client),
         };
-        if tls.is_some() && self.spares.scratch.is_empty() {
-            self.spares.scratch = vec![0; super::TLS_READ];
-        }
         self.pairs[slot] = Some(Entry::Greeting(Greeting {
             client,
             tls,
@@ -72,7 +69,7 @@ impl Pairs {
             && !g.drained
             && g.input.len() <= MAX_GREETING
         {
-            let scratch = &mut self.spares.scratch;
+            let scratch = self.spares.scratch();
             match tls.receive(&g.client, scratch, &mut g.input, &mut g.cipher) {
                 Ok(Received::Data { drained, .. }) => g.drained = drained && !g.closed,
                 Ok(Received::End) => g.eof = true,

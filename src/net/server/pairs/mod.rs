@@ -333,12 +333,21 @@ struct Spares {
     /// read instead of allocating (256 KiB from malloc is a fresh mapping, faulted in page by page),
     /// and an idle one holds none.
     queues: Vec<Vec<u8>>,
-    /// [`TLS_READ`] bytes (made for the first TLS pair): ciphertext before rustls decrypts it,
-    /// plaintext before rustls encrypts it.
+    /// [`TLS_READ`] bytes (made at the first TLS read, see [`Spares::scratch`]): ciphertext before
+    /// rustls decrypts it, plaintext before rustls encrypts it.
     scratch: Vec<u8>,
 }
 
 impl Spares {
+    /// Where a TLS read lands: [`TLS_READ`] bytes, made on first use (a loop without TLS clients
+    /// has none, and one whose pairs all ended gives it back).
+    fn scratch(&mut self) -> &mut [u8] {
+        if self.scratch.is_empty() {
+            self.scratch = vec![0; TLS_READ];
+        }
+        &mut self.scratch
+    }
+
     /// An empty queue for a TLS pair's side, room for a read's worth of bytes (with records'
     /// overhead).
     fn queue(&mut self) -> Vec<u8> {

@@ -209,7 +209,7 @@ impl Pair {
                 if to_target.capacity() == 0 {
                     *to_target = spares.queue();
                 }
-                match tls.receive(&self.socks[0], &mut spares.scratch, to_target, to_client) {
+                match tls.receive(&self.socks[0], spares.scratch(), to_target, to_client) {
                     Ok(Received::Data { n, drained }) => {
                         // As a short read below: the socket is empty.
                         if drained && !self.closed[0] {
@@ -236,7 +236,7 @@ impl Pair {
                         if self.first[0].capacity() == 0 {
                             self.first[0] = spares.queue();
                         }
-                        (&mut spares.scratch[..], Some(tls))
+                        (spares.scratch(), Some(tls))
                     }
                     _ => (&mut stack[..], None),
                 };

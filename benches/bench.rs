@@ -245,6 +245,13 @@ fn main() {
         (
             heavy,
             Box::new({
+                let (s, p) = (sockcat.clone(), path(&data));
+                move || proxy::tls_termination(&s, p, bytes)
+            }),
+        ),
+        (
+            heavy,
+            Box::new({
                 let (s, p) = (sockcat.clone(), path(&pair_file));
                 move || proxy::forwarding_pairs(&s, p, pair_bytes, pairs)
             }),

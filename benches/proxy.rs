@@ -11,6 +11,9 @@
 //!
 //! - forwarding: `sockcat listen --forward`, haproxy (`option splice-request`/`splice-response`),
 //!   socat `TCP-LISTEN,fork`;
+//! - TLS termination: the sender `sendfile --tls`, the middle box decrypting and forwarding in the
+//!   clear: `sockcat listen -k --tls --forward` (the session on the server's loop), haproxy (`bind …
+//!   ssl crt`), socat `OPENSSL-LISTEN,fork` (the direct TLS transfer is `tls.rs`'s bulk scenario);
 //! - the forwarder's cost under 100 concurrent bulk pairs: its peak RSS and threads, sockcat against
 //!   haproxy;
 //! - SOCKS5 tunnel: `sockcat listen --proxy-server` against microsocks;
@@ -43,6 +46,9 @@ struct Middle {
     args: MiddleArgs,
     /// The proxy URL the sender uses (`{P}` is the middle box's port); None: connect to it directly.
     proxy_url: Option<&'static str>,
+    /// The sender speaks TLS (`sendfile --tls --insecure`) to the middle box, which terminates it
+    /// with the certificate and key of [`tls_files`] in its scratch directory.
+    tls: bool,
 }
 
 fn s(list: &[&str]) -> Vec<String> {
@@ -84,6 +90,9 @@ fn transfer(
         }
     }
     let mut args = vec!["sendfile".to_string(), "--no-progress".into()];
+    if middle.is_some_and(|m| m.tls) {
+        args.extend(["--tls".into(), "--insecure".into()]);
+    }
     if let Some(url) = &proxy {
         args.extend(["--proxy".into(), url.clone()]);
     }
@@ -170,6 +179,7 @@ fn sockcat_forward(sockcat: &Path) -> Middle {
             ])
         }),
         proxy_url: None,
+        tls: false,
     }
 }
 
@@ -179,6 +189,7 @@ fn sockcat_proxy(sockcat: &Path, name: &'static str, url: &'static str) -> Middl
         program: sockcat.display().to_string(),
         args: Box::new(|m, _, _| s(&["listen", "--proxy-server", &m.to_string()])),
         proxy_url: Some(url),
+        tls: false,
     }
 }
 
@@ -203,6 +214,7 @@ fn haproxy_splice(maxconn: usize) -> Middle {
             s(&["-db", "-f", &write(dir, "haproxy.cfg", &conf)])
         }),
         proxy_url: None,
+        tls: false,
     }
 }
 
@@ -219,6 +231,7 @@ pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             ])
         }),
         proxy_url: None,
+        tls: false,
     };
     Scenario {
         name: format!(
@@ -250,6 +263,94 @@ pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
             ),
             contender(sockcat, None, file, bytes, "direct (no forwarder)"),
         ],
+    }
+}
+
+/// A self-signed certificate for localhost in `dir`: (cert.pem, key.pem, both.pem: the two in one
+/// file, as haproxy's `crt` wants them).
+fn tls_files(dir: &Path) -> (String, String, String) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("make a certificate");
+    let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+    (
+        write(dir, "cert.pem", &cert),
+        write(dir, "key.pem", &key),
+        write(dir, "both.pem", &format!("{cert}{key}")),
+    )
+}
+
+/// TLS termination throughput: `sendfile --tls` into a middle box that decrypts and forwards in the
+/// clear: sockcat (`-k`: the session on the server's loop), haproxy and socat. The sender's TLS is
+/// the same for all, and caps the rate (see the TLS bulk scenario); each middle box's CPU per GiB
+/// is its cost.
+pub fn tls_termination(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
+    let sockcat_mid = Middle {
+        name: "sockcat -k --tls --forward",
+        program: sockcat.display().to_string(),
+        args: Box::new(|m, r, dir| {
+            let (cert, key, _) = tls_files(dir);
+            s(&[
+                "listen",
+                "-k",
+                "--tls",
+                "--cert",
+                &cert,
+                "--key",
+                &key,
+                "--forward",
+                &format!("127.0.0.1:{r}"),
+                "127.0.0.1",
+                &m.to_string(),
+            ])
+        }),
+        proxy_url: None,
+        tls: true,
+    };
+    let haproxy = Middle {
+        name: "haproxy (ssl)",
+        program: "haproxy".into(),
+        args: Box::new(|m, r, dir| {
+            let (_, _, both) = tls_files(dir);
+            let conf = format!(
+                "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+                 timeout client 60s\n  timeout server 60s\nfrontend fe\n  \
+                 bind 127.0.0.1:{m} ssl crt {both}\n  default_backend be\n\
+                 backend be\n  server s1 127.0.0.1:{r}\n"
+            );
+            s(&["-db", "-f", &write(dir, "haproxy.cfg", &conf)])
+        }),
+        proxy_url: None,
+        tls: true,
+    };
+    let socat = Middle {
+        name: "socat OPENSSL-LISTEN,fork",
+        program: "socat".into(),
+        args: Box::new(|m, r, dir| {
+            let (cert, key, _) = tls_files(dir);
+            s(&[
+                &format!(
+                    "OPENSSL-LISTEN:{m},bind=127.0.0.1,cert={cert},key={key},verify=0,fork,reuseaddr"
+                ),
+                &format!("TCP:127.0.0.1:{r}"),
+            ])
+        }),
+        proxy_url: None,
+        tls: true,
+    };
+    let contenders = [sockcat_mid, haproxy, socat]
+        .into_iter()
+        .map(|m| {
+            let name = m.name;
+            contender(sockcat, Some(m), file.clone(), bytes, name)
+        })
+        .collect();
+    Scenario {
+        name: format!(
+            "TLS termination {} MiB: sendfile --tls -> terminator -> listen --recv-only",
+            bytes >> 20
+        ),
+        unit: Unit::MiBPerSec,
+        contenders,
     }
 }
 
@@ -383,6 +484,7 @@ pub fn tunnels(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Vec<Scenario> {
         program: "microsocks".into(),
         args: Box::new(|m, _, _| s(&["-i", "127.0.0.1", "-p", &m.to_string()])),
         proxy_url: Some("socks5://127.0.0.1:{P}"),
+        tls: false,
     };
     let tinyproxy = Middle {
         name: "tinyproxy",
@@ -394,6 +496,7 @@ pub fn tunnels(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Vec<Scenario> {
             s(&["-d", "-c", &write(dir, "tinyproxy.conf", &conf)])
         }),
         proxy_url: Some("http://127.0.0.1:{P}"),
+        tls: false,
     };
     vec![
         Scenario {
@@ -559,6 +662,7 @@ pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
             s(&["-db", "-f", &write(dir, "haproxy.cfg", &conf)])
         }),
         proxy_url: None,
+        tls: false,
     };
     let socat = Middle {
         name: "socat TCP-LISTEN,fork",
@@ -570,12 +674,14 @@ pub fn setups(sockcat: &Path, budget: Duration) -> Vec<Scenario> {
             ])
         }),
         proxy_url: None,
+        tls: false,
     };
     let microsocks = || Middle {
         name: "microsocks",
         program: "microsocks".into(),
         args: Box::new(|m, _, _| s(&["-i", "127.0.0.1", "-p", &m.to_string()])),
         proxy_url: Some("socks5"),
+        tls: false,
     };
     vec![
         Scenario {

@@ -835,3 +835,81 @@ fn first_bytes_with_the_handshakes_end_are_served() {
         assert_eq!(done.stdout_str(), "served\n", "{mode:?}: {}", done.show());
     }
 }
+
+/// A TLS client of `-k --tls --forward` that never reads stalls only itself: the loop stops
+/// reading its target once one read's worth waits for it, so the target can send only what the
+/// socket buffers take (not all of its 64 MiB), the server's memory stays bounded, and another
+/// client is served its 4 MiB meanwhile.
+#[test]
+fn a_tls_forward_client_that_does_not_read_stalls_only_itself() {
+    use crate::common::runner::status_field;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    if !have("python3") {
+        return;
+    }
+    let pki = pki();
+    // A target that sends each client up to 64 MiB once it has a line, counting what it sent.
+    let (target, tport) = crate::common::tcp_listener();
+    let sent: Arc<Vec<AtomicU64>> = Arc::new((0..2).map(|_| AtomicU64::new(0)).collect());
+    let counts = sent.clone();
+    std::thread::spawn(move || {
+        for (i, conn) in target.incoming().take(2).enumerate() {
+            let Ok(mut conn) = conn else { return };
+            let counts = counts.clone();
+            std::thread::spawn(move || {
+                let mut line = [0u8; 1];
+                let _ = conn.read(&mut line);
+                let block = vec![b'x'; 64 * 1024];
+                while counts[i].load(Ordering::Relaxed) < 64 << 20 {
+                    if conn.write_all(&block).is_err() {
+                        return;
+                    }
+                    counts[i].fetch_add(block.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let to = format!("127.0.0.1:{tport}");
+    let mut args = served(&pki, "leaf");
+    args.extend(["-k", "--forward", &to].map(String::from));
+    let (srv, port, _) = tls_listen(&strs(&args), In::Null);
+    let port = port.to_string();
+    let script = "import socket, ssl, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='localhost')\n\
+        s.sendall(b'x')\n\
+        print('in', flush=True)\n\
+        sys.stdin.read()\n";
+    let ca = pki.path("ca.pem");
+    let stalled = Proc::spawn_program("python3", &["-c", script, &port, &ca], In::Pipe);
+    assert!(stalled.stdout_has_within(b"in\n", LIMIT));
+    // The second client reads its 4 MiB; its target's bytes cross while the first one's are stuck.
+    let mut fast = client(&pki, &port);
+    fast.write(b"x");
+    assert!(
+        fast.stdout_len_within(4 << 20, LIMIT),
+        "the reading client is stuck"
+    );
+    // The stalled client's target is blocked once what it sent stops growing: by then it must have
+    // sent only what the socket buffers and one queue hold.
+    let (mut last, mut since) = (u64::MAX, Instant::now());
+    loop {
+        let now = sent[0].load(Ordering::Relaxed);
+        assert!(
+            now < 32 << 20,
+            "the stalled client's target could send {} MiB",
+            now >> 20
+        );
+        if now != last {
+            (last, since) = (now, Instant::now());
+        } else if now > 0 && since.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        assert!(since.elapsed() < LIMIT, "the target never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let rss = status_field(srv.pid(), "VmRSS:").expect("the server runs");
+    assert!(rss < 40 * 1024, "server RSS {rss} KiB");
+    drop(stalled);
+}

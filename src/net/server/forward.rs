@@ -203,15 +203,7 @@ impl Forward {
             watch,
             ..self.connect.clone()
         };
-        let sock = match &self.target {
-            Target::Tcp(hp) | Target::Tls(hp) => connect(hp, &opts, None)?.0,
-            Target::Unix(path) => unix_connect(path, opts.timeout, opts.watched())?,
-        };
-        if let Some(header) = header {
-            (&sock)
-                .write_all(header)
-                .context("send the PROXY protocol header")?;
-        }
+        let sock = self.connect_target(header, &opts)?;
         let name = format!("to {}", self.target);
         match (&self.target, &self.origin) {
             (Target::Tls(hp), Some(client)) => {
@@ -226,6 +218,20 @@ impl Forward {
             (Target::Tls(_), None) => Err(anyhow!("no TLS client for a tls:// target")),
             _ => Ok(Endpoint::socket_named(sock, &name)),
         }
+    }
+
+    /// The target's connection (through `--proxy` if given), with the PROXY header sent.
+    fn connect_target(&self, header: Option<&[u8]>, opts: &ConnectOpts) -> Result<Socket> {
+        let sock = match &self.target {
+            Target::Tcp(hp) | Target::Tls(hp) => connect(hp, opts, None)?.0,
+            Target::Unix(path) => unix_connect(path, opts.timeout, opts.watched())?,
+        };
+        if let Some(header) = header {
+            (&sock)
+                .write_all(header)
+                .context("send the PROXY protocol header")?;
+        }
+        Ok(sock)
     }
 
     /// The target's address when a client can be forwarded on the server's loop, with no step that
@@ -308,12 +314,18 @@ impl Forward {
     /// Serves one client: admission, the TLS handshake under `listen --tls` (TLS termination; bounded
     /// by `-i`, else [`tls::HANDSHAKE_TIMEOUT`]), the target's connection, the PROXY header, then
     /// the relay. `dest` hears the target's name once the client is admitted (for `--events`).
+    ///
+    /// `pairs`, when given, takes a plain client (no TLS either side) once its target is connected,
+    /// to relay the two on the server's loop instead of this thread ([`crate::net::server::pairs`]):
+    /// client, target, the target's label, the client's name as admitted. This thread then only
+    /// opened the target (a name to resolve, a proxy, a PROXY header to read first).
     pub(crate) fn serve(
         &self,
         client: Socket,
         peer: Option<SocketAddr>,
         dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
+        pairs: Option<&mut dyn FnMut(Socket, Socket, String, String)>,
     ) -> Result<()> {
         let started = Instant::now();
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
@@ -327,6 +339,26 @@ impl Forward {
             .map(|version| proxy_protocol::encode(version, addrs.header(&client)));
         // The client, watched while its target is opened: a reset frees its place at once.
         let watch = client.try_clone().ok().map(Arc::new);
+        if let Some(hand_over) = pairs
+            && tls.is_none()
+            && !matches!(self.target, Target::Tls(_))
+        {
+            let opts = ConnectOpts {
+                watch: watch.clone(),
+                ..self.connect.clone()
+            };
+            let target = match self.connect_target(header.as_deref(), &opts) {
+                Ok(target) => target,
+                Err(e) => return Err(self.open_failed(e, watch.as_deref())),
+            };
+            // The loop holds the client's one descriptor from here.
+            drop((opts, watch));
+            if self.admission.verbose {
+                crate::diag!("forwarding {} to {}", addrs.shown(), self.target);
+            }
+            hand_over(client, target, format!("to {}", self.target), addrs.shown());
+            return Ok(());
+        }
         let client = match tls {
             Some(server) => {
                 let timeout = self.relay.idle_timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
@@ -342,15 +374,7 @@ impl Forward {
         };
         let target = match self.open(header.as_deref(), &addrs.shown(), watch.clone()) {
             Ok(target) => target,
-            // The client went away meanwhile: that, not the target, ended it.
-            Err(_) if watch.as_deref().is_some_and(|w| poll::hung_up(w.as_fd())) => {
-                let why = watch
-                    .as_deref()
-                    .and_then(|w| w.take_error().ok().flatten())
-                    .unwrap_or_else(|| std::io::ErrorKind::ConnectionReset.into());
-                return Err(recv_error(why).context("client"));
-            }
-            Err(e) => return Err(e.context(format!("forward to {}", self.target))),
+            Err(e) => return Err(self.open_failed(e, watch.as_deref())),
         };
         // Its copy of the client's descriptor is not held through the relay: one descriptor per
         // client, not two, and the client's end is the relay's alone to close.
@@ -368,6 +392,18 @@ impl Forward {
             );
         }
         result
+    }
+
+    /// Why a client ends when its target could not be opened (`e`): the client itself, if it went
+    /// away meanwhile (`watch`), else the target's failure.
+    fn open_failed(&self, e: anyhow::Error, watch: Option<&Socket>) -> anyhow::Error {
+        if watch.is_some_and(|w| poll::hung_up(w.as_fd())) {
+            let why = watch
+                .and_then(|w| w.take_error().ok().flatten())
+                .unwrap_or_else(|| std::io::ErrorKind::ConnectionReset.into());
+            return recv_error(why).context("client");
+        }
+        e.context(format!("forward to {}", self.target))
     }
 }
 

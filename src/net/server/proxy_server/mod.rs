@@ -154,7 +154,7 @@ impl ProxyServer {
         peer: Option<SocketAddr>,
         on_dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
-        pairs: Option<&mut dyn FnMut(Socket, Socket, String)>,
+        pairs: Option<&mut dyn FnMut(Socket, Socket, String, String)>,
     ) -> Result<()> {
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
@@ -174,7 +174,7 @@ impl ProxyServer {
             client.set_read_timeout(None)?;
             client.set_write_timeout(None)?;
             if let Some(hand_over) = pairs {
-                hand_over(client, target, dest);
+                hand_over(client, target, dest, who);
                 return Ok(());
             }
             // Each end's errors name it: a client that went away is not the destination's fault.

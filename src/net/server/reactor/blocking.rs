@@ -81,9 +81,10 @@ impl Loop {
         let events = self.cfg.events.clone();
         let dup = events.as_ref().and_then(|_| sock.try_clone().ok());
         let began = std::time::Instant::now();
-        // A plain proxy tunnel, once set up, is relayed on the loop (no threads for its relay).
+        // A plain proxy tunnel or forwarded client, once set up, is relayed on the loop (no threads
+        // for its relay).
         let pairs = match &mode {
-            Mode::ProxyServer(_) => self.pairs_handle(),
+            Mode::ProxyServer(_) | Mode::Forward(_) => self.pairs_handle(),
             _ => None,
         };
         // Under --accept-proxy-protocol the client's accept line waits for its header: its address is
@@ -104,33 +105,34 @@ impl Loop {
                 }
             };
             let mut handed = false;
+            // A forwarded client's end is said (`done after`), a proxy tunnel's is not.
+            let say_done = matches!(mode, Mode::Forward(_));
+            let mut hand_over = |client: Socket, target: Socket, to: String, shown: String| {
+                handed = true;
+                if let Some(pairs) = &pairs {
+                    pairs.send(Job {
+                        client,
+                        tls: None,
+                        target: Target::Connected(target),
+                        labels: ["client".into(), to.into()],
+                        first: Vec::new(),
+                        idle: relay.idle_timeout,
+                        done: done_for(
+                            in_use.clone(),
+                            verbose,
+                            events.clone(),
+                            shown,
+                            id,
+                            say_done,
+                        ),
+                    });
+                }
+            };
+            let hand_over: Option<&mut dyn FnMut(Socket, Socket, String, String)> =
+                pairs.is_some().then_some(&mut hand_over);
             let result = match &mode {
-                Mode::Forward(fwd) => fwd.serve(sock, peer, &dest, tls.as_ref()),
-                Mode::ProxyServer(srv) => match &pairs {
-                    Some(pairs) => {
-                        let mut hand_over = |client: Socket, target: Socket, to: String| {
-                            handed = true;
-                            pairs.send(Job {
-                                client,
-                                tls: None,
-                                target: Target::Connected(target),
-                                labels: ["client".into(), to.into()],
-                                first: Vec::new(),
-                                idle: relay.idle_timeout,
-                                done: done_for(
-                                    in_use.clone(),
-                                    verbose,
-                                    events.clone(),
-                                    who.clone(),
-                                    id,
-                                    false,
-                                ),
-                            });
-                        };
-                        srv.serve(sock, peer, &dest, tls.as_ref(), Some(&mut hand_over))
-                    }
-                    None => srv.serve(sock, peer, &dest, tls.as_ref(), None),
-                },
+                Mode::Forward(fwd) => fwd.serve(sock, peer, &dest, tls.as_ref(), hand_over),
+                Mode::ProxyServer(srv) => srv.serve(sock, peer, &dest, tls.as_ref(), hand_over),
                 Mode::Echo => match &tls {
                     Some(server) => server.echo(sock, relay.idle_timeout, verbose),
                     None => Ok(()),

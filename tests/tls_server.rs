@@ -519,15 +519,22 @@ fn echo_after_eof() -> u16 {
 /// sessions too: 4 clients at once, 4 MiB each way byte-exact through a target that answers only
 /// after the client's half-close (the client's close_notify becomes a FIN to the target; the target's
 /// FIN becomes close_notify, so each client ends with status 0). The `-v` lines and the events'
-/// close lines are those of a session on a thread: what TLS agreed, the plaintext bytes.
+/// close lines are those of a session on a thread: what TLS agreed, the plaintext bytes. Both to an
+/// address (connected on the loop) and to a name (opened on a thread, then relayed on the loop).
 #[test]
 fn tls_termination_under_keep_open_is_byte_exact_and_carries_half_closes() {
+    let port = echo_after_eof();
+    for to in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        tls_termination_round(&to);
+    }
+}
+
+fn tls_termination_round(to: &str) {
     let pki = pki();
     let ca = pki.path("ca.pem");
     let dir = tempfile::tempdir().unwrap();
     let ev = dir.path().join("ev");
-    let to = format!("127.0.0.1:{}", echo_after_eof());
-    let (mut srv, port) = hub(&pki, &["-k", "--forward", &to], &ev);
+    let (mut srv, port) = hub(&pki, &["-k", "--forward", to], &ev);
     let clients: Vec<_> = (0..4u64)
         .map(|i| {
             let (ca, port) = (ca.clone(), port.clone());
@@ -560,25 +567,27 @@ fn tls_termination_under_keep_open_is_byte_exact_and_carries_half_closes() {
             "{close}"
         );
         assert_eq!(close["tls"]["version"], "TLSv1.3", "{close}");
-        assert_eq!(close["dest"], to.as_str(), "{close}");
+        assert_eq!(close["dest"], to, "{close}");
     }
 }
 
 /// Established TLS sessions cost no thread each in the modes the loop serves them in (`--echo`, `-k`
-/// relaying stdin, `--broker`, `--forward`): 30 sockcat clients and the real TLS clients (openssl
-/// s_client, ncat --ssl, socat OPENSSL) hold their sessions open at once, each served (echoed, or
-/// its line out on stdout), with the server's threads as before they came.
+/// relaying stdin, `--broker`, `--forward` to an address or a name): 30 sockcat clients and the real
+/// TLS clients (openssl s_client, ncat --ssl, socat OPENSSL) hold their sessions open at once, each
+/// served (echoed, or its line out on stdout), with the server's threads as before they came.
 #[test]
 fn established_tls_sessions_cost_no_thread() {
     use crate::common::runner::status_field;
     let pki = pki();
     let dir = tempfile::tempdir().unwrap();
-    let to = format!("127.0.0.1:{}", crate::common::echo_server_thread());
-    let modes: [&[&str]; 4] = [
+    let echo = crate::common::echo_server_thread();
+    let (to, to_name) = (format!("127.0.0.1:{echo}"), format!("localhost:{echo}"));
+    let modes: [&[&str]; 5] = [
         &["-k", "--echo"],
         &["-k"],
         &["--broker"],
         &["-k", "--forward", &to],
+        &["-k", "--forward", &to_name],
     ];
     for (m, mode) in modes.iter().enumerate() {
         let (mut srv, port) = hub(&pki, mode, &dir.path().join(format!("ev{m}")));

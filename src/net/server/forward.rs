@@ -28,7 +28,9 @@ use crate::net::connect::{ConnectOpts, connect, start_attempt};
 use crate::net::events::{Note, RefuseReason};
 use crate::net::proxy_protocol::{self, Version};
 use crate::net::server::acl::Acl;
-use crate::net::server::pairs::{Connecting, Done, Job, Target as PairTarget};
+use crate::net::server::pairs::{
+    Connected, Connecting, Done, Front, Greet, Job, Target as PairTarget,
+};
 use crate::net::socket::unix_connect;
 use crate::net::stream::relay::{RelayConfig, join};
 use crate::net::stream::{Endpoint, recv_error, tls};
@@ -394,6 +396,12 @@ impl Forward {
         result
     }
 
+    /// Whether a client's target can be opened on a thread of its own and the pair then relayed on the
+    /// loop (`--forward` to a name, through `--proxy`): the plain relay, and no TLS to originate.
+    pub(crate) fn opens_then_pairs(&self) -> bool {
+        crate::net::server::pairs::suits(&self.relay) && !matches!(self.target, Target::Tls(_))
+    }
+
     /// Why a client ends when its target could not be opened (`e`): the client itself, if it went
     /// away meanwhile (`watch`), else the target's failure.
     fn open_failed(&self, e: anyhow::Error, watch: Option<&Socket>) -> anyhow::Error {
@@ -404,6 +412,57 @@ impl Forward {
             return recv_error(why).context("client");
         }
         e.context(format!("forward to {}", self.target))
+    }
+}
+
+/// The front of a `--tls` client forwarded on the loop to a target that takes a blocking open (a
+/// name to look up, `--proxy`): the loop's pairs run it as a proxy client's handshake that asks for
+/// nothing, opening the target on a thread at once ([`Greet::Open`]); what the client sent meanwhile
+/// goes to the target first.
+pub(crate) struct Opening {
+    pub fwd: Arc<Forward>,
+    /// The PROXY protocol header for the target, if asked for.
+    pub header: Option<Vec<u8>>,
+    /// The client's name as admitted (the `-v` line).
+    pub shown: String,
+    /// What the client sent before the open began.
+    pub first: Vec<u8>,
+    pub started: bool,
+}
+
+impl Front for Opening {
+    fn input(&mut self, input: &[u8], _eof: bool, _out: &mut Vec<u8>) -> Greet {
+        if self.started {
+            return Greet::More;
+        }
+        self.started = true;
+        self.first = input.to_vec();
+        let (fwd, header) = (self.fwd.clone(), self.header.take());
+        Greet::Open(Box::new(move || {
+            fwd.connect_target(header.as_deref(), &fwd.connect)
+                .map_err(|e| e.context(format!("forward to {}", fwd.target)))
+        }))
+    }
+
+    fn connected(&mut self, result: Result<&Socket>) -> Connected {
+        match result {
+            Ok(_) => {
+                if self.fwd.admission.verbose {
+                    crate::diag!("forwarding {} to {}", self.shown, self.fwd.target);
+                }
+                let label = format!("to {}", self.fwd.target).into();
+                (Vec::new(), Ok((std::mem::take(&mut self.first), label)))
+            }
+            Err(e) => (Vec::new(), Err(e)),
+        }
+    }
+
+    fn timed_out(&self) -> anyhow::Error {
+        exit::timeout(format!(
+            "forward to {}: not open within {}",
+            self.fwd.target,
+            humantime::format_duration(self.fwd.connect.timeout.unwrap_or_default())
+        ))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
@@ -14,8 +14,9 @@ use super::{Loop, PAIRS_BASE};
 use crate::exit;
 use crate::net::events::Events;
 use crate::net::events::Note;
+use crate::net::proxy_protocol;
 use crate::net::server::Mode;
-use crate::net::server::forward::Forward;
+use crate::net::server::forward::{Forward, Opening};
 use crate::net::server::pairs::{Done, Handle, Pairs, suits};
 use crate::net::server::proxy_server::ProxyServer;
 use crate::net::server::proxy_server::inline::Inline;
@@ -67,16 +68,22 @@ impl Loop {
         match &self.mode {
             Mode::Forward(fwd) => {
                 let fwd = fwd.clone();
-                let Some(addr) = fwd.inline_addr() else {
+                let addr = fwd.inline_addr();
+                if addr.is_none() && !fwd.opens_then_pairs() {
                     return Some((sock, name, accepted));
-                };
+                }
                 let (session, summary) = accepted.into_looped(self.cfg.verbose);
                 if self.cfg.verbose {
                     crate::diag!("{name}: {}", summary.line());
                 }
                 let done = self.pair_done(name, id, true);
                 let done = self.tls_done(done, &session, &summary);
-                self.forward_on_loop(&fwd, sock, Some(session), peer, id, addr, done);
+                match addr {
+                    Some(addr) => {
+                        self.forward_on_loop(&fwd, sock, Some(session), peer, id, addr, done)
+                    }
+                    None => self.forward_opening(fwd, sock, session, peer, id, done),
+                }
             }
             Mode::ProxyServer(srv) if suits(&srv.relay) => {
                 let srv = srv.clone();
@@ -88,6 +95,62 @@ impl Loop {
             _ => return Some((sock, name, accepted)),
         }
         None
+    }
+
+    /// A `--tls` client forwarded to a target that takes a blocking open: admitted, then greeted by
+    /// the pairs with an [`Opening`] front, which opens the target on a thread; then its pair is
+    /// relayed here with its session.
+    fn forward_opening(
+        &mut self,
+        fwd: Arc<Forward>,
+        sock: Socket,
+        session: Looped,
+        peer: Option<SocketAddr>,
+        id: u64,
+        done: Done,
+    ) {
+        if let Some(ev) = &self.cfg.events {
+            ev.set_session_dest(id, &fwd.target.to_string());
+        }
+        // What the admission notes (a refusal) goes into the events file, as on a client's thread.
+        Note::start();
+        let addrs = match fwd.admission.admit(&sock, peer) {
+            Ok(a) => a,
+            Err(e) => return done(Err(e), &sock),
+        };
+        Note::take();
+        let header = fwd
+            .proxy_protocol
+            .map(|version| proxy_protocol::encode(version, addrs.header(&sock)));
+        // The open is bounded by `-w` itself; this only keeps the record from outliving it.
+        let far = Duration::from_secs(24 * 3600);
+        let deadline = Instant::now()
+            + fwd
+                .connect
+                .timeout
+                .map_or(far, |t| t + Duration::from_secs(1));
+        let idle = fwd.relay.idle_timeout;
+        let front = Opening {
+            fwd,
+            header,
+            shown: addrs.shown(),
+            first: Vec::new(),
+            started: false,
+        };
+        match self.pairs_ready() {
+            Some(pairs) => pairs.greet(
+                sock,
+                Some(Box::new(session)),
+                Box::new(front),
+                deadline,
+                idle,
+                done,
+            ),
+            None => done(
+                Err(anyhow::anyhow!("the server cannot watch more clients")),
+                &sock,
+            ),
+        }
     }
 
     /// `done` for a TLS session on the loop: its close line has what TLS agreed and the plaintext

@@ -235,3 +235,91 @@ fn tls_in_tls_out_and_the_outgoing_leg_through_a_proxy() {
     through(addr, b"via socks\n", &mut server, b"via socks back\n");
     fwd.wait_line_containing(&format!("to {endpoint}: tls TLSv1.3"));
 }
+
+/// `-k --forward tls://` relays on the server's loop once each target is open (the connect and the
+/// TLS handshake run on a short-lived thread): 30 plain clients and 10 TLS clients (`--tls` in,
+/// `tls://` out: two sessions per pair) held open at once through a sockcat TLS echo target add no
+/// thread each; then 4 plain clients at once send 4 MiB each and get it back byte-exact, ending with
+/// status 0 (the client's FIN becomes close_notify and a FIN to the target, whose close_notify
+/// comes back as a FIN).
+#[test]
+fn tls_origination_on_the_loop_costs_no_thread_and_is_byte_exact() {
+    use crate::common::runner::status_field;
+    use crate::tls::{served, strs, tls_listen};
+    use std::io::{Read, Write};
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let mut args = served(&pki, "leaf");
+    args.extend(["-k", "--echo"].map(String::from));
+    let (_target, tport, _) = tls_listen(&strs(&args), In::Null);
+    let endpoint = format!("tls://localhost:{tport}");
+    for tls_in in [false, true] {
+        let mut extra = vec!["-k", "--forward-ca", &ca];
+        if tls_in {
+            extra.push("--tls");
+        }
+        let (fwd, addr) = forwarder(&endpoint, &extra);
+        let threads = || status_field(fwd.pid(), "Threads:").expect("the forwarder runs");
+        let base = threads();
+        let mut held = Vec::new();
+        if tls_in {
+            for i in 0..10 {
+                let port = addr.port().to_string();
+                let mut c = Proc::spawn(
+                    &["connect", "--tls", "--insecure", "127.0.0.1", &port],
+                    In::Pipe,
+                );
+                let line = format!("tls client {i}\n");
+                c.write(line.as_bytes());
+                assert!(
+                    c.stdout_has_within(line.as_bytes(), LIMIT),
+                    "tls client {i}"
+                );
+                held.push(c);
+            }
+        } else {
+            let mut plain = Vec::new();
+            for i in 0..30 {
+                let mut c = crate::common::connect(addr);
+                c.set_read_timeout(Some(LIMIT)).unwrap();
+                let line = format!("plain client {i}\n");
+                c.write_all(line.as_bytes()).unwrap();
+                let mut got = vec![0u8; line.len()];
+                c.read_exact(&mut got).unwrap();
+                assert_eq!(got, line.as_bytes());
+                plain.push(c);
+            }
+            let during = threads();
+            assert!(
+                during < base + 5,
+                "{during} threads with 30 clients ({base} before)"
+            );
+            drop(plain);
+            let port = addr.port().to_string();
+            let clients: Vec<_> = (0..4u64)
+                .map(|i| {
+                    let port = port.clone();
+                    std::thread::spawn(move || {
+                        let data = crate::common::pattern(4 << 20, 60 + i);
+                        let done = run(&["connect", "127.0.0.1", &port], &data).ok();
+                        assert!(
+                            done.stdout == data,
+                            "client {i}: {} of {} bytes back",
+                            done.stdout.len(),
+                            data.len()
+                        );
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.join().unwrap();
+            }
+            continue;
+        }
+        let during = threads();
+        assert!(
+            during < base + 5,
+            "{during} threads with 10 TLS clients ({base} before)"
+        );
+    }
+}

@@ -327,7 +327,7 @@ impl Forward {
         peer: Option<SocketAddr>,
         dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
-        pairs: Option<&mut dyn FnMut(Socket, Socket, String, String)>,
+        pairs: Option<&mut dyn FnMut(Socket, PairTarget, String, String)>,
     ) -> Result<()> {
         let started = Instant::now();
         // The server may have set a read timeout for `-i`; the relay keeps its own idle clock.
@@ -343,13 +343,13 @@ impl Forward {
         let watch = client.try_clone().ok().map(Arc::new);
         if let Some(hand_over) = pairs
             && tls.is_none()
-            && !matches!(self.target, Target::Tls(_))
+            && self.opens_then_pairs()
         {
             let opts = ConnectOpts {
                 watch: watch.clone(),
                 ..self.connect.clone()
             };
-            let target = match self.connect_target(header.as_deref(), &opts) {
+            let target = match self.open_for_loop(header.as_deref(), &opts, &addrs.shown()) {
                 Ok(target) => target,
                 Err(e) => return Err(self.open_failed(e, watch.as_deref())),
             };
@@ -399,7 +399,32 @@ impl Forward {
     /// Whether a client's target can be opened on a thread of its own and the pair then relayed on the
     /// loop (`--forward` to a name, through `--proxy`): the plain relay, and no TLS to originate.
     pub(crate) fn opens_then_pairs(&self) -> bool {
-        crate::net::server::pairs::suits(&self.relay) && !matches!(self.target, Target::Tls(_))
+        crate::net::server::pairs::suits(&self.relay)
+            && (self.origin.is_some() || !matches!(self.target, Target::Tls(_)))
+    }
+
+    /// Opens the target for a pair on the server's loop (blocking: on a thread of its own): the
+    /// connection with the PROXY header sent, and for a `tls://` target the TLS handshake done
+    /// (bounded by `-w`, else [`tls::HANDSHAKE_TIMEOUT`]), its session handed to the loop.
+    /// `shown`: the client, for the `-v` line of the target's handshake.
+    pub(crate) fn open_for_loop(
+        &self,
+        header: Option<&[u8]>,
+        opts: &ConnectOpts,
+        shown: &str,
+    ) -> Result<PairTarget> {
+        let sock = self.connect_target(header, opts)?;
+        let (Target::Tls(hp), Some(client)) = (&self.target, &self.origin) else {
+            return Ok(PairTarget::Connected(sock));
+        };
+        let timeout = self.connect.timeout.unwrap_or(tls::HANDSHAKE_TIMEOUT);
+        let verbose = self.admission.verbose;
+        let (sock, session, summary) =
+            client.handshake_looped(sock, &hp.host, Some(timeout), opts.watched(), verbose)?;
+        if verbose {
+            crate::diag!("{shown}: to {}: {}", self.target, summary.line());
+        }
+        Ok(PairTarget::Secured(sock, Box::new(session)))
     }
 
     /// Why a client ends when its target could not be opened (`e`): the client itself, if it went
@@ -437,9 +462,9 @@ impl Front for Opening {
         }
         self.started = true;
         self.first = input.to_vec();
-        let (fwd, header) = (self.fwd.clone(), self.header.take());
+        let (fwd, header, shown) = (self.fwd.clone(), self.header.take(), self.shown.clone());
         Greet::Open(Box::new(move || {
-            fwd.connect_target(header.as_deref(), &fwd.connect)
+            fwd.open_for_loop(header.as_deref(), &fwd.connect, &shown)
                 .map_err(|e| e.context(format!("forward to {}", fwd.target)))
         }))
     }

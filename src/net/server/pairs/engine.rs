@@ -148,26 +148,42 @@ impl Pairs {
         done: Done,
         client_ready: bool,
     ) {
-        let (target, connecting) = match target {
-            Target::Connected(sock) => (sock, None),
-            Target::Connecting { sock, connect } => (sock, Some(connect)),
+        let (target, mut target_tls, connecting) = match target {
+            Target::Connected(sock) => (sock, None, None),
+            Target::Secured(sock, tls) => (sock, Some(tls), None),
+            Target::Connecting { sock, connect } => (sock, None, Some(connect)),
+        };
+        let mut first = first;
+        // What the client sent before its target was open goes inside the target's session (a
+        // PROXY header was sent in the clear before the handshake).
+        let encrypted = match &mut target_tls {
+            Some(tls) if !first[1].is_empty() => {
+                let mut records = Vec::new();
+                let sent = tls.send(&first[1], &mut records);
+                first[1] = records;
+                sent.map_err(|e| anyhow!(e).context("TLS"))
+            }
+            _ => Ok(()),
         };
         // A connecting target is non-blocking already.
-        let registered = (if connecting.is_some() {
-            Ok(())
-        } else {
-            crate::sys::sockopt::set_nonblocking(target.as_fd(), true)
-        })
-        .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
-        .and_then(|()| {
-            self.registry
-                .register(
-                    &mut SourceFd(&target.as_raw_fd()),
-                    token(self.base, slot, 1),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-                .map_err(|e| anyhow!(e).context("epoll"))
-        });
+        let registered = encrypted
+            .and_then(|()| {
+                if connecting.is_some() {
+                    Ok(())
+                } else {
+                    crate::sys::sockopt::set_nonblocking(target.as_fd(), true)
+                        .map_err(|e| anyhow!(e).context("set O_NONBLOCK"))
+                }
+            })
+            .and_then(|()| {
+                self.registry
+                    .register(
+                        &mut SourceFd(&target.as_raw_fd()),
+                        token(self.base, slot, 1),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )
+                    .map_err(|e| anyhow!(e).context("epoll"))
+            });
         let Side { sock: client, tls } = client;
         if let Err(e) = registered {
             let _ = self.registry.deregister(&mut SourceFd(&client.as_raw_fd()));
@@ -179,7 +195,7 @@ impl Pairs {
         let connect_deadline = connecting.as_ref().and_then(|c| c.deadline);
         let pair = Pair {
             socks: [client, target],
-            tls,
+            tls: [tls, target_tls],
             labels,
             // Edge-triggered: assume ready until a call says otherwise. A connecting target is
             // assumed writable too: on loopback the connect is over already, and the first step
@@ -216,7 +232,7 @@ impl Pairs {
         }
         while let Ok(opened) = self.opened_rx.try_recv() {
             if self.generation.get(opened.slot) == Some(&opened.epoch) {
-                let target = opened.result.map(Target::Connected);
+                let target = opened.result;
                 self.greeted(opened.slot, target);
             }
         }

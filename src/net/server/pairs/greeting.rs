@@ -179,13 +179,17 @@ impl Pairs {
             return;
         };
         let (target, reply, first, labels, hook) = match target {
-            Target::Connected(sock) => {
+            target @ (Target::Connected(_) | Target::Secured(..)) => {
                 // Opened on a thread: the front answers now.
-                let (reply, result) = front.connected(Ok(&sock));
+                let sock = match &target {
+                    Target::Connected(sock) | Target::Secured(sock, _) => sock,
+                    Target::Connecting { sock, .. } => sock,
+                };
+                let (reply, result) = front.connected(Ok(sock));
                 match result {
                     Ok((first, label)) => {
                         let labels = ["client".into(), label];
-                        (Target::Connected(sock), reply, first, labels, None)
+                        (target, reply, first, labels, None)
                     }
                     Err(e) => {
                         let mut g = g;

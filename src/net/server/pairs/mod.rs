@@ -144,7 +144,7 @@ pub(crate) enum Greet {
     /// A connect to the destination was started.
     Connect(Target),
     /// Opening the destination blocks (a name to resolve): done on a thread.
-    Open(Box<dyn FnOnce() -> Result<Socket> + Send>),
+    Open(Box<dyn FnOnce() -> Result<Target> + Send>),
 }
 
 /// How a pair ended, told to its owner with the client socket (still open: TCP_INFO can count it).
@@ -153,6 +153,9 @@ pub(crate) type Done = Box<dyn FnOnce(Result<()>, &Socket) + Send>;
 /// The outgoing side of a pair.
 pub(crate) enum Target {
     Connected(Socket),
+    /// Connected, with a TLS session over it (a `--forward tls://` target, its handshake done on the
+    /// thread that opened it).
+    Secured(Socket, Box<Looped>),
     /// A non-blocking connect under way on `sock`.
     Connecting {
         sock: Socket,
@@ -221,8 +224,8 @@ struct Dir {
 struct Pair {
     /// 0: the client, 1: the target.
     socks: [Socket; 2],
-    /// The client's TLS session (see [`Job::tls`]).
-    tls: Option<Box<Looped>>,
+    /// Each side's TLS session: the client's (see [`Job::tls`]), the target's ([`Target::Secured`]).
+    tls: [Option<Box<Looped>>; 2],
     labels: [Arc<str>; 2],
     readable: [bool; 2],
     writable: [bool; 2],
@@ -281,7 +284,7 @@ enum Entry {
 struct Opened {
     slot: usize,
     epoch: u64,
-    result: Result<Socket>,
+    result: Result<Target>,
 }
 
 /// A connect under way to `addr`; `what` names it in the error (`forward to X`).

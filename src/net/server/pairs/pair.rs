@@ -128,7 +128,7 @@ impl Pair {
     /// Queues `bytes` (a front's reply) for the client after what it is owed already, encrypted
     /// when it has a TLS session.
     fn owe_client(&mut self, bytes: &[u8]) -> Result<()> {
-        match &mut self.tls {
+        match &mut self.tls[0] {
             Some(tls) => tls
                 .send(bytes, &mut self.first[0])
                 .map_err(|e| self.write_error(0, e)),
@@ -186,7 +186,7 @@ impl Pair {
                     Ok(n) => {
                         self.first[dst].drain(..n);
                         // A TLS pair's queue holds a read's worth: an idle pair keeps none.
-                        if self.first[dst].is_empty() && self.tls.is_some() {
+                        if self.first[dst].is_empty() && self.tls.iter().any(Option::is_some) {
                             spares.give_back(std::mem::take(&mut self.first[dst]));
                         }
                         self.last = Instant::now();
@@ -200,53 +200,73 @@ impl Pair {
                 continue;
             }
             let dir = &mut self.dirs[d];
-            // A TLS client's direction: decrypted into the target's queue.
-            if let (0, Some(tls)) = (src, &mut self.tls)
+            let any_tls = self.tls.iter().any(Option::is_some);
+            let [tls0, tls1] = &mut self.tls;
+            let (src_tls, dst_tls) = if src == 0 { (tls0, tls1) } else { (tls1, tls0) };
+            let [q0, q1] = &mut self.first;
+            let (to_src, to_dst) = if src == 0 { (q0, q1) } else { (q1, q0) };
+            // From a TLS side: decrypted into the other side's queue (encrypted again when that
+            // side is TLS too).
+            if let Some(tls) = src_tls
                 && !dir.eof
-                && self.readable[0]
+                && self.readable[src]
             {
-                let [to_client, to_target] = &mut self.first;
-                if to_target.capacity() == 0 {
-                    *to_target = spares.queue();
+                if to_dst.capacity() == 0 {
+                    *to_dst = spares.queue();
                 }
-                match tls.receive(&self.socks[0], spares.scratch(), to_target, to_client) {
+                let received = match dst_tls {
+                    None => tls.receive(&self.socks[src], spares.scratch(), to_dst, to_src),
+                    Some(out) => {
+                        let mut plain = spares.queue();
+                        let received =
+                            tls.receive(&self.socks[src], spares.scratch(), &mut plain, to_src);
+                        let sent = match (&received, plain.is_empty()) {
+                            (Ok(_), false) => out.send(&plain, to_dst),
+                            _ => Ok(()),
+                        };
+                        spares.give_back(plain);
+                        sent.map_err(|e| send_error(e).context(self.labels[dst].to_string()))?;
+                        received
+                    }
+                };
+                match received {
                     Ok(Received::Data { n, drained }) => {
                         // As a short read below: the socket is empty.
-                        if drained && !self.closed[0] {
-                            self.readable[0] = false;
+                        if drained && !self.closed[src] {
+                            self.readable[src] = false;
                         }
                         moved = n > 0 || !drained;
                     }
                     Ok(Received::End) => dir.eof = true,
-                    Ok(Received::Blocked) => self.readable[0] = false,
+                    Ok(Received::Blocked) => self.readable[src] = false,
                     Err(e) => {
                         // rustls's alert, if the socket takes it; the session is over either way.
-                        let _ = (&self.socks[0]).send_first(to_client);
-                        self.client_gone = true;
-                        let label = self.labels[0].to_string();
+                        let _ = (&self.socks[src]).send_first(to_src);
+                        self.client_gone |= src == 0;
+                        let label = self.labels[src].to_string();
                         return Err(recv_error(e).context(label));
                     }
                 }
-            } else if !dir.eof && (!dir.bulk || self.tls.is_some()) && self.readable[src] {
+            } else if !dir.eof && (!dir.bulk || any_tls) && self.readable[src] {
                 let mut stack = [0u8; COPY_BUF];
-                // Into a TLS client: encrypted into its queue, from reads as large as the
+                // Into a TLS side: encrypted into its queue, from reads as large as the
                 // decrypting side's.
-                let (buf, tls) = match (dst, &mut self.tls) {
-                    (0, Some(tls)) => {
-                        if self.first[0].capacity() == 0 {
-                            self.first[0] = spares.queue();
+                let (buf, tls) = match dst_tls {
+                    Some(tls) => {
+                        if to_dst.capacity() == 0 {
+                            *to_dst = spares.queue();
                         }
                         (spares.scratch(), Some(tls))
                     }
-                    _ => (&mut stack[..], None),
+                    None => (&mut stack[..], None),
                 };
                 match (&self.socks[src]).read(buf) {
                     Ok(0) => {
                         dir.eof = true;
                         if let Some(tls) = tls {
                             // close_notify: sent at the top of the next round, then the FIN.
-                            tls.close(&mut self.first[0])
-                                .map_err(|e| self.write_error(0, e))?;
+                            tls.close(to_dst)
+                                .map_err(|e| send_error(e).context(self.labels[dst].to_string()))?;
                             moved = true;
                         }
                     }
@@ -254,11 +274,11 @@ impl Pair {
                         // Sent as the side's first bytes, at the top of the next round.
                         match tls {
                             Some(tls) => tls
-                                .send(&buf[..n], &mut self.first[0])
-                                .map_err(|e| send_error(e).context(self.labels[0].to_string()))?,
+                                .send(&buf[..n], to_dst)
+                                .map_err(|e| send_error(e).context(self.labels[dst].to_string()))?,
                             None => {
-                                self.first[dst].extend_from_slice(&buf[..n]);
-                                dir.bulk = n == COPY_BUF;
+                                to_dst.extend_from_slice(&buf[..n]);
+                                dir.bulk = n == COPY_BUF && !any_tls;
                             }
                         }
                         // A short read emptied the socket: what comes next comes with an event

@@ -202,6 +202,7 @@ impl Front for Inline {
                 let (srv, deadline, r) = (self.srv.clone(), self.deadline, req.clone());
                 Greet::Open(Box::new(move || {
                     srv.open(&r, deadline)
+                        .map(Target::Connected)
                         .map_err(|refusal| anyhow::Error::new(Refused(refusal)))
                 }))
             }

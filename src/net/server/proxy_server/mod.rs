@@ -34,6 +34,7 @@ use crate::exit;
 use crate::net::addr::{Family, HostPort, display, resolve};
 use crate::net::connect::{ConnectOpts, happy_eyeballs};
 use crate::net::server::forward::Admission;
+use crate::net::server::pairs::Target as PairTarget;
 use crate::net::socket::Deadlined;
 use crate::net::stream::relay::{RelayConfig, join};
 use crate::net::stream::{Endpoint, tls};
@@ -154,7 +155,7 @@ impl ProxyServer {
         peer: Option<SocketAddr>,
         on_dest: &dyn Fn(&str),
         tls: Option<&tls::Server>,
-        pairs: Option<&mut dyn FnMut(Socket, Socket, String, String)>,
+        pairs: Option<&mut dyn FnMut(Socket, PairTarget, String, String)>,
     ) -> Result<()> {
         client.set_nonblocking(false)?;
         client.set_read_timeout(None)?;
@@ -174,7 +175,7 @@ impl ProxyServer {
             client.set_read_timeout(None)?;
             client.set_write_timeout(None)?;
             if let Some(hand_over) = pairs {
-                hand_over(client, target, dest, who);
+                hand_over(client, PairTarget::Connected(target), dest, who);
                 return Ok(());
             }
             // Each end's errors name it: a client that went away is not the destination's fault.

@@ -107,13 +107,13 @@ impl Loop {
             let mut handed = false;
             // A forwarded client's end is said (`done after`), a proxy tunnel's is not.
             let say_done = matches!(mode, Mode::Forward(_));
-            let mut hand_over = |client: Socket, target: Socket, to: String, shown: String| {
+            let mut hand_over = |client: Socket, target: Target, to: String, shown: String| {
                 handed = true;
                 if let Some(pairs) = &pairs {
                     pairs.send(Job {
                         client,
                         tls: None,
-                        target: Target::Connected(target),
+                        target,
                         labels: ["client".into(), to.into()],
                         first: Vec::new(),
                         idle: relay.idle_timeout,
@@ -128,7 +128,7 @@ impl Loop {
                     });
                 }
             };
-            let hand_over: Option<&mut dyn FnMut(Socket, Socket, String, String)> =
+            let hand_over: Option<&mut dyn FnMut(Socket, Target, String, String)> =
                 pairs.is_some().then_some(&mut hand_over);
             let result = match &mode {
                 Mode::Forward(fwd) => fwd.serve(sock, peer, &dest, tls.as_ref(), hand_over),

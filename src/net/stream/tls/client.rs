@@ -11,8 +11,9 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 use socket2::Socket;
 
+use super::Looped;
 use super::config::{self, ClientOpts};
-use super::handshake::{Summary, explain, handshake};
+use super::handshake::{Established, Summary, established, explain};
 use super::session::TlsStream;
 use super::verify::ServerVerifier;
 use crate::exit;
@@ -82,6 +83,34 @@ impl Client {
         timeout: Option<Duration>,
         watch: Option<BorrowedFd<'_>>,
     ) -> Result<(TlsStream, Summary)> {
+        let (done, summary) = self.established(sock, host, timeout, watch)?;
+        Ok((done.stream(), summary))
+    }
+
+    /// [`Client::handshake_watched`] for a session that a server's loop then drives: the socket and
+    /// the session, what it agreed. `verbose`: the session says when the peer closes without
+    /// close_notify.
+    pub(crate) fn handshake_looped(
+        &self,
+        sock: Socket,
+        host: &str,
+        timeout: Option<Duration>,
+        watch: Option<BorrowedFd<'_>>,
+        verbose: bool,
+    ) -> Result<(Socket, Looped, Summary)> {
+        let (done, summary) = self.established(sock, host, timeout, watch)?;
+        let (sock, looped) = Looped::of(done, verbose);
+        Ok((sock, looped, summary))
+    }
+
+    /// The handshake up to the session, explained on failure; `--insecure` said once.
+    fn established(
+        &self,
+        sock: Socket,
+        host: &str,
+        timeout: Option<Duration>,
+        watch: Option<BorrowedFd<'_>>,
+    ) -> Result<(Established, Summary)> {
         let name = server_name(self.sni.as_deref(), host)?;
         let expected = match &name {
             ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
@@ -89,11 +118,12 @@ impl Client {
         };
         let conn =
             ClientConnection::new(self.config.clone(), name).map_err(|e| anyhow!("TLS: {e}"))?;
-        let result = handshake(sock, conn.into(), timeout, watch);
-        let (stream, summary) = result.map_err(|e| {
+        let result = established(sock, conn.into(), timeout, watch);
+        let done = result.map_err(|e| {
             let leaf = self.verifier.leaf();
             explain(e, leaf.as_ref(), &expected)
         })?;
+        let summary = Summary::of(&done.conn);
         if self.insecure && !self.warned.swap(true, Ordering::Relaxed) {
             let pin = summary
                 .leaf()
@@ -104,6 +134,6 @@ impl Client {
                 self.insecure_flag
             );
         }
-        Ok((stream, summary))
+        Ok((done, summary))
     }
 }

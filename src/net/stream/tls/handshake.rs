@@ -174,10 +174,49 @@ pub(super) fn advance(conn: &mut Connection, sock: &Socket) -> std::result::Resu
 /// all, and ended at once by that client's reset.
 pub(super) fn handshake(
     sock: Socket,
-    mut conn: Connection,
+    conn: Connection,
     timeout: Option<Duration>,
     watch: Option<BorrowedFd<'_>>,
 ) -> std::result::Result<(TlsStream, Summary), Failed> {
+    let done = established(sock, conn, timeout, watch)?;
+    let summary = Summary::of(&done.conn);
+    Ok((done.stream(), summary))
+}
+
+/// A finished handshake: the connection and its socket (blocking, its timeouts cleared), for a
+/// blocking session ([`Established::stream`]) or one the server's loop drives
+/// ([`super::Looped`]).
+pub(crate) struct Established {
+    pub(super) sock: Socket,
+    pub(super) conn: Connection,
+}
+
+impl Established {
+    /// The blocking session.
+    pub(super) fn stream(self) -> TlsStream {
+        let Established { sock, mut conn } = self;
+        conn.set_buffer_limit(Some(BUF));
+        TlsStream {
+            shared: Arc::new(Shared {
+                conn: Mutex::new(conn),
+                sock,
+                order: Mutex::new(()),
+                unclean_eof: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
+                plain_in: AtomicU64::new(0),
+                plain_out: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+/// [`handshake`], up to the session.
+pub(super) fn established(
+    sock: Socket,
+    mut conn: Connection,
+    timeout: Option<Duration>,
+    watch: Option<BorrowedFd<'_>>,
+) -> std::result::Result<Established, Failed> {
     // A zero timeout (`-w 0`, `-i 0`, a deadline already reached) is not a socket timeout at all
     // (the call fails and the socket would wait for ever): the least one instead.
     let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
@@ -197,21 +236,6 @@ pub(super) fn handshake(
     }
     let _ = sock.set_read_timeout(None);
     let _ = sock.set_write_timeout(None);
-    conn.set_buffer_limit(Some(BUF));
     crate::sys::heap::keep_freed_heap();
-    let summary = Summary::of(&conn);
-    Ok((
-        TlsStream {
-            shared: Arc::new(Shared {
-                conn: Mutex::new(conn),
-                sock,
-                order: Mutex::new(()),
-                unclean_eof: AtomicBool::new(false),
-                stopped: AtomicBool::new(false),
-                plain_in: AtomicU64::new(0),
-                plain_out: AtomicU64::new(0),
-            }),
-        },
-        summary,
-    ))
+    Ok(Established { sock, conn })
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rustls::Connection;
 use socket2::Socket;
 
-use super::handshake::Summary;
+use super::handshake::{Established, Summary};
 use super::server::Accepting;
 use super::session::tls_io_error;
 
@@ -69,20 +69,29 @@ impl Accepting {
     pub(crate) fn into_looped(self, verbose: bool) -> (Looped, Summary) {
         let summary = Summary::of(&self.conn);
         crate::sys::heap::keep_freed_heap();
-        let looped = Looped {
-            conn: self.conn,
+        (Looped::new(self.conn, verbose), summary)
+    }
+}
+
+impl Looped {
+    /// The session of a handshake done on a thread (a `--forward tls://` target's), for the loop to
+    /// drive from now on: what rustls read past the handshake is taken at the first receive.
+    pub(crate) fn of(done: Established, verbose: bool) -> (Socket, Looped) {
+        (done.sock, Looped::new(done.conn, verbose))
+    }
+
+    fn new(conn: Connection, verbose: bool) -> Looped {
+        Looped {
+            conn,
             counts: Arc::default(),
             closed: false,
             unclean_eof: false,
             verbose,
             stopped: Arc::default(),
             primed: false,
-        };
-        (looped, summary)
+        }
     }
-}
 
-impl Looped {
     /// The session's plaintext counts, for whoever reports its end.
     pub(crate) fn counts(&self) -> Arc<Counts> {
         self.counts.clone()

@@ -27,11 +27,12 @@
 //! the loop runs it without a thread, and gives the client back once it is done
 //! ([`Pairs::handshaken`]).
 //!
-//! A `--forward` or `--proxy-server` client's TLS session may stay on the loop after its handshake
-//! ([`Job::tls`], [`Pairs::greet`]): its front reads and answers plaintext, and its pair copies both
-//! ways through rustls (decrypting what the client sends, encrypting what the target sends), with
-//! the same end-of-stream rules: the client's close_notify is a FIN to the target, and the target's
-//! FIN is close_notify, then a FIN, to the client.
+//! Either side of a pair may be a TLS session ([`Pair::tls`]): a `--forward` or `--proxy-server`
+//! client's, whose handshake ran on the loop ([`Job::tls`], [`Pairs::greet`]: its front reads and
+//! answers plaintext), and a `--forward tls://` target's, whose handshake ran on the thread that
+//! opened it ([`Target::Secured`]). The pair then copies both ways through rustls (decrypting what
+//! a TLS side sends, encrypting what goes to it), with the same end-of-stream rules: a TLS side's
+//! close_notify is a FIN to the other side, and a FIN to a TLS side is close_notify, then a FIN.
 //!
 //! Here: the types a caller hands over and the records of the loop; `engine.rs` the loop itself
 //! (adding a pair, a turn, timers, ending a pair), `greeting.rs` a client still in its [`Front`]'s
@@ -143,7 +144,7 @@ pub(crate) enum Greet {
     Fail(anyhow::Error),
     /// A connect to the destination was started.
     Connect(Target),
-    /// Opening the destination blocks (a name to resolve): done on a thread.
+    /// Opening the destination blocks (a name to resolve, a TLS handshake): done on a thread.
     Open(Box<dyn FnOnce() -> Result<Target> + Send>),
 }
 

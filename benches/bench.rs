@@ -206,6 +206,13 @@ fn main() {
             }),
         ),
         (
+            burst_rounds,
+            Box::new({
+                let s = sockcat.clone();
+                move || scale::tls_sessions(&s, 1000)
+            }),
+        ),
+        (
             Rounds { warmup: 0, runs: 1 },
             Box::new({
                 let s = sockcat.clone();

@@ -268,7 +268,7 @@ pub fn forwarding(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenario {
 
 /// A self-signed certificate for localhost in `dir`: (cert.pem, key.pem, both.pem: the two in one
 /// file, as haproxy's `crt` wants them).
-fn tls_files(dir: &Path) -> (String, String, String) {
+pub fn tls_files(dir: &Path) -> (String, String, String) {
     let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
         .expect("make a certificate");
     let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());

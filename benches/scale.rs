@@ -7,6 +7,11 @@
 //! sockcat starts its fixed set of echo loops once, past 16 clients), and the
 //! median time a well-behaved client needs for a connect and a 32-byte echo while they are connected
 //! (the second column; target: 10 ms or less).
+//!
+//! Also the cost of established TLS sessions (issues 16 and 17, TLS termination): N clients each
+//! complete a TLS handshake with the terminator, have one line echoed through it (a sockcat echo
+//! server behind it) and stay open; the terminator's RSS and threads then. sockcat `listen -k --tls
+//! --forward` (the sessions on the server's loop) against haproxy (`bind ... ssl crt`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -136,5 +141,137 @@ pub fn idle_clients(sockcat: &Path, n: usize, probes: usize) -> Scenario {
         ),
         unit: Unit::MiB,
         contenders: vec![direct, haproxy],
+    }
+}
+
+/// A TLS client of the bench that trusts `cert` (PEM) for `localhost`.
+fn tls_client_config(cert: &str) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    let pem = std::fs::read(cert).map_err(|e| format!("read {cert}: {e}"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+        let c: rustls_pki_types::CertificateDer = c.map_err(|e| format!("{cert}: {e}"))?;
+        roots.add(c).map_err(|e| format!("{cert}: {e}"))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
+type TlsClient = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// One TLS session through the terminator at `addr`: the handshake, one line echoed.
+fn tls_session(
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    i: usize,
+) -> Result<TlsClient, String> {
+    let sock = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(|e| format!("TLS client #{i}: {e}"))?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let name = rustls_pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(config.clone(), name).map_err(|e| e.to_string())?;
+    let mut s = rustls::StreamOwned::new(conn, sock);
+    let line = format!("session {i}\n");
+    s.write_all(line.as_bytes())
+        .map_err(|e| format!("TLS client #{i}: send: {e}"))?;
+    let mut back = vec![0u8; line.len()];
+    s.read_exact(&mut back)
+        .map_err(|e| format!("TLS client #{i}: echo: {e}"))?;
+    if back != line.as_bytes() {
+        return Err(format!("TLS client #{i}: a wrong echo"));
+    }
+    Ok(s)
+}
+
+/// Holds `n` established TLS sessions through `server` at `addr`, then measures its RSS (MiB) and
+/// threads.
+fn hold_tls(name: &str, server: u32, addr: SocketAddr, cert: &str, n: usize) -> Outcome {
+    let config = tls_client_config(cert)?;
+    let threads_before = status_field(server, "Threads:").unwrap_or(0);
+    let sessions = (0..n)
+        .map(|i| tls_session(&config, addr, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rss_kib = status_field(server, "VmRSS:").ok_or("no VmRSS")?;
+    let threads = status_field(server, "Threads:").unwrap_or(0);
+    drop(sessions);
+    note(
+        format!("{name}: threads before -> with {n} sessions"),
+        format!("{threads_before} -> {threads}"),
+    );
+    extra("threads", threads as f64);
+    Ok(rss_kib as f64 / 1024.0)
+}
+
+pub fn tls_sessions(sockcat: &Path, n: usize) -> Scenario {
+    if let Err(e) = sockcat::fuzz::raise_nofile_limit() {
+        note("raising RLIMIT_NOFILE", e.to_string());
+    }
+    let s1 = sockcat.to_path_buf();
+    let ours = Contender::new(
+        "sockcat -k --tls --forward",
+        &[&sockcat.display().to_string()],
+        move || {
+            let back = free_port();
+            let _backend = sockcat_echo(&s1, back)?;
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let (cert, key, _) = crate::proxy::tls_files(dir.path());
+            let front = free_port();
+            let sc = s1.display().to_string();
+            let (f, b) = (front.to_string(), format!("127.0.0.1:{back}"));
+            let argv = [
+                "listen",
+                "-k",
+                "--tls",
+                "--cert",
+                &cert,
+                "--key",
+                &key,
+                "--forward",
+                &b,
+                "127.0.0.1",
+                &f,
+            ];
+            let mut p = Proc::spawn("sockcat -k --tls --forward", &mut quiet(&sc, &argv))?;
+            wait_listening(front, &mut p, Duration::from_secs(10))?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], front));
+            hold_tls("sockcat -k --tls --forward", p.id(), addr, &cert, n)
+        },
+    );
+    let s2 = sockcat.to_path_buf();
+    let haproxy = Contender::new("haproxy (ssl)", &["haproxy"], move || {
+        let back = free_port();
+        let _backend = sockcat_echo(&s2, back)?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let (cert, _, both) = crate::proxy::tls_files(dir.path());
+        let front = free_port();
+        let cfg = dir.path().join("haproxy.cfg");
+        let max = n + 1000;
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n  maxconn {max}\n  no strict-limits\n\ndefaults\n  mode tcp\n  maxconn {max}\n  \
+                 timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n\nfrontend f\n  \
+                 bind 127.0.0.1:{front} ssl crt {both}\n  default_backend b\n\nbackend b\n  \
+                 server s 127.0.0.1:{back}\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let cfg = cfg.display().to_string();
+        let mut proxy = Proc::spawn("haproxy", &mut quiet("haproxy", &["-db", "-f", &cfg]))?;
+        wait_listening(front, &mut proxy, Duration::from_secs(10))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], front));
+        hold_tls("haproxy (ssl)", proxy.id(), addr, &cert, n)
+    });
+    Scenario {
+        name: format!(
+            "{n} TLS sessions held through a TLS terminator (one line echoed each): its RSS (second column: its threads)"
+        ),
+        unit: Unit::MiB,
+        contenders: vec![ours, haproxy],
     }
 }

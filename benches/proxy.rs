@@ -279,6 +279,23 @@ pub fn tls_files(dir: &Path) -> (String, String, String) {
     )
 }
 
+/// `sockcat listen -k --tls --forward` on `port`, to a target on `target`: its arguments.
+pub fn tls_terminator(cert: &str, key: &str, port: u16, target: u16) -> Vec<String> {
+    s(&[
+        "listen",
+        "-k",
+        "--tls",
+        "--cert",
+        cert,
+        "--key",
+        key,
+        "--forward",
+        &format!("127.0.0.1:{target}"),
+        "127.0.0.1",
+        &port.to_string(),
+    ])
+}
+
 /// TLS termination throughput: `sendfile --tls` into a middle box that decrypts and forwards in the
 /// clear: sockcat (`-k`: the session on the server's loop), haproxy and socat. The sender's TLS is
 /// the same for all, and caps the rate (see the TLS bulk scenario); each middle box's CPU per GiB
@@ -289,19 +306,7 @@ pub fn tls_termination(sockcat: &Path, file: Rc<PathBuf>, bytes: u64) -> Scenari
         program: sockcat.display().to_string(),
         args: Box::new(|m, r, dir| {
             let (cert, key, _) = tls_files(dir);
-            s(&[
-                "listen",
-                "-k",
-                "--tls",
-                "--cert",
-                &cert,
-                "--key",
-                &key,
-                "--forward",
-                &format!("127.0.0.1:{r}"),
-                "127.0.0.1",
-                &m.to_string(),
-            ])
+            tls_terminator(&cert, &key, m, r)
         }),
         proxy_url: None,
         tls: true,

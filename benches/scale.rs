@@ -72,6 +72,35 @@ fn connect_idle(addr: SocketAddr, n: usize, holder: u32) -> Result<Vec<TcpStream
     Ok(clients)
 }
 
+/// haproxy in front of a server on `back`, for up to `n` clients (and a margin): a TCP frontend bound
+/// with `bind_extra` (` ssl crt FILE`) and `frontend_extra` lines. Returns it, its pid, its address.
+fn haproxy_front(
+    dir: &Path,
+    n: usize,
+    bind_extra: &str,
+    frontend_extra: &str,
+    back: u16,
+) -> Result<(Proc, u32, SocketAddr), String> {
+    let front = free_port();
+    let cfg = dir.join("haproxy.cfg");
+    let max = n + 1000;
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  maxconn {max}\n  no strict-limits\n\ndefaults\n  mode tcp\n  maxconn {max}\n  \
+             timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n\nfrontend f\n  \
+             bind 127.0.0.1:{front}{bind_extra}{frontend_extra}\n  default_backend b\n\nbackend b\n  \
+             server s 127.0.0.1:{back}\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let cfg = cfg.display().to_string();
+    let mut proxy = Proc::spawn("haproxy", &mut quiet("haproxy", &["-db", "-f", &cfg]))?;
+    wait_listening(front, &mut proxy, Duration::from_secs(10))?;
+    let pid = proxy.id();
+    Ok((proxy, pid, SocketAddr::from(([127, 0, 0, 1], front))))
+}
+
 /// Holds `n` idle clients against `addr` served by `server` (the process measured), then measures.
 fn hold(name: &str, server: u32, addr: SocketAddr, n: usize, probes: usize) -> Outcome {
     let threads_before = status_field(server, "Threads:").unwrap_or(0);
@@ -114,26 +143,11 @@ pub fn idle_clients(sockcat: &Path, n: usize, probes: usize) -> Scenario {
     let haproxy = Contender::new("haproxy -> sockcat -k --echo", &["haproxy"], move || {
         let back = free_port();
         let _backend = sockcat_echo(&s2, back)?;
-        let front = free_port();
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let cfg = dir.path().join("haproxy.cfg");
-        let max = n + 1000;
-        std::fs::write(
-            &cfg,
-            format!(
-                "global\n  maxconn {max}\n  no strict-limits\n\ndefaults\n  mode tcp\n  maxconn {max}\n  \
-                 timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n\nfrontend f\n  \
-                 bind 127.0.0.1:{front}\n  tcp-request inspect-delay 1h\n  \
-                 tcp-request content accept if {{ req.len gt 0 }}\n  default_backend b\n\nbackend b\n  \
-                 server s 127.0.0.1:{back}\n"
-            ),
-        )
-        .map_err(|e| e.to_string())?;
-        let cfg = cfg.display().to_string();
-        let mut proxy = Proc::spawn("haproxy", &mut quiet("haproxy", &["-db", "-f", &cfg]))?;
-        wait_listening(front, &mut proxy, Duration::from_secs(10))?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], front));
-        hold("haproxy", proxy.id(), addr, n, probes)
+        let bind =
+            "\n  tcp-request inspect-delay 1h\n  tcp-request content accept if { req.len gt 0 }";
+        let (_proxy, pid, addr) = haproxy_front(dir.path(), n, "", bind, back)?;
+        hold("haproxy", pid, addr, n, probes)
     });
     Scenario {
         name: format!(
@@ -222,20 +236,8 @@ pub fn tls_sessions(sockcat: &Path, n: usize) -> Scenario {
             let (cert, key, _) = crate::proxy::tls_files(dir.path());
             let front = free_port();
             let sc = s1.display().to_string();
-            let (f, b) = (front.to_string(), format!("127.0.0.1:{back}"));
-            let argv = [
-                "listen",
-                "-k",
-                "--tls",
-                "--cert",
-                &cert,
-                "--key",
-                &key,
-                "--forward",
-                &b,
-                "127.0.0.1",
-                &f,
-            ];
+            let args = crate::proxy::tls_terminator(&cert, &key, front, back);
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let mut p = Proc::spawn("sockcat -k --tls --forward", &mut quiet(&sc, &argv))?;
             wait_listening(front, &mut p, Duration::from_secs(10))?;
             let addr = SocketAddr::from(([127, 0, 0, 1], front));
@@ -248,24 +250,9 @@ pub fn tls_sessions(sockcat: &Path, n: usize) -> Scenario {
         let _backend = sockcat_echo(&s2, back)?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let (cert, _, both) = crate::proxy::tls_files(dir.path());
-        let front = free_port();
-        let cfg = dir.path().join("haproxy.cfg");
-        let max = n + 1000;
-        std::fs::write(
-            &cfg,
-            format!(
-                "global\n  maxconn {max}\n  no strict-limits\n\ndefaults\n  mode tcp\n  maxconn {max}\n  \
-                 timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n\nfrontend f\n  \
-                 bind 127.0.0.1:{front} ssl crt {both}\n  default_backend b\n\nbackend b\n  \
-                 server s 127.0.0.1:{back}\n"
-            ),
-        )
-        .map_err(|e| e.to_string())?;
-        let cfg = cfg.display().to_string();
-        let mut proxy = Proc::spawn("haproxy", &mut quiet("haproxy", &["-db", "-f", &cfg]))?;
-        wait_listening(front, &mut proxy, Duration::from_secs(10))?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], front));
-        hold_tls("haproxy (ssl)", proxy.id(), addr, &cert, n)
+        let ssl = format!(" ssl crt {both}");
+        let (_proxy, pid, addr) = haproxy_front(dir.path(), n, &ssl, "", back)?;
+        hold_tls("haproxy (ssl)", pid, addr, &cert, n)
     });
     Scenario {
         name: format!(

@@ -445,14 +445,36 @@ impl Forward {
 /// nothing, opening the target on a thread at once ([`Greet::Open`]); what the client sent meanwhile
 /// goes to the target first.
 pub(crate) struct Opening {
-    pub fwd: Arc<Forward>,
+    fwd: Arc<Forward>,
     /// The PROXY protocol header for the target, if asked for.
-    pub header: Option<Vec<u8>>,
+    header: Option<Vec<u8>>,
     /// The client's name as admitted (the `-v` line).
-    pub shown: String,
+    shown: String,
     /// What the client sent before the open began.
-    pub first: Vec<u8>,
-    pub started: bool,
+    first: Vec<u8>,
+    started: bool,
+}
+
+impl Opening {
+    /// `header`: the PROXY protocol header for the target; `shown`: the client as admitted.
+    pub(crate) fn new(fwd: Arc<Forward>, header: Option<Vec<u8>>, shown: String) -> Opening {
+        Opening {
+            fwd,
+            header,
+            shown,
+            first: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// How long the client's record may wait for the open: `-w` bounds the open itself (and a
+    /// second more for its answer to reach the loop); without `-w`, a day.
+    pub(crate) fn within(&self) -> Duration {
+        match self.fwd.connect.timeout {
+            Some(t) => t + Duration::from_secs(1),
+            None => Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 impl Front for Opening {
@@ -486,7 +508,7 @@ impl Front for Opening {
         exit::timeout(format!(
             "forward to {}: not open within {}",
             self.fwd.target,
-            humantime::format_duration(self.fwd.connect.timeout.unwrap_or_default())
+            humantime::format_duration(self.within())
         ))
     }
 }

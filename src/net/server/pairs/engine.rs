@@ -19,8 +19,8 @@ use crate::net::addr::display;
 use crate::sys::zerocopy as sys;
 
 use super::{
-    Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, Pairs, SPARE_PIPES, Side, Spares, Target,
-    token,
+    Dir, Done, Entry, Front, Handle, Job, Outcome, Pair, PairId, Pairs, SPARE_PIPES, Side, Spares,
+    Target, token,
 };
 
 /// A slot table larger than this is dropped once its last pair has ended (see
@@ -104,8 +104,9 @@ impl Pairs {
         Ok(slot)
     }
 
-    /// Starts relaying a pair.
-    pub(crate) fn add(&mut self, job: Job) {
+    /// Starts relaying a pair: its id for [`Pairs::stop`], or None when it could not start (its
+    /// `done` heard why).
+    pub(crate) fn add(&mut self, job: Job) -> Option<PairId> {
         let Job {
             client,
             tls,
@@ -117,8 +118,12 @@ impl Pairs {
         } = job;
         let slot = match self.admit(&client) {
             Ok(slot) => slot,
-            Err(e) => return done(Err(e), &client),
+            Err(e) => {
+                done(Err(e), &client);
+                return None;
+            }
         };
+        let id = (slot, self.generation[slot]);
         self.start_pair(
             slot,
             Side { sock: client, tls },
@@ -130,6 +135,7 @@ impl Pairs {
             done,
             true,
         );
+        Some(id)
     }
 
     /// Starts relaying `client` (registered in `slot` already) with `target`. `client_ready`: the
@@ -223,6 +229,14 @@ impl Pairs {
             self.timers.push(Reverse((now + idle, slot, epoch)));
         }
         self.step(slot);
+    }
+
+    /// Ends the pair `id` now (its owner drops it), if it has not ended already: its sockets close,
+    /// its `done` hears that the server stopped it.
+    pub(crate) fn stop(&mut self, (slot, epoch): PairId) {
+        if self.generation.get(slot) == Some(&epoch) {
+            self.end(slot, Err(anyhow!("stopped by the server")));
+        }
     }
 
     /// Takes what other threads handed over: pairs, and destinations opened for greeting clients.

@@ -181,11 +181,7 @@ impl Pairs {
         let (target, reply, first, labels, hook) = match target {
             target @ (Target::Connected(_) | Target::Secured(..)) => {
                 // Opened on a thread: the front answers now.
-                let sock = match &target {
-                    Target::Connected(sock) | Target::Secured(sock, _) => sock,
-                    Target::Connecting { sock, .. } => sock,
-                };
-                let (reply, result) = front.connected(Ok(sock));
+                let (reply, result) = front.connected(Ok(target.sock()));
                 match result {
                     Ok((first, label)) => {
                         let labels = ["client".into(), label];

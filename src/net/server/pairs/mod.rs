@@ -148,6 +148,10 @@ pub(crate) enum Greet {
     Open(Box<dyn FnOnce() -> Result<Target> + Send>),
 }
 
+/// A pair as [`Pairs::add`] started it: its slot and the slot's generation then (a stale id names
+/// no pair).
+pub(crate) type PairId = (usize, u64);
+
 /// How a pair ended, told to its owner with the client socket (still open: TCP_INFO can count it).
 pub(crate) type Done = Box<dyn FnOnce(Result<()>, &Socket) + Send>;
 
@@ -162,6 +166,17 @@ pub(crate) enum Target {
         sock: Socket,
         connect: Connecting,
     },
+}
+
+impl Target {
+    /// The outgoing socket, whatever state it is in.
+    fn sock(&self) -> &Socket {
+        match self {
+            Target::Connected(sock)
+            | Target::Secured(sock, _)
+            | Target::Connecting { sock, .. } => sock,
+        }
+    }
 }
 
 /// One pair to relay.

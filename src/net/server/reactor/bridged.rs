@@ -20,16 +20,15 @@ use socket2::Socket;
 
 use crate::exit;
 use crate::net::server::conn::Close;
-use crate::net::server::pairs::{Job, Target};
-use crate::net::stream::Stop;
+use crate::net::server::pairs::{Job, PairId, Target};
 use crate::net::stream::tls::Accepting;
 
 use super::Loop;
 
-/// A bridged client as the loop holds it: its TLS session's stop (to end its bridge when the loop
-/// drops the client) and how the bridge ended, if it ended with an error.
+/// A bridged client as the loop holds it: its bridge (the pair, ended when the loop drops the
+/// client) and how the bridge ended, if it ended with an error.
 pub(super) struct Bridge {
-    stop: Stop,
+    pair: Option<PairId>,
     failed: Arc<Mutex<Option<anyhow::Error>>>,
 }
 
@@ -37,8 +36,8 @@ impl Loop {
     /// Bridges a client whose handshake this loop ran (`accepted`) without a thread: the bridge is a
     /// pair of this loop's [`Pairs`](crate::net::server::pairs) between the TLS session and our end
     /// of the socket pair, and the loop serves the other end at once. The bridge ends as the
-    /// threaded one does: its error kept for [`Loop::unbridge`], the client's connection shut down
-    /// when the loop drops it.
+    /// threaded one did: its error kept for [`Loop::unbridge`], the pair ended (the client's
+    /// connection closed) when the loop drops the client.
     pub(super) fn bridge_on_loop(
         &mut self,
         sock: Socket,
@@ -53,20 +52,18 @@ impl Loop {
         if let Some(ev) = &self.cfg.events {
             ev.set_session_tls(id, summary.json());
         }
-        let (ours, theirs, stopper) = match (UnixStream::pair(), sock.try_clone()) {
-            (Ok((ours, theirs)), Ok(stopper)) => (
+        let (ours, theirs) = match UnixStream::pair() {
+            Ok((ours, theirs)) => (
                 Socket::from(std::os::fd::OwnedFd::from(ours)),
                 Socket::from(std::os::fd::OwnedFd::from(theirs)),
-                stopper,
             ),
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 self.in_use.fetch_sub(1, Ordering::SeqCst);
                 return self.log(|| format!("{who}: socket pair: {e}"));
             }
         };
         let failed = Arc::new(Mutex::new(None));
         let kept = failed.clone();
-        let stopped = session.stopped();
         let job = Job {
             client: sock,
             tls: Some(Box::new(session)),
@@ -87,12 +84,16 @@ impl Loop {
             self.in_use.fetch_sub(1, Ordering::SeqCst);
             return;
         };
-        pairs.add(job);
-        let stop: Stop = Arc::new(move || {
-            stopped.store(true, Ordering::Relaxed);
-            let _ = stopper.shutdown(std::net::Shutdown::Both);
-        });
-        self.serve_bridged(theirs, who, id, Bridge { stop, failed });
+        // A bridge that could not start has said why (`failed`), and the loop's end sees EOF.
+        let pair = pairs.add(job);
+        self.serve_bridged(theirs, who, id, Bridge { pair, failed });
+    }
+
+    /// Ends a bridge the loop no longer serves.
+    fn stop_bridge(&mut self, bridge: Bridge) {
+        if let (Some(pairs), Some(pair)) = (&mut self.pairs, bridge.pair) {
+            pairs.stop(pair);
+        }
     }
 
     /// Serves a bridged client's end of its pair as a plaintext client.
@@ -102,7 +103,7 @@ impl Loop {
         if self.bridges.contains_key(&id) && !self.serving(id) {
             // Not taken (no slot, a failed registration): end its bridge.
             if let Some(b) = self.bridges.remove(&id) {
-                (b.stop)();
+                self.stop_bridge(b);
             }
         }
     }
@@ -136,7 +137,7 @@ impl Loop {
             }
             (why @ (Close::Eof | Close::Reset), None) => why,
             (why, _) => {
-                (bridge.stop)();
+                self.stop_bridge(bridge);
                 why
             }
         }

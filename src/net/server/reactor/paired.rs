@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use socket2::Socket;
 
@@ -16,7 +16,7 @@ use crate::net::events::Events;
 use crate::net::events::Note;
 use crate::net::proxy_protocol;
 use crate::net::server::Mode;
-use crate::net::server::forward::{Forward, Opening};
+use crate::net::server::forward::{Admission, ClientAddrs, Forward, Opening};
 use crate::net::server::pairs::{Done, Handle, Pairs, suits};
 use crate::net::server::proxy_server::ProxyServer;
 use crate::net::server::proxy_server::inline::Inline;
@@ -41,7 +41,7 @@ impl Loop {
         };
         let fwd = fwd.clone();
         // A --tls client's session is relayed here only once the loop ran its handshake
-        // ([`Loop::forward_tls`]).
+        // ([`Loop::serve_tls_on_loop`]).
         let Some(addr) = fwd.inline_addr().filter(|_| self.cfg.tls.is_none()) else {
             return Some((sock, who));
         };
@@ -112,31 +112,16 @@ impl Loop {
         if let Some(ev) = &self.cfg.events {
             ev.set_session_dest(id, &fwd.target.to_string());
         }
-        // What the admission notes (a refusal) goes into the events file, as on a client's thread.
-        Note::start();
-        let addrs = match fwd.admission.admit(&sock, peer) {
+        let addrs = match admit_noted(&fwd.admission, &sock, peer) {
             Ok(a) => a,
             Err(e) => return done(Err(e), &sock),
         };
-        Note::take();
         let header = fwd
             .proxy_protocol
             .map(|version| proxy_protocol::encode(version, addrs.header(&sock)));
-        // The open is bounded by `-w` itself; this only keeps the record from outliving it.
-        let far = Duration::from_secs(24 * 3600);
-        let deadline = Instant::now()
-            + fwd
-                .connect
-                .timeout
-                .map_or(far, |t| t + Duration::from_secs(1));
         let idle = fwd.relay.idle_timeout;
-        let front = Opening {
-            fwd,
-            header,
-            shown: addrs.shown(),
-            first: Vec::new(),
-            started: false,
-        };
+        let front = Opening::new(fwd, header, addrs.shown());
+        let deadline = Instant::now() + front.within();
         match self.pairs_ready() {
             Some(pairs) => pairs.greet(
                 sock,
@@ -234,13 +219,10 @@ impl Loop {
         if let Some((session, summary)) = &tls {
             done = self.tls_done(done, session, summary);
         }
-        // What the admission notes (a refusal) goes into the events file, as on a client's thread.
-        Note::start();
-        let addrs = match srv.admission.admit(&sock, peer) {
+        let addrs = match admit_noted(&srv.admission, &sock, peer) {
             Ok(a) => a,
             Err(e) => return done(Err(e), &sock),
         };
-        Note::take();
         let session = tls.map(|(session, summary)| {
             if self.cfg.verbose {
                 crate::diag!("{}: {}", addrs.shown(), summary.line());
@@ -302,6 +284,21 @@ impl Loop {
             p.settle();
         }
     }
+}
+
+/// A client's admission on the loop's thread: what it notes (a refusal) is kept for the events
+/// file, reported by the client's `done` as on a client's thread; an admitted client's note goes.
+fn admit_noted(
+    admission: &Admission,
+    sock: &Socket,
+    peer: Option<SocketAddr>,
+) -> anyhow::Result<ClientAddrs> {
+    Note::start();
+    let admitted = admission.admit(sock, peer);
+    if admitted.is_ok() {
+        Note::take();
+    }
+    admitted
 }
 
 /// What happens when a pair ends: its `-v` line (`done after` for a forwarded client when

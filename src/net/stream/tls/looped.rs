@@ -9,7 +9,7 @@
 
 use std::io::{self, BufRead, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustls::Connection;
 use socket2::Socket;
@@ -57,8 +57,6 @@ pub(crate) struct Looped {
     unclean_eof: bool,
     /// Say (on stderr) when the peer closes without close_notify, as the threaded session does.
     verbose: bool,
-    /// Set when the server ends the session (see [`Looped::stopped`]).
-    stopped: Arc<AtomicBool>,
     /// What the handshake's last reads brought past its end was taken (see [`Looped::receive`]).
     primed: bool,
 }
@@ -87,7 +85,6 @@ impl Looped {
             closed: false,
             unclean_eof: false,
             verbose,
-            stopped: Arc::default(),
             primed: false,
         }
     }
@@ -95,12 +92,6 @@ impl Looped {
     /// The session's plaintext counts, for whoever reports its end.
     pub(crate) fn counts(&self) -> Arc<Counts> {
         self.counts.clone()
-    }
-
-    /// Set it before the server shuts the socket down to end the session: the end that the session
-    /// then reads is the server's, not a peer that left without close_notify.
-    pub(crate) fn stopped(&self) -> Arc<AtomicBool> {
-        self.stopped.clone()
     }
 
     /// Reads what `sock` holds (into `scratch`), decrypts it and appends the plaintext to `plain`;
@@ -162,7 +153,7 @@ impl Looped {
             .plain_in
             .fetch_add(got as u64, Ordering::Relaxed);
         if self.closed && (got == 0 || n == 0) {
-            if self.unclean_eof && self.verbose && !self.stopped.load(Ordering::Relaxed) {
+            if self.unclean_eof && self.verbose {
                 crate::diag!("tls: the peer closed the connection without close_notify");
             }
             return Ok(Received::End);
